@@ -1,0 +1,75 @@
+/**
+ * The local stack the worker runs against, shared by `npm run dev`, the test global setup and the
+ * benchmark: a real PostgreSQL (embedded 17, or DATABASE_URL), the Neon front door in front of it,
+ * migrations, the seed, the Paytm sandbox and the Expo push mock. Nothing here ships to production.
+ */
+import { createDatabase, dropDatabase, startDatabase } from "./db/embedded.mjs";
+import { startFrontDoor } from "./db/front-door.mjs";
+import { migrate } from "./db/migrate.mjs";
+import { seed } from "./db/seed.mjs";
+import { startExpoMock } from "./mocks/expo.ts";
+import { startPaytmSandbox } from "./paytm-sandbox.ts";
+
+export type StackOptions = {
+  /** Keep the embedded cluster's data between runs (dev), or use a throwaway one (tests, bench). */
+  persistent: boolean;
+  dataDir?: string;
+  pgPort?: number;
+  frontDoorPort?: number;
+  paytmPort?: number;
+  expoPort?: number;
+  /** Database name; with `fresh`, it is created new (and dropped on stop). */
+  database: string;
+  fresh: boolean;
+  demo: boolean;
+  paytm: { mid: string; key: string; webhookUrl?: string; refundWebhookUrl?: string };
+  log?: (msg: string) => void;
+};
+
+export type Stack = {
+  databaseUrl: string;
+  neonLocalProxy: string;
+  paytmUrl: string;
+  expoPushUrl: string;
+  paytm: Awaited<ReturnType<typeof startPaytmSandbox>>;
+  expo: Awaited<ReturnType<typeof startExpoMock>>;
+  stop(): Promise<void>;
+};
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  const pg = await startDatabase({ dataDir: o.dataDir, port: o.pgPort, persistent: o.persistent });
+  log(`postgres ready on ${pg.host}:${pg.port} (${Date.now() - t0} ms)`);
+  if (o.fresh) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
+  await createDatabase(pg.adminUrl, o.database).catch((err: { code?: string }) => {
+    if (err?.code !== "42P04") throw err; // already exists: a persistent dev database
+  });
+  const url = new URL(pg.adminUrl);
+  url.pathname = `/${o.database}`;
+  const databaseUrl = url.toString();
+  await migrate(databaseUrl);
+  await seed(databaseUrl, { demo: o.demo });
+  log(`database ${o.database} migrated and seeded${o.demo ? " with demo data" : ""}`);
+  const door = await startFrontDoor({ port: o.frontDoorPort ?? 0 });
+  const paytm = await startPaytmSandbox({
+    port: o.paytmPort ?? 0,
+    merchants: { [o.paytm.mid]: o.paytm.key },
+    webhookUrl: o.paytm.webhookUrl,
+    refundWebhookUrl: o.paytm.refundWebhookUrl,
+  });
+  const expo = await startExpoMock({ port: o.expoPort ?? 0 });
+  return {
+    databaseUrl,
+    neonLocalProxy: `127.0.0.1:${door.port}`,
+    paytmUrl: paytm.url,
+    expoPushUrl: `${expo.url}/--/api/v2/push/send`,
+    paytm,
+    expo,
+    async stop() {
+      await Promise.allSettled([paytm.close(), expo.close(), door.close()]);
+      if (o.fresh && !o.persistent) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
+      await pg.stop?.();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { benchRoutes } from "./bench/routes";
+import { health } from "./health/routes";
+import type { AppEnv } from "./http/context";
+import { describe } from "./http/meta";
+import { limitBody, requestContext } from "./http/middleware";
+import { notFoundHandler, onError } from "./http/on-error";
+import { docsPage, openApiDocument } from "./http/openapi";
+
+/** Middleware order matters: ids and logging first, then headers, then body limits, then routes. */
+export function buildApp() {
+  const app = new Hono<AppEnv>();
+  app.use("*", requestContext);
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(
+    "*",
+    cors({
+      // The mobile apps send no Origin and pass untouched; browsers only from configured origins.
+      origin: (origin, c) => (c.get("config").CORS_ORIGINS.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use("*", limitBody);
+
+  app.get("/", describe({ summary: "Service banner", access: "public", tags: ["health"] }), (c) => c.redirect("/api/docs"));
+  app.route("/health", health);
+  app.route("/__bench", benchRoutes); // local ceiling and driver-mode reads for `npm run bench` (404 in production)
+
+  app.get("/api/openapi.json", describe({ summary: "OpenAPI 3.1 document", tags: ["docs"], access: "public" }), (c) =>
+    c.json(openApiDocument(app, { title: "BuildXpert", version: "1.0.0", serverUrl: c.get("config").PUBLIC_BASE_URL })),
+  );
+  app.get("/api/docs", describe({ summary: "Readable API documentation", tags: ["docs"], access: "public" }), (c) =>
+    c.html(docsPage(openApiDocument(app, { title: "BuildXpert", version: "1.0.0" }))),
+  );
+
+  app.notFound(notFoundHandler);
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,55 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { AppError } from "../http/errors";
+
+/**
+ * Access tokens: HS256 JWTs, 15 minutes, with jti, role, session id and an explicit `typ` so a
+ * refresh token (opaque, never a JWT) or any other token can never pass as an access token.
+ */
+export const ACCESS_TTL_SECONDS = 15 * 60;
+const ISSUER = "buildxpert";
+const keys = new Map<string, Uint8Array>();
+const keyOf = (secret: string) => {
+  let k = keys.get(secret);
+  if (!k) {
+    k = new TextEncoder().encode(secret);
+    keys.set(secret, k);
+  }
+  return k;
+};
+
+export type AccessClaims = { sub: string; role: "user" | "provider" | "admin"; sid: string; jti: string; exp: number };
+
+export async function signAccessToken(
+  secret: string,
+  claims: { userId: string; role: AccessClaims["role"]; sessionId: string },
+  now = Date.now(),
+) {
+  const jti = crypto.randomUUID();
+  const iat = Math.floor(now / 1000);
+  const exp = iat + ACCESS_TTL_SECONDS;
+  const token = await new SignJWT({ role: claims.role, sid: claims.sessionId, typ: "access" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.userId)
+    .setIssuer(ISSUER)
+    .setJti(jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(keyOf(secret));
+  return { token, jti, expiresAt: new Date(exp * 1000) };
+}
+
+export async function verifyAccessToken(secret: string, token: string): Promise<AccessClaims> {
+  try {
+    const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"], issuer: ISSUER });
+    const { sub, role, sid, jti, exp, typ } = payload as Record<string, unknown>;
+    if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
+      throw new AppError("INVALID_TOKEN", "Invalid token");
+    }
+    if (role !== "user" && role !== "provider" && role !== "admin") throw new AppError("INVALID_TOKEN", "Invalid token");
+    return { sub, role, sid, jti, exp };
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof joseErrors.JWTExpired) throw new AppError("TOKEN_EXPIRED", "Token expired");
+    throw new AppError("INVALID_TOKEN", "Invalid token");
+  }
+}

@@ -1,0 +1,23 @@
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import type { AppEnv } from "../http/context";
+import { AppError } from "../http/errors";
+
+/**
+ * Routes that exist only for `npm run bench` outside production: the bare ceiling and one read over
+ * each database driver mode, so the cost of the WebSocket Pool path is measured, not assumed.
+ */
+export const benchRoutes = new Hono<AppEnv>()
+  .use("*", async (c, next) => {
+    if (c.get("config").ENVIRONMENT === "production") throw new AppError("ROUTE_NOT_FOUND", "Not found");
+    await next();
+  })
+  .get("/bare", (c) => c.json({ status: "success", data: { ok: true } }))
+  .get("/db-http", async (c) => {
+    const rows = await c.get("db").http.execute(sql`select count(*)::int as n from pg_catalog.pg_class`);
+    return c.json({ status: "success", data: rows.rows[0] });
+  })
+  .get("/db-pool", async (c) => {
+    const rows = await c.get("db").transaction((tx) => tx.execute(sql`select count(*)::int as n from pg_catalog.pg_class`));
+    return c.json({ status: "success", data: rows.rows[0] });
+  });

@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+/**
+ * Configuration: every var and secret the worker reads, validated once per env object.
+ * A misconfigured deployment fails loudly on its first request with a message that names the
+ * offending keys (never their values); production refuses the development-only switches.
+ */
+
+const LOOPBACK = /^(https?:\/\/)?(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
+const csv = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const ConfigSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+    /** Local only: host:port of scripts/db/front-door.mjs, which stands in for Neon's proxy. */
+    NEON_LOCAL_PROXY: z.string().optional(),
+    JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+    PAYTM_MID: z.string().min(1),
+    /** AES-128 key: Paytm merchant keys are 16 characters; anything else fails closed in checksum.ts. */
+    PAYTM_MERCHANT_KEY: z.string().length(16, "must be the 16-character Paytm merchant key"),
+    PAYTM_HOST: z.url(),
+    PAYTM_WEBSITE: z.string().min(1),
+    /** Optional allow-list for server-to-server webhooks (never for the browser callback). */
+    PAYTM_WEBHOOK_IPS: csv,
+    PUBLIC_BASE_URL: z.url(),
+    SMS_DRIVER: z.enum(["console", "msg91", "twilio"]),
+    SMS_API_URL: z.url().optional(),
+    SMS_API_KEY: z.string().optional(),
+    SMS_SENDER: z.string().optional(),
+    EXPO_PUSH_URL: z.url(),
+    EXPO_ACCESS_TOKEN: z.string().optional(),
+    GEOCODER_URL: z.url().optional(),
+    CORS_ORIGINS: csv,
+    /** log2 of scrypt's N. 14 is OWASP's floor; tests lower it through config, never through code. */
+    PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(8).max(20).default(14),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.ENVIRONMENT !== "production") return;
+    const refuse = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (cfg.NEON_LOCAL_PROXY) refuse("NEON_LOCAL_PROXY", "development-only; remove it in production");
+    if (cfg.SMS_DRIVER === "console") refuse("SMS_DRIVER", "the console driver is development-only");
+    if (LOOPBACK.test(cfg.PAYTM_HOST)) refuse("PAYTM_HOST", "cannot point at the local sandbox in production");
+    if (LOOPBACK.test(cfg.PUBLIC_BASE_URL)) refuse("PUBLIC_BASE_URL", "must be the public https URL");
+    if (LOOPBACK.test(cfg.EXPO_PUSH_URL)) refuse("EXPO_PUSH_URL", "cannot point at a local mock in production");
+    if (cfg.PASSWORD_SCRYPT_LOG_N < 14) refuse("PASSWORD_SCRYPT_LOG_N", "must be at least 14 in production");
+    if (/^dev-only/.test(cfg.JWT_SECRET)) refuse("JWT_SECRET", "the development secret cannot be used");
+    if (cfg.SMS_DRIVER !== "console" && !cfg.SMS_API_KEY) refuse("SMS_API_KEY", "required by the SMS driver");
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses the bindings' string vars; cached per env object, so it runs once per isolate in practice. */
+export function loadConfig(env: object): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

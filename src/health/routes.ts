@@ -1,0 +1,57 @@
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/context";
+import { describe } from "../http/meta";
+
+/**
+ * Liveness and readiness. `/health` is the apps' connectivity probe (they read only response.ok),
+ * so it never touches the database; `/health/ready` checks each dependency and says only ok/down.
+ */
+const LiveSchema = z.object({ status: z.literal("healthy"), message: z.string(), timestamp: z.string(), environment: z.string() });
+const ReadySchema = z.object({
+  status: z.enum(["ready", "degraded"]),
+  timestamp: z.string(),
+  checks: z.record(z.string(), z.object({ status: z.enum(["ok", "down"]), latencyMs: z.number() })),
+});
+
+export const health = new Hono<AppEnv>()
+  .get(
+    "/",
+    describe({
+      summary: "Liveness probe (no database)",
+      tags: ["health"],
+      access: "public",
+      responses: { 200: { description: "Alive", schema: LiveSchema } },
+    }),
+    (c) =>
+      // No envelope, as upstream (§1.1): the apps only check response.ok.
+      c.json({
+        status: "healthy",
+        message: "BuildXpert API is running",
+        timestamp: new Date().toISOString(),
+        environment: c.get("config").ENVIRONMENT,
+      }),
+  )
+  .get(
+    "/ready",
+    describe({
+      summary: "Readiness: per-dependency status",
+      tags: ["health"],
+      access: "public",
+      responses: { 200: { description: "Ready", schema: ReadySchema }, 503: { description: "A dependency is down", schema: ReadySchema } },
+    }),
+    async (c) => {
+      const started = Date.now();
+      let database: "ok" | "down" = "ok";
+      try {
+        await c.get("db").http.execute(sql`select 1`);
+      } catch (err) {
+        database = "down";
+        c.get("log").error("readiness: database down", { error: err instanceof Error ? err.message : String(err) });
+      }
+      const checks = { database: { status: database, latencyMs: Date.now() - started } };
+      const ready = database === "ok";
+      return c.json({ status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks }, ready ? 200 : 503);
+    },
+  );

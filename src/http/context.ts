@@ -1,0 +1,20 @@
+import type { Context } from "hono";
+import type { Db } from "../db/client";
+import type { Config } from "../env";
+import type { Logger } from "../lib/log";
+
+/** What an authenticated request carries after the auth middleware (src/http/auth.ts). */
+export type Principal = { userId: string; role: "user" | "provider" | "admin"; sessionId: string; jti: string };
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    config: Config;
+    db: Db;
+    principal?: Principal;
+  };
+};
+
+export type AppContext = Context<AppEnv>;

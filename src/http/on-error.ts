@@ -1,0 +1,60 @@
+import type { Context, ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { pgCode } from "../db/client";
+import { ConfigError } from "../env";
+import { createLogger } from "../lib/log";
+import type { AppEnv } from "./context";
+import { errorBody } from "./envelope";
+import { AppError } from "./errors";
+
+/** Maps anything thrown to the apps' error envelope. Only AppError messages reach the client. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 400 && /Malformed JSON/i.test(err.message)) return new AppError("INVALID_JSON", "Malformed JSON in request body");
+    if (err.status === 400 && /Content-Type/i.test(err.message))
+      return new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+    if (err.status === 413) return new AppError("PAYLOAD_TOO_LARGE", "Request body is too large");
+    if (err.status === 401) return new AppError("UNAUTHORIZED", "Authentication required");
+    if (err.status < 500) return new AppError("BAD_REQUEST", "Bad request", { status: err.status });
+  }
+  if (err instanceof ConfigError) return new AppError("SERVICE_UNAVAILABLE", "Service is misconfigured", { cause: err });
+  switch (pgCode(err)) {
+    case "22P02": // invalid text representation, e.g. a malformed uuid that slipped past validation
+    case "22007":
+    case "22008":
+      return new AppError("VALIDATION_ERROR", "Invalid identifier or value", { cause: err });
+    case "23505":
+      return new AppError("DUPLICATE", "This record already exists", { cause: err });
+    case "40001": // serialization failure / deadlock: safe for the apps to retry (they retry 503)
+    case "40P01":
+    case "55P03":
+      return new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1, cause: err });
+    case "57P01":
+    case "08006":
+    case "08003":
+      return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
+  }
+  return new AppError("INTERNAL_ERROR", "Something went wrong", { cause: err });
+}
+
+export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {
+  const appErr = toAppError(err);
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  const log = c.get("log") ?? createLogger("info", { requestId });
+  if (appErr.status >= 500) {
+    log.error("request failed", {
+      path: c.req.path,
+      method: c.req.method,
+      code: appErr.code,
+      error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    });
+  } else {
+    log.info("request rejected", { path: c.req.path, code: appErr.code, status: appErr.status });
+  }
+  if (appErr.retryAfter !== undefined) c.header("Retry-After", String(appErr.retryAfter));
+  return c.json(errorBody(appErr, appErr.status >= 500 ? requestId : undefined), appErr.status as 400);
+};
+
+export const notFoundHandler = (c: Context<AppEnv>) =>
+  c.json(errorBody(new AppError("ROUTE_NOT_FOUND", `Route ${c.req.method} ${c.req.path} not found`)), 404);

@@ -1,0 +1,34 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import type { ZodType } from "zod";
+import { AppError, type FieldError } from "./errors";
+import { META, type RouteMeta } from "./meta";
+
+/**
+ * zod validation for every body, query and param, with failures in the apps' envelope:
+ * 400 VALIDATION_ERROR and `errors: [{field, message}]` (the provider signup screen reads that shape).
+ * Submitted values are never echoed, so a bad password cannot leak into a response or a log.
+ */
+function toFieldErrors(issues: readonly { path: PropertyKey[]; message: string }[]): FieldError[] {
+  return issues.map((i) => ({ field: i.path.map(String).join(".") || "(body)", message: i.message }));
+}
+
+function firstMessage(errors: FieldError[]): string {
+  const e = errors[0];
+  return e ? (e.field === "(body)" ? e.message : `${e.field}: ${e.message}`) : "Invalid request";
+}
+
+function validator<T extends ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+  const mw = zValidator(target, schema, (result) => {
+    if (!result.success) {
+      const errors = toFieldErrors(result.error.issues);
+      throw new AppError("VALIDATION_ERROR", firstMessage(errors), { errors });
+    }
+  });
+  const meta: RouteMeta = { request: { [target]: schema } };
+  return Object.assign(mw, { [META]: meta });
+}
+
+export const body = <T extends ZodType>(schema: T) => validator("json", schema);
+export const query = <T extends ZodType>(schema: T) => validator("query", schema);
+export const params = <T extends ZodType>(schema: T) => validator("param", schema);

@@ -1,0 +1,29 @@
+/**
+ * Runs once in Node before the workerd test pool starts: a real PostgreSQL (embedded 17, or the
+ * server in DATABASE_URL) with a throwaway database, migrated and seeded with the catalogue; the
+ * Neon front door; the Paytm sandbox; the Expo push mock. Their addresses reach the worker through
+ * provide()/inject() (vitest.config.ts).
+ */
+import type { TestProject } from "vitest/node";
+import { startStack } from "../scripts/stack.ts";
+
+export const TEST_PAYTM = { mid: "BXTEST00000000000001", key: "testkey012345678" };
+
+export default async function setup(project: TestProject) {
+  const stack = await startStack({
+    persistent: false,
+    database: `bx_test_${process.pid}_${Date.now().toString(36)}`,
+    fresh: true,
+    demo: false,
+    paytm: TEST_PAYTM,
+  });
+  project.provide("databaseUrl", stack.databaseUrl);
+  project.provide("neonLocalProxy", stack.neonLocalProxy);
+  project.provide("paytmUrl", stack.paytmUrl);
+  project.provide("paytmMid", TEST_PAYTM.mid);
+  project.provide("paytmKey", TEST_PAYTM.key);
+  project.provide("expoPushUrl", stack.expoPushUrl);
+  return async () => {
+    await stack.stop();
+  };
+}

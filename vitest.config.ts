@@ -1,0 +1,61 @@
+import { mkdirSync } from "node:fs";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { buildSync } from "esbuild";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
+ * Vite's module-runner transform made noble's scrypt ~8x slower under the pool (toolchain.md §4).
+ */
+const PREBUNDLED = ["@noble/hashes/scrypt.js", "@noble/hashes/sha2.js", "@noble/hashes/hmac.js", "@noble/hashes/utils.js", "bcryptjs"];
+const outDir = ".local/test-deps";
+mkdirSync(outDir, { recursive: true });
+const alias = PREBUNDLED.map((spec) => {
+  const outfile = `${outDir}/${spec.replace(/[^a-z0-9]+/gi, "_")}.mjs`;
+  buildSync({
+    stdin: { contents: `export * from ${JSON.stringify(spec)};`, resolveDir: process.cwd() },
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    external: ["crypto", "node:*"],
+    outfile,
+    logLevel: "silent",
+  });
+  return { find: new RegExp(`^${spec.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`), replacement: `${process.cwd()}/${outfile}` };
+});
+
+export default defineConfig({
+  resolve: { alias },
+  plugins: [
+    // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ENVIRONMENT: "test",
+          LOG_LEVEL: "warn",
+          DATABASE_URL: inject("databaseUrl"),
+          NEON_LOCAL_PROXY: inject("neonLocalProxy"),
+          PAYTM_HOST: inject("paytmUrl"),
+          PAYTM_MID: inject("paytmMid"),
+          PAYTM_MERCHANT_KEY: inject("paytmKey"),
+          PAYTM_WEBSITE: "WEBSTAGING",
+          EXPO_PUSH_URL: inject("expoPushUrl"),
+          PUBLIC_BASE_URL: "http://127.0.0.1:8787",
+          SMS_DRIVER: "console",
+          JWT_SECRET: "test-only-jwt-secret-0123456789abcdef0123",
+          CORS_ORIGINS: "http://localhost:8081",
+          // Lower KDF cost through configuration only; the code path is production's.
+          PASSWORD_SCRYPT_LOG_N: "10",
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/global-setup.ts"],
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
