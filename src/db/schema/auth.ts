@@ -215,3 +215,22 @@ export const blockedIdentifiers = pgTable(
   },
   (t) => [unique("blocked_identifiers_uq").on(t.identifierType, t.value, t.role).nullsNotDistinct()],
 );
+
+/**
+ * Development/test only: what the `console` SMS driver "sent", so tests and the local bench can read
+ * an OTP without scraping worker logs (upstream's bench scraped stdout). Production refuses the
+ * console driver (src/env.ts), so nothing ever writes here in production. Rows are short-lived.
+ */
+export const devSmsOutbox = pgTable(
+  "dev_sms_outbox",
+  {
+    id: id(),
+    phone: text("phone").notNull(),
+    role: userRole("role"),
+    purpose: otpPurpose("purpose"),
+    code: text("code"),
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("dev_sms_outbox_phone_created_idx").on(t.phone, t.createdAt.desc())],
+);
