@@ -60,7 +60,11 @@ export const pushTokens = pgTable(
 /** `queued` → `sent` (Expo ticket ok) → `delivered` | `failed` (from the receipt, or a ticket error). */
 export const pushDeliveryStatus = pgEnum("push_delivery_status", ["queued", "sent", "delivered", "failed"]);
 
-/** One push message to one device: the Expo ticket and, later, its receipt. */
+/**
+ * One push message to one device: the Expo ticket and, later, its receipt. A row is also the claim
+ * that makes the queue consumer idempotent: one row per (notification, device), so a redelivered
+ * queue message never pushes the same notification to the same device twice.
+ */
 export const pushDeliveries = pgTable(
   "push_deliveries",
   {
@@ -86,6 +90,7 @@ export const pushDeliveries = pgTable(
   },
   (t) => [
     unique("push_deliveries_ticket_uq").on(t.ticketId),
+    unique("push_deliveries_notification_token_uq").on(t.notificationId, t.pushTokenId),
     index("push_deliveries_status_created_idx").on(t.status, t.createdAt),
     index("push_deliveries_user_created_idx").on(t.userId, t.createdAt.desc()),
   ],

@@ -1,0 +1,1 @@
+ALTER TABLE "push_deliveries" ADD CONSTRAINT "push_deliveries_notification_token_uq" UNIQUE("notification_id","push_token_id");
