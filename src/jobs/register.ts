@@ -6,6 +6,8 @@ import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { dispatchOutbox } from "../notifications/outbox";
 import { CRON, cronTasks } from "./cron";
+// Registers the outbox's live-socket sink (realtime gateway).
+import "../realtime/sink";
 
 cronTasks[CRON.everyTwoMinutes]!.push({
   name: "outbox-sweep",

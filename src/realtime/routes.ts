@@ -1,5 +1,54 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/context";
+import { describe } from "../http/meta";
+import { ENGINE_ERRORS, engineError } from "./protocol";
 
-/** /socket.io/: the Engine.IO/Socket.IO gateway front door. */
+/**
+ * /socket.io/: the Engine.IO/Socket.IO gateway front door. Stateless: it checks the protocol
+ * version and transport, then routes by sid to the session's Durable Object (the sid *is* the
+ * object id, so no lookup; ids that this namespace did not mint are refused by idFromString).
+ */
 export const socketRoutes = new Hono<AppEnv>();
+
+const gateway = describe({ summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)", tags: ["realtime"], access: "public" });
+
+/** Development diagnostics for the end-to-end run and the bench (404 in production). */
+socketRoutes.get(
+  "/__session/:sid",
+  describe({ summary: "Session diagnostics (development only)", tags: ["realtime"], access: "public" }),
+  async (c) => {
+    if (c.get("config").ENVIRONMENT === "production") return c.notFound();
+    const stub = sessionStub(c.env, c.req.param("sid"));
+    if (!stub) return c.notFound();
+    if (c.req.query("terminate") === "1") await stub.terminate();
+    return c.json(await stub.diagnostics());
+  },
+);
+
+// The client asks for `/socket.io/` (trailing slash); `/socket.io` is accepted too.
+socketRoutes.all("/", gateway, (c) => route(c.env, c.req.raw));
+socketRoutes.all("/*", gateway, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? route(c.env, c.req.raw) : c.notFound()));
+
+function sessionStub(env: Env, sid: string) {
+  try {
+    return env.REALTIME_SESSION.get(env.REALTIME_SESSION.idFromString(sid));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function route(env: Env, req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  if (url.searchParams.get("EIO") !== "4") return engineError(ENGINE_ERRORS.UNSUPPORTED_PROTOCOL_VERSION);
+  const transport = url.searchParams.get("transport");
+  if (transport !== "polling" && transport !== "websocket") return engineError(ENGINE_ERRORS.UNKNOWN_TRANSPORT);
+  const sid = url.searchParams.get("sid");
+  if (sid === null) {
+    // Handshake: a fresh object per connection.
+    if (transport === "polling" && req.method !== "GET") return engineError(ENGINE_ERRORS.BAD_HANDSHAKE_METHOD);
+    return env.REALTIME_SESSION.get(env.REALTIME_SESSION.newUniqueId()).fetch(req);
+  }
+  const stub = sessionStub(env, sid);
+  if (!stub) return engineError(ENGINE_ERRORS.UNKNOWN_SID);
+  return stub.fetch(req);
+}

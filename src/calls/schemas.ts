@@ -1,0 +1,30 @@
+import { z } from "zod";
+
+/** Request bodies of /api/calls (client-contract §3.14). */
+export const InitiateCallBody = z.object({
+  bookingId: z.uuid(),
+  callerType: z.enum(["user", "provider"]).optional(),
+});
+
+const diagnostics = z.record(z.string(), z.unknown()).optional();
+
+export const CallLogBody = z.object({
+  bookingId: z.uuid(),
+  /** Client-counted seconds; the apps send an integer. */
+  duration: z.coerce.number().int().min(0).max(86_400).default(0),
+  callerType: z.enum(["user", "provider"]).optional(),
+  status: z.enum(["completed", "failed", "missed", "rejected"]).default("completed"),
+  endReason: z.string().max(200).optional(),
+  connectionQuality: diagnostics,
+  errorDetails: diagnostics,
+  metrics: diagnostics,
+});
+
+export const InitiateCallData = z.object({
+  bookingId: z.uuid(),
+  callerId: z.uuid(),
+  callerName: z.string(),
+  receiverId: z.uuid(),
+  receiverName: z.string(),
+  serviceName: z.string(),
+});

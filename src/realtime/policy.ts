@@ -1,0 +1,42 @@
+import type { RealtimeEvent } from "../notifications/outbox";
+
+/**
+ * Real-time policy (README "Real-time policy"): what a socket may receive.
+ *
+ * - A socket that proved identity (CONNECT `auth.token`) gets every event of its own user, in full.
+ * - A socket that only said `join(userId)` (three of the apps' four connections send no token) gets
+ *   content-free triggers: the event name and nothing that identifies anyone. This is enforced
+ *   here, at the last hop, whatever audience the emitter chose, so a mistake elsewhere cannot leak
+ *   a booking row or an amount to someone who merely knows a user id (upstream §5.1, §10 #14).
+ */
+export const TRIGGER_EVENTS = new Set([
+  "booking_created",
+  "booking_updated",
+  "booking_unread_count_update",
+  "booking_viewed",
+  "notification_created",
+  "notification_updated",
+  "notification_deleted",
+]);
+
+/** Fields an unauthenticated socket may see: opaque ids of the notification itself and its kind. */
+const TRIGGER_FIELDS: Record<string, readonly string[]> = {
+  notification_created: ["id", "type"],
+  notification_updated: ["id"],
+  notification_deleted: ["id"],
+};
+
+export type Delivery = { event: string; payload?: unknown };
+
+/** What one socket receives for one event; null means nothing. */
+export function deliveryFor(e: RealtimeEvent, authenticated: boolean): Delivery | null {
+  if (authenticated) return { event: e.event, payload: e.payload };
+  if (e.audience === "authenticated" || !TRIGGER_EVENTS.has(e.event)) return null;
+  const allowed = TRIGGER_FIELDS[e.event] ?? [];
+  const payload: Record<string, unknown> = {};
+  for (const k of allowed) {
+    const v = e.payload?.[k];
+    if (typeof v === "string" || typeof v === "number") payload[k] = v;
+  }
+  return { event: e.event, payload };
+}
