@@ -3,6 +3,7 @@
  * states only what matters to it. Phones are random, so test files can share one database.
  */
 import { env, SELF } from "cloudflare:test";
+import { sql } from "drizzle-orm";
 import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
@@ -65,4 +66,71 @@ export async function seedUser(role: Role = "user", over: { fullName?: string; p
   const [s] = await db.http.insert(sessions).values({ userId: u!.id }).returning({ id: sessions.id });
   const { token } = await signAccessToken(config().JWT_SECRET, { userId: u!.id, role, sessionId: s!.id });
   return { id: u!.id, phone, role, fullName, token, sessionId: s!.id, password: TEST_PASSWORD };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Accounts through the real API (signup → OTP → login). The OTP comes from the console SMS driver's
+// development outbox (src/auth/sms.ts), the way a developer reads it from the `[DEV-SMS]` log line.
+
+/** A random caller address, so per-IP throttles of one test never trip another's. */
+export function randomIp(): string {
+  return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+}
+
+/** The newest OTP the development SMS driver "sent" to this phone (optionally for one purpose). */
+export async function lastOtp(phone: string, purpose?: "signup" | "login" | "password_reset"): Promise<string> {
+  const db = testDb();
+  const { rows } = await db.http.execute<{ code: string }>(
+    sql`select code from dev_sms_outbox where phone = ${phone} ${purpose ? sql`and purpose = ${purpose}` : sql``} order by created_at desc, id desc limit 1`,
+  );
+  const code = rows[0]?.code;
+  if (!code) throw new Error(`no OTP was sent to ${phone}`);
+  return code;
+}
+
+export type SignedUpUser = {
+  id: string;
+  phone: string;
+  role: "user" | "provider";
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  ip: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the user object as the API returned it
+  user: any;
+};
+
+/** Signs up through /signup + /verify-otp (as the apps do) and returns the tokens verify-otp gave. */
+export async function signupViaApi(
+  role: "user" | "provider" = "user",
+  over: { phone?: string; fullName?: string; email?: string; password?: string; profilePicUrl?: string } = {},
+): Promise<SignedUpUser> {
+  const ip = randomIp();
+  const phone = over.phone ?? randomPhone();
+  const password = over.password ?? TEST_PASSWORD;
+  const headers = { "cf-connecting-ip": ip };
+  const s = await api("POST", "/api/auth/signup", {
+    headers,
+    body: {
+      fullName: over.fullName ?? `Api ${role} ${phone.slice(-4).replace(/\d/g, (d) => "abcdefghij"[Number(d)]!)}`,
+      email: over.email ?? `${role}.${phone}@example.com`,
+      phone,
+      password,
+      role,
+      ...(over.profilePicUrl !== undefined ? { profilePicUrl: over.profilePicUrl } : {}),
+    },
+  });
+  if (s.status !== 200) throw new Error(`signup failed: ${s.status} ${s.text}`);
+  const v = await api("POST", "/api/auth/verify-otp", { headers, body: { phone, otp: await lastOtp(phone, "signup") } });
+  if (v.status !== 200) throw new Error(`verify-otp failed: ${v.status} ${v.text}`);
+  return {
+    id: v.body.data.user.id,
+    phone,
+    role,
+    password,
+    accessToken: v.body.data.accessToken,
+    refreshToken: v.body.data.refreshToken,
+    ip,
+    user: v.body.data.user,
+  };
 }

@@ -21,10 +21,12 @@ export type AccessClaims = { sub: string; role: "user" | "provider" | "admin"; s
 
 export async function signAccessToken(
   secret: string,
-  claims: { userId: string; role: AccessClaims["role"]; sessionId: string },
+  claims: { userId: string; role: AccessClaims["role"]; sessionId: string; jti?: string },
   now = Date.now(),
 ) {
-  const jti = crypto.randomUUID();
+  // HS256 is deterministic: the same claims and iat give the same token, which is how a refresh
+  // inside the reuse grace window hands back the very access token it minted (tokens.ts).
+  const jti = claims.jti ?? crypto.randomUUID();
   const iat = Math.floor(now / 1000);
   const exp = iat + ACCESS_TTL_SECONDS;
   const token = await new SignJWT({ role: claims.role, sid: claims.sessionId, typ: "access" })

@@ -1,5 +1,5 @@
 import { scrypt } from "@noble/hashes/scrypt.js";
-import bcrypt from "bcryptjs";
+import { compareSync } from "bcryptjs";
 import { constantTimeEqual, fromBase64Url, toBase64Url } from "../lib/bytes";
 
 /**
@@ -37,7 +37,7 @@ export function verifyPassword(password: string, stored: string, current: Passwo
     return { ok, needsRehash: ok && (ln < current.ln || r !== current.r || p < current.p) };
   }
   if (BCRYPT.test(stored)) {
-    const ok = bcrypt.compareSync(password, stored);
+    const ok = compareSync(password, stored);
     return { ok, needsRehash: ok };
   }
   return { ok: false, needsRehash: false };

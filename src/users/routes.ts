@@ -1,5 +1,86 @@
 import { Hono } from "hono";
+import { clientMeta } from "../auth/request";
+import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
+import { AppError } from "../http/errors";
+import { describe } from "../http/meta";
+import { ok } from "../http/respond";
+import { body, params, query } from "../http/validate";
+import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
+import * as users from "./service";
 
-/** /api/users: profile, addresses, account deletion. */
+/** /api/users: profile, addresses, account deletion (client-contract §3.2, §3.3). Any signed-in role. */
 export const usersRoutes = new Hono<AppEnv>();
+
+const tags = ["users"];
+
+usersRoutes.get("/profile", describe({ summary: "The signed-in user's profile", tags }), requireAuth(), async (c) => {
+  const user = await users.getProfile(c.get("db").http, principalOf(c).userId);
+  return ok(c, { user });
+});
+
+usersRoutes.put(
+  "/profile",
+  describe({ summary: 'Update name (at most 2 renames), e-mail and photo (data:image URL, https URL, or "" to remove)', tags }),
+  requireAuth(),
+  body(updateProfileBody),
+  async (c) => {
+    const p = principalOf(c);
+    const { success } = await c.env.AUTH_LIMITER.limit({ key: `profile:${p.userId}` });
+    if (!success) throw new AppError("RATE_LIMITED", "Too many profile updates. Please try again in a minute.", { retryAfter: 60 });
+    const user = await users.updateProfile(
+      { db: c.get("db"), env: c.env, publicBaseUrl: c.get("config").PUBLIC_BASE_URL, waitUntil: (x) => c.executionCtx.waitUntil(x) },
+      p.userId,
+      c.req.valid("json"),
+    );
+    // The apps look for the new photo URL in several places (client-contract §3.2); give them all.
+    return ok(
+      c,
+      { user, profile_pic_url: user.profilePicUrl },
+      { message: "Profile updated successfully", extraTop: { profile_pic_url: user.profilePicUrl } },
+    );
+  },
+);
+
+usersRoutes.get("/addresses", describe({ summary: "The user's addresses", tags }), requireAuth(), query(pageQuery), async (c) => {
+  const { page, limit } = c.req.valid("query");
+  return ok(c, await users.listAddresses(c.get("db").http, principalOf(c).userId, page, limit));
+});
+
+usersRoutes.post(
+  "/addresses",
+  describe({ summary: "Add an address (at most 3, one home)", tags }),
+  requireAuth(),
+  body(createAddressBody),
+  async (c) => {
+    const address = await users.createAddress(c.get("db").http, principalOf(c).userId, c.req.valid("json"));
+    return ok(c, { address }, { message: "Address added successfully", status: 201 });
+  },
+);
+
+usersRoutes.put(
+  "/addresses/:id",
+  describe({ summary: "Update an address", tags }),
+  requireAuth(),
+  params(addressParams),
+  body(updateAddressBody),
+  async (c) => {
+    const address = await users.updateAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id, c.req.valid("json"));
+    return ok(c, { address }, { message: "Address updated successfully" });
+  },
+);
+
+usersRoutes.delete("/addresses/:id", describe({ summary: "Delete an address", tags }), requireAuth(), params(addressParams), async (c) => {
+  await users.deleteAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id);
+  return ok(c, { deleted: true }, { message: "Address deleted successfully" });
+});
+
+usersRoutes.delete(
+  "/delete-account",
+  describe({ summary: "Delete the account (soft: bookings and payments stay for the other party and the ledger)", tags }),
+  requireAuth(),
+  async (c) => {
+    await users.deleteAccount(c.get("db"), principalOf(c).userId, clientMeta(c));
+    return ok(c, { deleted: true }, { message: "Account deleted successfully." });
+  },
+);

@@ -1,0 +1,540 @@
+import { and, desc, eq, exists, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
+import type { Db, HttpDb, TxDb } from "../db/client";
+import { pgCode, pgConstraint } from "../db/client";
+import { blockedIdentifiers, loginAttempts, otpChallenges, refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import type { Config } from "../env";
+import { AppError } from "../http/errors";
+import { randomToken, sha256Hex } from "../lib/bytes";
+import type { Logger } from "../lib/log";
+import { isDataUrl, storeImage } from "../media/store";
+import { dispatchAfterCommit, notify } from "../notifications/outbox";
+import { userView } from "../users/schemas";
+import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
+import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
+import { sendOtpSms } from "./sms";
+import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "./tokens";
+
+/**
+ * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.
+ * No HTTP here; routes.ts maps requests to these calls.
+ */
+export type Role = "user" | "provider" | "admin";
+
+export type AuthDeps = {
+  db: Db;
+  config: Config;
+  log: Logger;
+  env: Env;
+  waitUntil: (p: Promise<unknown>) => void;
+  meta: ClientMeta;
+};
+
+export const LOGIN_MAX_FAILED = 5;
+export const LOGIN_LOCK_SECONDS = 15 * 60;
+/** Failed logins from one address in 15 minutes before it is throttled (mobile carriers share IPs: keep it loose). */
+export const IP_MAX_FAILED = 50;
+
+const params = (config: Config): PasswordParams => ({ ln: config.PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
+
+async function isBlocked(db: HttpDb | TxDb, role: Role, phone: string, email?: string | null): Promise<boolean> {
+  const ids = [and(eq(blockedIdentifiers.identifierType, "phone"), eq(blockedIdentifiers.value, phone))];
+  if (email) ids.push(and(eq(blockedIdentifiers.identifierType, "email"), eq(blockedIdentifiers.value, email)));
+  const rows = await (db as HttpDb)
+    .select({ id: blockedIdentifiers.id })
+    .from(blockedIdentifiers)
+    .where(and(or(isNull(blockedIdentifiers.role), eq(blockedIdentifiers.role, role)), or(...ids)))
+    .limit(1);
+  return rows.length > 0;
+}
+
+const blockedError = () => new AppError("ACCOUNT_BLOCKED", "This account has been blocked. Please contact support.");
+
+async function sendCode(deps: AuthDeps, s: { phone: string; role: Role; purpose: Purpose; code: string; challengeId: string }) {
+  try {
+    await sendOtpSms({ config: deps.config, db: deps.db.http, log: deps.log }, s);
+  } catch (err) {
+    await releaseCooldown(deps.db.http, s.challengeId).catch(() => undefined);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signup: step 1 stores the pending signup in the OTP challenge; step 2 creates the account.
+
+export type SignupInput = {
+  fullName: string;
+  email?: string;
+  phone: string;
+  password: string;
+  role: "user" | "provider";
+  profilePicUrl?: string;
+};
+
+export async function signup(
+  deps: AuthDeps,
+  input: SignupInput,
+): Promise<{ phone: string; expiresInSeconds: number; resendAfterSeconds: number }> {
+  const { db, config } = deps;
+  const email = input.email || null;
+  const [blocked, taken] = await Promise.all([
+    isBlocked(db.http, input.role, input.phone, email),
+    db.http
+      .select({ phone: users.phone, email: users.email })
+      .from(users)
+      .where(
+        and(
+          eq(users.role, input.role),
+          isNull(users.deletedAt),
+          email ? or(eq(users.phone, input.phone), eq(users.email, email)) : eq(users.phone, input.phone),
+        ),
+      )
+      .limit(2),
+  ]);
+  if (blocked) throw blockedError();
+  if (taken.some((u) => u.phone === input.phone)) {
+    throw new AppError("ALREADY_EXISTS", `Phone number already registered as a ${input.role}. Please login instead.`);
+  }
+  if (taken.length > 0) throw new AppError("ALREADY_EXISTS", "Email already registered");
+
+  let profilePicUrl = "";
+  const pic = input.profilePicUrl?.trim() ?? "";
+  if (isDataUrl(pic)) profilePicUrl = await storeImage(deps.env, config.PUBLIC_BASE_URL, "profile-pictures", pic);
+  else if (/^https:\/\/\S{1,2000}$/.test(pic)) profilePicUrl = pic;
+  // Anything else (the user app's `file://` fallback) means "no photo", as upstream's default did.
+
+  const passwordHash = hashPassword(input.password, params(config));
+  const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
+    phone: input.phone,
+    role: input.role,
+    purpose: "signup",
+    payload: { fullName: input.fullName, email, passwordHash, profilePicUrl },
+  });
+  await sendCode(deps, { phone: input.phone, role: input.role, purpose: "signup", code, challengeId });
+  return { phone: input.phone, expiresInSeconds: 300, resendAfterSeconds: 30 };
+}
+
+export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; role?: "user" | "provider" }): Promise<{ phone: string }> {
+  const open = await openChallenges(deps.db.http, input.phone, "signup", input.role);
+  const latest = open[0];
+  if (!latest) throw new AppError("BAD_REQUEST", "No pending signup found for this phone number. Please sign up again.");
+  const { code, challengeId } = await issueChallenge(deps.db.http, deps.config.JWT_SECRET, {
+    phone: input.phone,
+    role: latest.role,
+    purpose: "signup",
+  });
+  await sendCode(deps, { phone: input.phone, role: latest.role, purpose: "signup", code, challengeId });
+  return { phone: input.phone };
+}
+
+type PendingSignup = { fullName: string; email: string | null; passwordHash: string; profilePicUrl: string };
+
+export async function verifySignupOtp(
+  deps: AuthDeps,
+  input: { phone: string; otp: string },
+): Promise<TokenPair & { user: ReturnType<typeof userView> }> {
+  const { db, config } = deps;
+  const match = await checkCode(db.http, config.JWT_SECRET, {
+    phone: input.phone,
+    purpose: "signup",
+    code: input.otp,
+    notFound: "No pending signup found for this phone number. Please sign up again.",
+  });
+  const role = match.role;
+  const pending = match.payload as PendingSignup | null;
+  if (!pending || (role !== "user" && role !== "provider"))
+    throw new AppError("BAD_REQUEST", "No pending signup found for this phone number.");
+  if (await isBlocked(db.http, role, input.phone, pending.email)) throw blockedError();
+
+  try {
+    const result = await db.transaction(async (tx) => {
+      // Single use: of two concurrent verifications only one consumes the challenge (the row lock
+      // serialises them; the second sees consumed_at set and gets nothing back).
+      const [consumed] = await tx
+        .update(otpChallenges)
+        .set({ consumedAt: sql`now()` })
+        .where(and(eq(otpChallenges.id, match.id), isNull(otpChallenges.consumedAt), eq(otpChallenges.codeHash, match.codeHash)))
+        .returning({ id: otpChallenges.id });
+      if (!consumed) return null;
+      const [user] = await tx
+        .insert(users)
+        .values({
+          role,
+          phone: input.phone,
+          fullName: pending.fullName,
+          email: pending.email,
+          passwordHash: pending.passwordHash,
+          profilePicUrl: pending.profilePicUrl,
+          isVerified: true,
+          lastLoginAt: sql`now()`,
+        })
+        .returning();
+      const s = await newSession(config.JWT_SECRET, user!, deps.meta);
+      await tx.insert(sessions).values(s.session);
+      await tx.insert(refreshTokens).values(s.refresh);
+      await tx
+        .insert(securityEvents)
+        .values({ userId: user!.id, eventType: "signup", ip: deps.meta.ip, userAgent: deps.meta.userAgent, metadata: { role } });
+      await notify(tx, {
+        userId: user!.id,
+        title: role === "provider" ? "Welcome to BuildXpert Provider! 🎉" : "Welcome to BuildXpert! 🎉",
+        message:
+          role === "provider"
+            ? "Your provider account is ready. Register your services to start receiving bookings."
+            : "Your account is ready. Find trusted professionals for your home and book in a few taps.",
+        type: "welcome",
+        push: false,
+        dedupKey: `welcome:${user!.id}`,
+      });
+      return { ...s.pair, user: userView(user!) };
+    });
+    if (!result) throw new AppError("INVALID_OTP", "This OTP has already been used. Please login.", { extra: { locked: false } });
+    dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });
+    await clearFailures(db.http, input.phone, role, "signup").catch(() => undefined);
+    return result;
+  } catch (err) {
+    if (pgCode(err) === "23505" && /users_/.test(pgConstraint(err) ?? "users_")) {
+      throw new AppError("ALREADY_EXISTS", `Phone number or email already registered as a ${role}. Please login instead.`);
+    }
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+
+type LoginState = {
+  user_id: string | null;
+  password_hash: string | null;
+  lock_seconds: number;
+  failed_count: number;
+  ip_failures: number;
+  blocked: boolean;
+};
+
+/**
+ * Everything login needs to decide, in one round trip: the account, the lock (5 failures since the
+ * last success or password reset, within 15 minutes of each other, lock 15 minutes from the last),
+ * the caller address's recent failures and the block list.
+ */
+async function loginState(db: HttpDb, phone: string, role: Role, ip: string): Promise<LoginState> {
+  const res = await db.execute<LoginState>(sql`
+    with u as (
+      select id, email, password_hash from users where phone = ${phone} and role = ${role} and deleted_at is null
+    ),
+    since as (
+      select greatest(
+        now() - interval '30 minutes',
+        coalesce((select max(attempted_at) from login_attempts where phone = ${phone} and role = ${role} and outcome = 'success'), '-infinity'),
+        coalesce((select max(created_at) from security_events where user_id = (select id from u) and event_type = 'password_reset'), '-infinity')
+      ) as t
+    ),
+    f as (
+      select attempted_at from login_attempts
+      where phone = ${phone} and role = ${role} and outcome = 'failed' and attempted_at > (select t from since)
+      order by attempted_at desc limit ${LOGIN_MAX_FAILED}
+    )
+    select
+      (select id from u) as user_id,
+      (select password_hash from u) as password_hash,
+      (select count(*) from f)::int as failed_count,
+      coalesce((
+        select extract(epoch from (max(attempted_at) + interval '15 minutes' - now()))
+        from f having count(*) >= ${LOGIN_MAX_FAILED} and max(attempted_at) - min(attempted_at) <= interval '15 minutes'
+          and max(attempted_at) + interval '15 minutes' > now()
+      ), 0)::float8 as lock_seconds,
+      (select count(*) from login_attempts where ip = ${ip} and outcome = 'failed' and attempted_at > now() - interval '15 minutes')::int as ip_failures,
+      exists (
+        select 1 from blocked_identifiers b
+        where (b.role is null or b.role = ${role})
+          and ((b.identifier_type = 'phone' and b.value = ${phone}) or (b.identifier_type = 'email' and b.value = (select email from u)))
+      ) as blocked
+  `);
+  return res.rows[0]!;
+}
+
+function loginLockedError(seconds: number): AppError {
+  const s = Math.max(1, Math.ceil(seconds));
+  // 423, not 429: the apps' login transport retries 429s, which would only delay the message.
+  return new AppError("ACCOUNT_LOCKED", `Too many failed attempts. Please try again in ${mss(s)} or reset your password.`, {
+    status: 423,
+    retryAfter: s,
+    extra: { locked: true, lockoutTimeRemaining: s, remainingAttempts: 0 },
+  });
+}
+
+export async function login(
+  deps: AuthDeps,
+  input: { phone: string; password: string; role: Role },
+): Promise<TokenPair & { user: ReturnType<typeof userView> }> {
+  const { db, config, meta } = deps;
+  const ip = meta.ip ?? "unknown";
+  const state = await loginState(db.http, input.phone, input.role, ip);
+  const attempt = (outcome: "failed" | "blocked", reason: string) =>
+    db.http.insert(loginAttempts).values({
+      phone: input.phone,
+      role: input.role,
+      ip,
+      userId: state.user_id,
+      outcome,
+      failureReason: reason,
+      userAgent: meta.userAgent?.slice(0, 300),
+    });
+
+  if (state.ip_failures >= IP_MAX_FAILED) {
+    await attempt("blocked", "ip_blocked");
+    throw new AppError("RATE_LIMITED", "Too many failed login attempts from this network. Please try again later.", {
+      retryAfter: 15 * 60,
+    });
+  }
+  if (state.lock_seconds > 0) {
+    // Refused even with the right password, and not counted again (upstream's window kept sliding).
+    await attempt("blocked", "phone_blocked");
+    throw loginLockedError(state.lock_seconds);
+  }
+  if (state.blocked) {
+    await attempt("blocked", "identifier_blocked");
+    throw blockedError();
+  }
+
+  let verdict = { ok: false, needsRehash: false };
+  if (state.password_hash) verdict = verifyPassword(input.password, state.password_hash, params(config));
+  else dummyVerify(input.password, params(config)); // same work whether or not the account exists
+
+  if (!verdict.ok || !state.user_id) {
+    await attempt("failed", "bad_credentials");
+    const failed = state.failed_count + 1;
+    if (failed >= LOGIN_MAX_FAILED) throw loginLockedError(LOGIN_LOCK_SECONDS);
+    // One message whether the phone, the role or the password was wrong (no account enumeration).
+    throw new AppError("INVALID_CREDENTIALS", "Invalid phone number or password", {
+      extra: { remainingAttempts: LOGIN_MAX_FAILED - failed },
+    });
+  }
+
+  const s = await newSession(config.JWT_SECRET, { id: state.user_id, role: input.role }, meta);
+  const [, , [user]] = await db.http.batch([
+    db.http.insert(sessions).values(s.session),
+    db.http.insert(refreshTokens).values(s.refresh),
+    db.http
+      .update(users)
+      .set({ lastLoginAt: sql`now()`, ...(verdict.needsRehash ? { passwordHash: hashPassword(input.password, params(config)) } : {}) })
+      .where(eq(users.id, state.user_id))
+      .returning(),
+    db.http.insert(loginAttempts).values({
+      phone: input.phone,
+      role: input.role,
+      ip,
+      userId: state.user_id,
+      outcome: "success",
+      userAgent: meta.userAgent?.slice(0, 300),
+    }),
+    db.http.insert(securityEvents).values({
+      userId: state.user_id,
+      eventType: "login",
+      ip,
+      userAgent: meta.userAgent?.slice(0, 300),
+      metadata: { sessionId: s.sessionId },
+    }),
+  ]);
+  return { ...s.pair, user: userView(user!) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password reset: OTP (purpose password_reset, bound to the role) → one-time reset token → new password.
+
+export async function forgotPassword(deps: AuthDeps, input: { phone: string; role: Role }): Promise<{ phone: string }> {
+  const { db, config } = deps;
+  const [[user], blocked] = await Promise.all([
+    db.http
+      .select({ id: users.id, email: users.email })
+      .from(users)
+      .where(and(eq(users.phone, input.phone), eq(users.role, input.role), isNull(users.deletedAt)))
+      .limit(1),
+    isBlocked(db.http, input.role, input.phone),
+  ]);
+  if (blocked) throw blockedError();
+  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx (§3.1).
+  if (!user) throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
+  const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
+    phone: input.phone,
+    role: input.role,
+    purpose: "password_reset",
+  });
+  await sendCode(deps, { phone: input.phone, role: input.role, purpose: "password_reset", code, challengeId });
+  return { phone: input.phone };
+}
+
+export const RESET_TOKEN_TTL_SECONDS = 10 * 60;
+
+export async function verifyResetOtp(
+  deps: AuthDeps,
+  input: { phone: string; otp: string; role: Role },
+): Promise<{ resetToken: string; expiresAt: string }> {
+  const { db, config } = deps;
+  const match = await checkCode(db.http, config.JWT_SECRET, {
+    phone: input.phone,
+    role: input.role,
+    purpose: "password_reset",
+    code: input.otp,
+    notFound: "OTP not found or expired. Please request a new one.",
+  });
+  const resetToken = randomToken(32);
+  const [row] = await db.http
+    .update(otpChallenges)
+    .set({
+      verifiedAt: sql`now()`,
+      resetTokenHash: await sha256Hex(resetToken),
+      expiresAt: sql`now() + make_interval(secs => ${RESET_TOKEN_TTL_SECONDS})`,
+    })
+    .where(
+      and(
+        eq(otpChallenges.id, match.id),
+        isNull(otpChallenges.consumedAt),
+        isNull(otpChallenges.verifiedAt),
+        eq(otpChallenges.codeHash, match.codeHash),
+      ),
+    )
+    .returning({ expiresAt: otpChallenges.expiresAt });
+  if (!row) throw new AppError("INVALID_OTP", "This OTP has already been used. Please request a new one.", { extra: { locked: false } });
+  await clearFailures(db.http, input.phone, input.role, "password_reset").catch(() => undefined);
+  return { resetToken, expiresAt: row.expiresAt.toISOString() };
+}
+
+export async function resetPassword(
+  deps: AuthDeps,
+  input: { phone: string; resetToken: string; newPassword: string; role: Role },
+): Promise<void> {
+  const { db, config, meta } = deps;
+  if (await isBlocked(db.http, input.role, input.phone)) throw blockedError();
+  const tokenHash = await sha256Hex(input.resetToken);
+  const passwordHash = hashPassword(input.newPassword, params(config));
+  const outcome = await db.transaction(async (tx) => {
+    const [challenge] = await tx
+      .update(otpChallenges)
+      .set({ consumedAt: sql`now()` })
+      .where(
+        and(
+          eq(otpChallenges.phone, input.phone),
+          eq(otpChallenges.role, input.role),
+          eq(otpChallenges.purpose, "password_reset"),
+          eq(otpChallenges.resetTokenHash, tokenHash),
+          isNull(otpChallenges.consumedAt),
+          isNotNull(otpChallenges.verifiedAt),
+          gt(otpChallenges.expiresAt, sql`now()`),
+        ),
+      )
+      .returning({ id: otpChallenges.id });
+    if (!challenge) return "bad_token" as const;
+    const [user] = await tx
+      .update(users)
+      .set({ passwordHash })
+      .where(and(eq(users.phone, input.phone), eq(users.role, input.role), isNull(users.deletedAt)))
+      .returning({ id: users.id });
+    if (!user) return "no_user" as const;
+    const revoked = await revokeSessions(tx, user.id, "password_reset");
+    await tx.insert(securityEvents).values({
+      userId: user.id,
+      eventType: "password_reset",
+      severity: "warning",
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, 300),
+      metadata: { sessionsRevoked: revoked },
+    });
+    return "ok" as const;
+  });
+  if (outcome === "bad_token") throw new AppError("BAD_REQUEST", "Invalid or expired reset token. Please verify the OTP again.");
+  if (outcome === "no_user") throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens and sessions
+
+export async function refresh(deps: AuthDeps, refreshToken: string): Promise<TokenPair & { user: ReturnType<typeof userView> | null }> {
+  const { pair, userId } = await rotateRefreshToken(deps.db, deps.config.JWT_SECRET, refreshToken, deps.meta);
+  const [user] = await deps.db.http.select().from(users).where(eq(users.id, userId)).limit(1);
+  return { ...pair, user: user ? userView(user) : null };
+}
+
+export async function me(db: HttpDb, userId: string) {
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+    .limit(1);
+  if (!user) throw new AppError("INVALID_TOKEN", "Session is no longer valid");
+  return userView(user);
+}
+
+export async function logout(deps: AuthDeps, principal: { userId: string; sessionId: string }, refreshToken?: string): Promise<void> {
+  const { db, meta } = deps;
+  await revokeSessions(db.http, principal.userId, "logout", principal.sessionId);
+  // A refresh token in the body ends its own session too, if it is this user's (upstream left it valid).
+  if (refreshToken) {
+    const [row] = await db.http
+      .select({ sessionId: refreshTokens.sessionId })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.tokenHash, await sha256Hex(refreshToken)), eq(refreshTokens.userId, principal.userId)))
+      .limit(1);
+    if (row && row.sessionId !== principal.sessionId) await revokeSessions(db.http, principal.userId, "logout", row.sessionId);
+  }
+  await db.http.insert(securityEvents).values({
+    userId: principal.userId,
+    eventType: "logout",
+    ip: meta.ip,
+    userAgent: meta.userAgent?.slice(0, 300),
+    metadata: { sessionId: principal.sessionId },
+  });
+}
+
+export async function logoutAll(deps: AuthDeps, userId: string): Promise<number> {
+  const n = await revokeSessions(deps.db.http, userId, "logout_all");
+  await deps.db.http.insert(securityEvents).values({
+    userId,
+    eventType: "logout_all",
+    ip: deps.meta.ip,
+    userAgent: deps.meta.userAgent?.slice(0, 300),
+    metadata: { sessionsRevoked: n },
+  });
+  return n;
+}
+
+/** Live sessions: not revoked and holding a refresh token that can still be used. */
+export async function listSessions(db: HttpDb, userId: string, currentSessionId: string) {
+  const rows = await db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        exists(
+          db
+            .select({ one: sql`1` })
+            .from(refreshTokens)
+            .where(and(eq(refreshTokens.sessionId, sessions.id), isNull(refreshTokens.revokedAt), gt(refreshTokens.expiresAt, sql`now()`))),
+        ),
+      ),
+    )
+    .orderBy(desc(sessions.lastSeenAt))
+    .limit(100);
+  return rows.map((s) => ({
+    id: s.id,
+    deviceName: s.deviceName ?? "Unknown device",
+    ipAddress: s.ip,
+    userAgent: s.userAgent,
+    createdAt: s.createdAt.toISOString(),
+    lastActivity: s.lastSeenAt.toISOString(),
+    isCurrent: s.id === currentSessionId,
+  }));
+}
+
+export async function revokeSession(deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
+  const n = await revokeSessions(deps.db.http, userId, "session_revoked", sessionId);
+  if (n === 0) throw new AppError("NOT_FOUND", "Session not found");
+  await deps.db.http.insert(securityEvents).values({
+    userId,
+    eventType: "session_revoked",
+    ip: deps.meta.ip,
+    userAgent: deps.meta.userAgent?.slice(0, 300),
+    metadata: { sessionId },
+  });
+}

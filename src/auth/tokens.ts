@@ -1,0 +1,268 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Db, HttpDb, TxDb } from "../db/client";
+import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import { AppError } from "../http/errors";
+import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
+import { signAccessToken } from "./jwt";
+
+/**
+ * Refresh tokens and sessions.
+ *
+ * A refresh token is `<row id>.<HMAC(JWT_SECRET, "refresh|" + row id)>`: opaque to the apps, only
+ * its sha256 is stored, and the server alone can re-derive it from a row id. That is what makes the
+ * reuse grace window honest: the apps fire concurrent refreshes with one token (client-contract
+ * §2.4), and the loser of the race must get the *same* pair the winner got, which needs the
+ * successor's token (rebuilt from its id) and its access token (HS256 is deterministic, so the same
+ * jti/iat/sid re-sign to the same string).
+ *
+ * Rotation runs in one interactive transaction: the presented row is locked (FOR UPDATE), then
+ * either rotated (child inserted, parent stamped), answered from its successor (inside the grace
+ * window) or treated as stolen (family = session revoked, security event written, then 401).
+ */
+export const REFRESH_TTL_SECONDS = 30 * 24 * 60 * 60;
+export const REUSE_GRACE_SECONDS = 10;
+
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let k = keys.get(secret);
+  if (!k) {
+    k = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keys.set(secret, k);
+  }
+  return k;
+}
+
+async function hmac(secret: string, message: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(message)));
+}
+export const hmacHex = async (secret: string, message: string) => toHex(await hmac(secret, message));
+
+export async function refreshTokenFor(secret: string, rowId: string): Promise<string> {
+  return `${rowId}.${toBase64Url(await hmac(secret, `refresh|${rowId}`))}`;
+}
+
+const TOKEN_SHAPE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
+
+/** The row id of a well-formed token with a valid MAC; null for anything forged or garbled (no DB read). */
+export async function parseRefreshToken(secret: string, token: string): Promise<string | null> {
+  const m = TOKEN_SHAPE.exec(token);
+  if (!m) return null;
+  const expected = await refreshTokenFor(secret, m[1]!);
+  return constantTimeEqualStrings(expected, token) ? m[1]! : null;
+}
+
+export type Role = "user" | "provider" | "admin";
+export type TokenPair = {
+  accessToken: string;
+  refreshToken: string;
+  accessTokenExpiresAt: string;
+  refreshTokenExpiresAt: string;
+  /** Legacy copy of the access token (client-contract §2.4). */
+  token: string;
+};
+export type ClientMeta = { ip?: string | null; userAgent?: string | null };
+
+/** Whole seconds, so the access token's iat can be rebuilt exactly from created_at. */
+const wholeSecond = (ms = Date.now()) => new Date(Math.floor(ms / 1000) * 1000);
+
+function pair(access: { token: string; expiresAt: Date }, refreshToken: string, refreshExpiresAt: Date): TokenPair {
+  return {
+    accessToken: access.token,
+    refreshToken,
+    accessTokenExpiresAt: access.expiresAt.toISOString(),
+    refreshTokenExpiresAt: refreshExpiresAt.toISOString(),
+    token: access.token,
+  };
+}
+
+/** Device label from the user agent (the apps send okhttp/CFNetwork/Expo strings). */
+function deviceName(ua: string | null | undefined): string | null {
+  if (!ua) return null;
+  if (/android/i.test(ua) || /okhttp/i.test(ua)) return "Android device";
+  if (/iphone|ipad|ios|cfnetwork|darwin/i.test(ua)) return "iOS device";
+  if (/mozilla/i.test(ua)) return "Browser";
+  return ua.slice(0, 60);
+}
+
+/**
+ * A new session with its first refresh token: the rows the caller inserts (in a batch or inside its
+ * transaction) and the pair it returns once they committed. Ids are minted here, so a login needs no
+ * extra round trip to learn them.
+ */
+export async function newSession(secret: string, user: { id: string; role: Role }, meta: ClientMeta) {
+  const sessionId = crypto.randomUUID();
+  const rowId = crypto.randomUUID();
+  const created = wholeSecond();
+  const expiresAt = new Date(created.getTime() + REFRESH_TTL_SECONDS * 1000);
+  const jti = crypto.randomUUID();
+  const access = await signAccessToken(secret, { userId: user.id, role: user.role, sessionId, jti }, created.getTime());
+  const refreshToken = await refreshTokenFor(secret, rowId);
+  const session: typeof sessions.$inferInsert = {
+    id: sessionId,
+    userId: user.id,
+    createdAt: created,
+    lastSeenAt: created,
+    ip: meta.ip ?? null,
+    userAgent: meta.userAgent?.slice(0, 300) ?? null,
+    deviceName: deviceName(meta.userAgent),
+  };
+  const refresh: typeof refreshTokens.$inferInsert = {
+    id: rowId,
+    sessionId,
+    userId: user.id,
+    familyId: sessionId,
+    tokenHash: await sha256Hex(refreshToken),
+    accessJti: jti,
+    createdAt: created,
+    expiresAt,
+  };
+  return { pair: pair(access, refreshToken, expiresAt), sessionId, session, refresh };
+}
+
+const INVALID_REFRESH = () => new AppError("INVALID_TOKEN", "Refresh token is invalid, expired, or revoked. Please login again.");
+
+type RotateOutcome =
+  | { kind: "rotated" | "grace"; pair: TokenPair; userId: string }
+  | { kind: "reuse"; userId: string; sessionId: string }
+  | { kind: "invalid" };
+
+/**
+ * Rotates a refresh token (see the module comment). Throws 401 for anything but a live token or a
+ * concurrent duplicate inside the grace window.
+ */
+export async function rotateRefreshToken(
+  db: Db,
+  secret: string,
+  presented: string,
+  meta: ClientMeta,
+): Promise<{ pair: TokenPair; userId: string }> {
+  const rowId = await parseRefreshToken(secret, presented);
+  if (!rowId) throw INVALID_REFRESH();
+  const tokenHash = await sha256Hex(presented);
+
+  const outcome = await db.transaction(async (tx): Promise<RotateOutcome> => {
+    const [row] = await tx
+      .select({
+        id: refreshTokens.id,
+        sessionId: refreshTokens.sessionId,
+        userId: refreshTokens.userId,
+        familyId: refreshTokens.familyId,
+        expiresAt: refreshTokens.expiresAt,
+        rotatedAt: refreshTokens.rotatedAt,
+        revokedAt: refreshTokens.revokedAt,
+        replacedById: refreshTokens.replacedById,
+        sessionRevokedAt: sessions.revokedAt,
+        role: users.role,
+        deletedAt: users.deletedAt,
+        now: sql<Date>`now()`.mapWith(refreshTokens.createdAt),
+      })
+      .from(refreshTokens)
+      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+      .innerJoin(users, eq(users.id, refreshTokens.userId))
+      .where(and(eq(refreshTokens.id, rowId), eq(refreshTokens.tokenHash, tokenHash)))
+      .for("update", { of: refreshTokens });
+    if (!row || row.revokedAt || row.sessionRevokedAt || row.deletedAt || row.expiresAt <= row.now) return { kind: "invalid" };
+
+    if (!row.rotatedAt) {
+      const childId = crypto.randomUUID();
+      const created = wholeSecond(row.now.getTime());
+      const expiresAt = new Date(created.getTime() + REFRESH_TTL_SECONDS * 1000);
+      const jti = crypto.randomUUID();
+      await tx.insert(refreshTokens).values({
+        id: childId,
+        sessionId: row.sessionId,
+        userId: row.userId,
+        familyId: row.familyId,
+        parentId: row.id,
+        tokenHash: await sha256Hex(await refreshTokenFor(secret, childId)),
+        accessJti: jti,
+        createdAt: created,
+        expiresAt,
+      });
+      // Compare-and-set: the row is locked, and the one-child unique index backs it up.
+      const done = await tx
+        .update(refreshTokens)
+        .set({ rotatedAt: row.now, replacedById: childId })
+        .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.rotatedAt)))
+        .returning({ id: refreshTokens.id });
+      if (done.length !== 1) throw new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1 });
+      await tx.update(sessions).set({ lastSeenAt: row.now }).where(eq(sessions.id, row.sessionId));
+      const access = await signAccessToken(
+        secret,
+        { userId: row.userId, role: row.role, sessionId: row.sessionId, jti },
+        created.getTime(),
+      );
+      return { kind: "rotated", userId: row.userId, pair: pair(access, await refreshTokenFor(secret, childId), expiresAt) };
+    }
+
+    const age = (row.now.getTime() - row.rotatedAt.getTime()) / 1000;
+    if (age <= REUSE_GRACE_SECONDS && row.replacedById) {
+      const [child] = await tx
+        .select({
+          id: refreshTokens.id,
+          createdAt: refreshTokens.createdAt,
+          expiresAt: refreshTokens.expiresAt,
+          accessJti: refreshTokens.accessJti,
+          revokedAt: refreshTokens.revokedAt,
+        })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.id, row.replacedById));
+      if (!child || child.revokedAt || !child.accessJti) return { kind: "invalid" };
+      const access = await signAccessToken(
+        secret,
+        { userId: row.userId, role: row.role, sessionId: row.sessionId, jti: child.accessJti },
+        child.createdAt.getTime(),
+      );
+      return { kind: "grace", userId: row.userId, pair: pair(access, await refreshTokenFor(secret, child.id), child.expiresAt) };
+    }
+
+    // A rotated token presented again after the window: someone else holds this family. End it.
+    await tx
+      .update(refreshTokens)
+      .set({ revokedAt: row.now, revokeReason: "reuse_detected" })
+      .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    await tx
+      .update(sessions)
+      .set({ revokedAt: row.now, revokeReason: "refresh_reuse" })
+      .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt)));
+    await tx.insert(securityEvents).values({
+      userId: row.userId,
+      eventType: "refresh_reuse",
+      severity: "critical",
+      ip: meta.ip ?? null,
+      userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      metadata: { sessionId: row.sessionId, tokenId: row.id, rotatedSecondsAgo: Math.round(age) },
+    });
+    return { kind: "reuse", userId: row.userId, sessionId: row.sessionId };
+  });
+
+  if (outcome.kind === "invalid" || outcome.kind === "reuse") throw INVALID_REFRESH();
+  return { pair: outcome.pair, userId: outcome.userId };
+}
+
+/** Revokes sessions (and their refresh tokens) of a user; `sessionId` narrows it to one. Returns how many sessions. */
+export async function revokeSessions(db: HttpDb | TxDb, userId: string, reason: string, sessionId?: string): Promise<number> {
+  const exec = db as HttpDb;
+  const revokedSessions = exec
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokeReason: reason })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), sessionId ? eq(sessions.id, sessionId) : undefined))
+    .returning({ id: sessions.id });
+  const revokedTokens = exec
+    .update(refreshTokens)
+    .set({ revokedAt: sql`now()`, revokeReason: reason })
+    .where(
+      and(
+        eq(refreshTokens.userId, userId),
+        isNull(refreshTokens.revokedAt),
+        sessionId ? eq(refreshTokens.sessionId, sessionId) : undefined,
+      ),
+    );
+  if ("batch" in exec) {
+    const [revoked] = await exec.batch([revokedSessions, revokedTokens]);
+    return revoked.length;
+  }
+  const revoked = await revokedSessions;
+  await revokedTokens;
+  return revoked.length;
+}

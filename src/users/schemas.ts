@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { email, fullName, profilePicInput } from "../auth/schemas";
+import type { addresses, users } from "../db/schema";
+
+/**
+ * The user object the apps store and read (client-contract §2.5, §3.2): camelCase as upstream's login
+ * returned it, with snake_case duplicates for the screens that fall back to them. Never the hash:
+ * this is the only mapping from a users row to a response.
+ */
+export type UserRow = typeof users.$inferSelect;
+
+export function userView(u: UserRow) {
+  const created = u.createdAt.toISOString();
+  return {
+    id: u.id,
+    phone: u.phone,
+    fullName: u.fullName,
+    full_name: u.fullName,
+    // Non-null: several screens call .toLowerCase() on it unguarded (client-contract §1 item 11).
+    email: u.email ?? "",
+    role: u.role,
+    profilePicUrl: u.profilePicUrl,
+    profile_pic_url: u.profilePicUrl,
+    isVerified: u.isVerified,
+    is_verified: u.isVerified,
+    nameChangeCount: u.nameChangeCount,
+    name_change_count: u.nameChangeCount,
+    createdAt: created,
+    created_at: created,
+  };
+}
+
+export type AddressRow = typeof addresses.$inferSelect;
+
+export function addressView(a: AddressRow) {
+  return {
+    id: a.id,
+    type: a.type,
+    state: a.state,
+    city: a.city,
+    full_address: a.fullAddress,
+    fullAddress: a.fullAddress,
+    pincode: a.pincode,
+    created_at: a.createdAt.toISOString(),
+  };
+}
+
+/** Photo: data URL → R2, https URL kept, "" (or null) removes it. */
+export const updateProfileBody = z
+  .object({
+    fullName: fullName.optional(),
+    email: email.optional(),
+    profilePicUrl: profilePicInput.nullable().optional(),
+  })
+  .refine((b) => b.fullName !== undefined || b.email !== undefined || b.profilePicUrl !== undefined, { message: "No fields to update" });
+
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** Upstream's API said `work`, its database `office` (§10 #10); both are accepted, stored as `office`. */
+const addressType = z.enum(["home", "work", "office", "other"]).transform((t) => (t === "work" ? "office" : t));
+
+const addressFields = {
+  fullAddress: z.string().trim().min(10, "Address must be 10-500 characters").max(500, "Address must be 10-500 characters"),
+  state: z.string().trim().min(2).max(100),
+  city: z.string().trim().min(2).max(100),
+  pincode: z.string().regex(/^\d{6}$/, "Pincode must be 6 digits"),
+};
+export const createAddressBody = z.object({
+  type: addressType.default("home"),
+  fullAddress: addressFields.fullAddress,
+  state: addressFields.state,
+  city: addressFields.city.optional(),
+  pincode: addressFields.pincode.optional(),
+});
+export const updateAddressBody = z
+  .object({
+    type: addressType.optional(),
+    fullAddress: addressFields.fullAddress.optional(),
+    state: addressFields.state.optional(),
+    city: addressFields.city.optional(),
+    pincode: addressFields.pincode.optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "No fields to update" });
+export const addressParams = z.object({ id: z.uuid("Invalid address id") });
