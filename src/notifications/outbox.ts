@@ -1,4 +1,4 @@
-import { inArray, isNull, sql } from "drizzle-orm";
+import { and, inArray, isNull, lt, sql } from "drizzle-orm";
 import { createDb, type HttpDb, type TxDb } from "../db/client";
 import { notifications, outbox } from "../db/schema";
 import { loadConfig } from "../env";
@@ -30,6 +30,7 @@ export type NotifyInput = {
   message: string;
   /** booking | payment | rating | report | welcome | service_expiry | labour_access | system */
   type: string;
+  /** Also the push's `data`; `data.type` (e.g. daily_reminder) and `data.screen` are what the apps route on. */
   data?: Record<string, unknown>;
   /** Send an Expo push too (default true). */
   push?: boolean;
@@ -37,56 +38,121 @@ export type NotifyInput = {
   dedupKey?: string;
 };
 
+/** The queue message the notifications consumer reads (src/notifications/push-consumer.ts). */
+export type PushMessage = {
+  kind: "push";
+  outboxId: number;
+  notificationId: string;
+  userId: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+};
+
 export const OUTBOX_TOPICS = { push: "push.send", realtime: "realtime.emit" } as const;
 
+/** Cloudflare Queues: at most 100 messages and 256 KB per sendBatch (miniflare enforces 100 / 288 KB). */
+const QUEUE_BATCH_COUNT = 100;
+const QUEUE_BATCH_BYTES = 200_000;
+/** A row that failed this many dispatches stays in the table with `last_error` for an operator instead of being retried forever. */
+export const MAX_DISPATCH_ATTEMPTS = 20;
+/** Rows per INSERT, well under Postgres' 65535 bind parameters. */
+const INSERT_CHUNK = 1000;
+
 export async function notify(executor: Executor, input: NotifyInput): Promise<{ id: string } | null> {
+  const [row] = await notifyMany(executor, [input]);
+  return row ? { id: row.id } : null;
+}
+
+/**
+ * `notify` for many recipients at once (cron jobs): at most three statements however many rows.
+ * Returns the notifications actually written; inputs whose `dedupKey` already exists are skipped.
+ */
+export async function notifyMany(
+  executor: Executor,
+  inputs: NotifyInput[],
+): Promise<{ id: string; userId: string; dedupKey: string | null }[]> {
   // Both executors share drizzle's insert builder; the union only confuses overload resolution.
   const db = executor as TxDb;
-  const [row] = await db
-    .insert(notifications)
-    .values({
-      userId: input.userId,
-      title: input.title,
-      message: input.message,
-      type: input.type,
-      data: input.data ?? {},
-      dedupKey: input.dedupKey,
-    })
-    .onConflictDoNothing({ target: notifications.dedupKey })
-    .returning({ id: notifications.id, createdAt: notifications.createdAt });
-  if (!row) return null; // already notified (dedupKey)
-  const rows: { topic: string; payload: Record<string, unknown> }[] = [
-    {
-      topic: OUTBOX_TOPICS.realtime,
-      payload: {
-        userId: input.userId,
-        event: "notification_created",
-        audience: "any",
-        // Only what cannot identify anyone; the app refetches the list (client-contract §4.3).
-        payload: { id: row.id, type: input.type },
-      },
-    },
-  ];
-  if (input.push !== false) {
-    rows.push({
-      topic: OUTBOX_TOPICS.push,
-      payload: {
-        notificationId: row.id,
-        userId: input.userId,
-        title: input.title,
-        body: input.message,
-        data: { type: input.type, ...input.data },
-      },
-    });
+  const written: { id: string; userId: string; dedupKey: string | null }[] = [];
+  const rows: { topic: string; payload: Record<string, unknown> }[] = [];
+  // Grouped by the push flag, so every returned row knows whether to push without relying on RETURNING order.
+  for (const push of [true, false]) {
+    const group = inputs.filter((i) => (i.push !== false) === push);
+    for (let i = 0; i < group.length; i += INSERT_CHUNK) {
+      const inserted = await db
+        .insert(notifications)
+        .values(
+          group.slice(i, i + INSERT_CHUNK).map((n) => ({
+            userId: n.userId,
+            title: n.title,
+            message: n.message,
+            type: n.type,
+            data: n.data ?? {},
+            dedupKey: n.dedupKey,
+          })),
+        )
+        .onConflictDoNothing({ target: notifications.dedupKey })
+        .returning({
+          id: notifications.id,
+          userId: notifications.userId,
+          title: notifications.title,
+          message: notifications.message,
+          type: notifications.type,
+          data: notifications.data,
+          dedupKey: notifications.dedupKey,
+        });
+      for (const n of inserted) {
+        written.push({ id: n.id, userId: n.userId, dedupKey: n.dedupKey });
+        rows.push({
+          topic: OUTBOX_TOPICS.realtime,
+          payload: {
+            userId: n.userId,
+            event: "notification_created",
+            audience: "any",
+            // Only what cannot identify anyone; the app refetches the list (client-contract §4.3).
+            payload: { id: n.id, type: n.type },
+          },
+        });
+        if (push) {
+          rows.push({
+            topic: OUTBOX_TOPICS.push,
+            payload: {
+              notificationId: n.id,
+              userId: n.userId,
+              title: n.title,
+              body: n.message,
+              data: pushData(n.id, n.type, n.data),
+            },
+          });
+        }
+      }
+    }
   }
-  await db.insert(outbox).values(rows);
-  return { id: row.id };
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insert(outbox).values(rows.slice(i, i + INSERT_CHUNK));
+  return written;
+}
+
+/**
+ * What a tapped push carries: the apps route on `data.screen` (bookings | notifications | profile |
+ * services | earnings; client-contract §3.11), so every push names one.
+ */
+function pushData(notificationId: string, type: string, data: Record<string, unknown>): Record<string, unknown> {
+  const screen =
+    typeof data.screen === "string"
+      ? data.screen
+      : type === "booking"
+        ? "bookings"
+        : type === "service_expiry"
+          ? "services"
+          : "notifications";
+  return { type, ...data, screen, notificationId };
 }
 
 export async function emit(db: Executor, events: RealtimeEvent | RealtimeEvent[]): Promise<void> {
   const list = Array.isArray(events) ? events : [events];
   if (list.length === 0) return;
-  await db
+  await (db as TxDb)
     .insert(outbox)
     .values(list.map((e) => ({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } as Record<string, unknown> })));
 }
@@ -98,10 +164,52 @@ export function setRealtimeSink(sink: RealtimeSink): void {
   realtimeSink = sink;
 }
 
+type OutboxRow = typeof outbox.$inferSelect;
+
+/**
+ * Sends push rows to the queue in batches Queues accepts. A batch that fails is retried message by
+ * message, so one bad row (oversized, malformed) cannot hold back the rows around it.
+ * Returns the error of every row that could not be sent.
+ */
+async function enqueuePushes(env: Env, rows: OutboxRow[]): Promise<Map<number, string>> {
+  const failed = new Map<number, string>();
+  const batches: { row: OutboxRow; body: PushMessage }[][] = [];
+  let current: { row: OutboxRow; body: PushMessage }[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const body = { ...row.payload, kind: "push", outboxId: row.id } as PushMessage;
+    const size = JSON.stringify(body).length + 100;
+    if (current.length > 0 && (current.length >= QUEUE_BATCH_COUNT || bytes + size > QUEUE_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push({ row, body });
+    bytes += size;
+  }
+  if (current.length) batches.push(current);
+  for (const batch of batches) {
+    try {
+      await env.NOTIFY_QUEUE.sendBatch(batch.map((m) => ({ body: m.body, contentType: "json" as const })));
+    } catch {
+      for (const m of batch) {
+        try {
+          await env.NOTIFY_QUEUE.send(m.body, { contentType: "json" });
+        } catch (err) {
+          failed.set(m.row.id, err instanceof Error ? err.message : String(err));
+        }
+      }
+    }
+  }
+  return failed;
+}
+
 /**
  * Forwards undispatched outbox rows (oldest first, at most `limit`): pushes go to NOTIFY_QUEUE,
  * realtime events to the gateway. Rows are claimed with SKIP LOCKED so concurrent dispatchers
  * (several requests' waitUntil plus the cron sweep) never send the same row twice in one pass.
+ * A row that cannot be enqueued keeps `dispatched_at` null, counts an attempt and records
+ * `last_error`; after MAX_DISPATCH_ATTEMPTS it is left for an operator.
  */
 export async function dispatchOutbox(
   env: Env,
@@ -112,30 +220,37 @@ export async function dispatchOutbox(
     const rows = await tx
       .select()
       .from(outbox)
-      .where(isNull(outbox.dispatchedAt))
+      .where(and(isNull(outbox.dispatchedAt), lt(outbox.attempts, MAX_DISPATCH_ATTEMPTS)))
       .orderBy(outbox.id)
       .limit(limit)
       .for("update", { skipLocked: true });
     if (rows.length === 0) return 0;
     const pushes = rows.filter((r) => r.topic === OUTBOX_TOPICS.push);
     const live = rows.filter((r) => r.topic === OUTBOX_TOPICS.realtime).map((r) => r.payload as unknown as RealtimeEvent);
-    if (pushes.length) {
-      await env.NOTIFY_QUEUE.sendBatch(pushes.map((r) => ({ body: { kind: "push", outboxId: r.id, ...r.payload } })));
+    const failed = pushes.length ? await enqueuePushes(env, pushes) : new Map<number, string>();
+    for (const r of rows) {
+      if (r.topic !== OUTBOX_TOPICS.push && r.topic !== OUTBOX_TOPICS.realtime) failed.set(r.id, `unknown topic ${r.topic}`);
     }
     if (live.length) {
       // Live events are best effort: a socket that misses one refetches on its next screen load.
       await realtimeSink(env, live).catch(() => undefined);
     }
-    await tx
-      .update(outbox)
-      .set({ dispatchedAt: sql`now()`, attempts: sql`${outbox.attempts} + 1` })
-      .where(
-        inArray(
-          outbox.id,
-          rows.map((r) => r.id),
-        ),
-      );
-    return rows.length;
+    const sent = rows.filter((r) => !failed.has(r.id)).map((r) => r.id);
+    if (sent.length) {
+      await tx
+        .update(outbox)
+        .set({ dispatchedAt: sql`now()`, attempts: sql`${outbox.attempts} + 1`, lastError: null })
+        .where(inArray(outbox.id, sent));
+    }
+    if (failed.size) {
+      const errors = JSON.stringify([...failed].map(([id, error]) => ({ id, error: error.slice(0, 500) })));
+      await tx.execute(sql`
+        update ${outbox} o set attempts = o.attempts + 1, last_error = e.error
+        from jsonb_to_recordset(${errors}::jsonb) as e(id bigint, error text)
+        where o.id = e.id`);
+      console.warn(JSON.stringify({ level: "warn", msg: "outbox rows not dispatched", count: failed.size, ids: [...failed.keys()] }));
+    }
+    return sent.length;
   });
 }
 

@@ -1,0 +1,104 @@
+import { env } from "cloudflare:test";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { notifications, outbox } from "../../src/db/schema";
+import { dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany } from "../../src/notifications/outbox";
+import { seedUser, testDb } from "../harness";
+
+const db = testDb();
+
+const outboxOf = (userId: string) => db.http.select().from(outbox).where(sql`${outbox.payload}->>'userId' = ${userId}`);
+
+describe("transactional outbox", () => {
+  it("writes the notification, its push and its socket trigger together; the push names a screen", async () => {
+    const u = await seedUser("user");
+    const n = await notify(db.http, {
+      userId: u.id,
+      title: "Accepted",
+      message: "Your booking was accepted",
+      type: "booking",
+      data: { bookingId: "b1" },
+    });
+    const rows = await outboxOf(u.id);
+    expect(rows.map((r) => r.topic).sort()).toEqual(["push.send", "realtime.emit"]);
+    const push = rows.find((r) => r.topic === "push.send")!.payload;
+    expect(push).toMatchObject({ notificationId: n!.id, title: "Accepted", body: "Your booking was accepted" });
+    expect(push.data).toEqual({ type: "booking", bookingId: "b1", screen: "bookings", notificationId: n!.id });
+    // The socket trigger carries ids only (unauthenticated sockets may receive it).
+    expect(rows.find((r) => r.topic === "realtime.emit")!.payload).toEqual({
+      userId: u.id,
+      event: "notification_created",
+      audience: "any",
+      payload: { id: n!.id, type: "booking" },
+    });
+  });
+
+  it("a repeated dedupKey is a no-op: no second notification, no second push", async () => {
+    const u = await seedUser("user");
+    const key = `test:${crypto.randomUUID()}`;
+    const first = await notify(db.http, { userId: u.id, title: "t", message: "m", type: "system", dedupKey: key });
+    const again = await notify(db.http, { userId: u.id, title: "t", message: "m", type: "system", dedupKey: key });
+    expect(first).not.toBeNull();
+    expect(again).toBeNull();
+    expect(await db.http.select().from(notifications).where(eq(notifications.userId, u.id))).toHaveLength(1);
+    expect(await outboxOf(u.id)).toHaveLength(2);
+  });
+
+  it("rows written in a rolled-back transaction never exist, so nothing can dispatch them", async () => {
+    const u = await seedUser("user");
+    await expect(
+      db.transaction(async (tx) => {
+        await notify(tx, { userId: u.id, title: "Ghost", message: "never", type: "system" });
+        expect(await tx.select().from(outbox).where(sql`${outbox.payload}->>'userId' = ${u.id}`)).toHaveLength(2);
+        throw new Error("business rule failed");
+      }),
+    ).rejects.toThrow("business rule failed");
+    await dispatchOutbox(env, db, 1000);
+    expect(await outboxOf(u.id)).toHaveLength(0);
+    expect(await db.http.select().from(notifications).where(eq(notifications.userId, u.id))).toHaveLength(0);
+  });
+
+  it("dispatches more pushes than one queue batch holds (Queues takes at most 100 per sendBatch)", async () => {
+    const u = await seedUser("user");
+    const written = await notifyMany(
+      db.http,
+      Array.from({ length: 150 }, (_, i) => ({ userId: u.id, title: `n${i}`, message: "m", type: "system" })),
+    );
+    expect(written).toHaveLength(150);
+    // Fails as a whole if the 150 pushes go to the queue in one sendBatch.
+    await dispatchOutbox(env, db, 1000);
+    const rows = await outboxOf(u.id);
+    expect(rows).toHaveLength(300);
+    expect(rows.filter((r) => r.dispatchedAt === null)).toHaveLength(0);
+  });
+
+  it("a row the queue refuses is recorded and retried later without holding back the rows around it", async () => {
+    const u = await seedUser("user");
+    await notify(db.http, { userId: u.id, title: "before", message: "m", type: "system" });
+    // Over the 128 KB message limit: sendBatch and send both refuse it.
+    const [poison] = await db.http
+      .insert(outbox)
+      .values({
+        topic: "push.send",
+        payload: { userId: u.id, notificationId: crypto.randomUUID(), title: "x".repeat(140_000), body: "", data: {} },
+      })
+      .returning({ id: outbox.id });
+    await notify(db.http, { userId: u.id, title: "after", message: "m", type: "system" });
+    try {
+      await dispatchOutbox(env, db, 1000);
+      const rows = await outboxOf(u.id);
+      const bad = rows.find((r) => r.id === poison!.id)!;
+      expect(bad.dispatchedAt).toBeNull();
+      expect(bad.attempts).toBeGreaterThanOrEqual(1);
+      expect(bad.lastError).toBeTruthy();
+      expect(rows.filter((r) => r.id !== poison!.id && r.dispatchedAt === null)).toHaveLength(0);
+      // After MAX_DISPATCH_ATTEMPTS it is left for an operator instead of being retried forever.
+      await db.http.update(outbox).set({ attempts: MAX_DISPATCH_ATTEMPTS }).where(eq(outbox.id, poison!.id));
+      await dispatchOutbox(env, db, 1000);
+      const [after] = await db.http.select().from(outbox).where(eq(outbox.id, poison!.id));
+      expect(after!.attempts).toBe(MAX_DISPATCH_ATTEMPTS);
+    } finally {
+      await db.http.delete(outbox).where(and(eq(outbox.id, poison!.id), inArray(outbox.topic, ["push.send"])));
+    }
+  });
+});
