@@ -7,7 +7,6 @@ import { loadConfig } from "../env";
 import { dispatchOutbox } from "../notifications/outbox";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
-import { reconcileDueOrders } from "../payments/reconcile";
 // Registers the outbox's live-socket sink (realtime gateway).
 import "../realtime/sink";
 import { runCleanup } from "./cleanup";
@@ -70,4 +69,3 @@ cronTasks[CRON.nightlyIst]!.push(task("cleanup-and-retention", (db, at) => runCl
 consumers.notifications = consumePushBatch;
 consumers["notifications-dlq"] = recordDeadLetters;
 
-cronTasks[CRON.everyTwoMinutes]!.push({ name: "payments-reconcile", run: (env) => reconcileDueOrders(env) });
