@@ -18,6 +18,15 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const only = process.env.BENCH_ONLY?.split(",");
 const PAYTM = { mid: "BXBENCH0000000000001", key: "benchkey01234567" };
 
+// Whatever happens, never leave wrangler or the database behind.
+let cleanup: () => Promise<void> = async () => {};
+for (const sig of ["SIGINT", "SIGTERM", "uncaughtException", "unhandledRejection"] as const) {
+  process.on(sig, (err) => {
+    if (err instanceof Error) console.error(err);
+    void cleanup().finally(() => process.exit(1));
+  });
+}
+
 const stack = await startStack({
   persistent: false,
   database: `bx_bench_${Date.now().toString(36)}`,
@@ -58,6 +67,11 @@ const wrangler = spawn(
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   },
 );
+
+cleanup = async () => {
+  wrangler.kill("SIGINT");
+  await stack.stop();
+};
 
 async function waitReady() {
   const deadline = Date.now() + 90_000;
@@ -104,12 +118,12 @@ async function run(s: Scenario, ctx: Record<string, unknown>): Promise<Row> {
       {
         method: (first.method ?? "GET") as "GET",
         path: first.path,
-        headers: first.headers,
+        headers: first.headers ?? {},
         body: first.body,
         // Each request may differ (distinct users, slots, orders): built per request.
         setupRequest: (r: Record<string, unknown>) => {
           const next = s.requestSync ? s.requestSync(ctx, i++) : first;
-          return { ...r, method: next.method ?? "GET", path: next.path, headers: next.headers, body: next.body };
+          return { ...r, method: next.method ?? "GET", path: next.path, headers: next.headers ?? {}, body: next.body };
         },
       },
     ],
@@ -157,7 +171,6 @@ try {
   writeFileSync("bench/results/latest.json", `${JSON.stringify({ machine, at: new Date().toISOString(), rows }, null, 2)}\n`);
   console.log(`\n${md}\n\nwritten to bench/results/latest.{md,json}`);
 } finally {
-  wrangler.kill("SIGINT");
-  await stack.stop();
+  await cleanup();
 }
 process.exit(0);

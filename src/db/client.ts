@@ -22,7 +22,7 @@ export type IsolationLevel = "read committed" | "repeatable read" | "serializabl
 export type Db = {
   http: HttpDb;
   transaction<T>(fn: (tx: TxDb) => Promise<T>, opts?: { isolationLevel?: IsolationLevel }): Promise<T>;
-  /** Database round trips so far (HTTP calls, plus connect/BEGIN/statements/COMMIT on the Pool). */
+  /** Database round trips so far: HTTP calls, plus the Pool's handshake and every statement incl. BEGIN/COMMIT. */
   roundTrips(): number;
   close(): Promise<void>;
 };
@@ -68,10 +68,10 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
         pool = new Pool({ connectionString: config.DATABASE_URL, max: 1 });
         // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
         pool.on("error", (err: Error) => console.warn(JSON.stringify({ level: "warn", msg: "db idle client error", error: err.message })));
-        counter.n++; // connection set-up (pipelined with the first query)
+        counter.n++; // the WebSocket handshake; Postgres start-up is pipelined with the first query
       }
+      // drizzle's logger sees every statement on this connection, BEGIN and COMMIT included.
       const db = drizzleWs({ client: pool, schema, logger: { logQuery: () => void counter.n++ } });
-      counter.n += 2; // BEGIN and COMMIT/ROLLBACK
       return db.transaction(fn, opts?.isolationLevel ? { isolationLevel: opts.isolationLevel } : undefined);
     },
     roundTrips: () => counter.n,
