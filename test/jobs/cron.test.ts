@@ -14,26 +14,29 @@ import {
 import { CRON } from "../../src/jobs/cron";
 import { STALE_BOOKING_REASON } from "../../src/jobs/lifecycle";
 import { randomPhone, seedUser } from "../harness";
-import { db, hours, notificationsOf, runCron, seedBooking, seedLabourAccess, seedListing } from "./fixtures";
+import { db, hours, notificationsOf, runCron, seedBooking, seedLabourAccess, seedListing, testInstant } from "./fixtures";
 
 /**
- * Cron tasks run through the worker's real scheduled handler at "now" (the tests share one
- * database, so no test moves the clock past other files' rows), against rows placed relative to now.
- * Every task is run twice in a row: the second run must change and send nothing.
+ * Cron tasks run through the worker's real scheduled handler. The database is shared with other
+ * test files, so each test runs its triggers at an instant of its own in 2021 (`testInstant`) and
+ * places its rows relative to it: no other file's rows fall in those windows, and these runs touch
+ * none of theirs. Every trigger is run twice in a row: the second run must change and send nothing.
  */
 describe("booking reminders (every 10 minutes)", () => {
   it("reminds both sides the day before and two hours before, once each, however often the cron runs", async () => {
-    const listing = await seedListing();
-    const tomorrow = await seedBooking(listing, { appointmentAt: hours(20), status: "accepted" });
-    const soon = await seedBooking(listing, { appointmentAt: hours(1.5), status: "pending" });
+    const at = testInstant(1);
+    const listing = await seedListing({ expiresAt: hours(24 * 30, at.getTime()) });
+    const tomorrow = await seedBooking(listing, { appointmentAt: hours(20, at.getTime()), status: "accepted" });
+    const soon = await seedBooking(listing, { appointmentAt: hours(1.5, at.getTime()), status: "pending" });
 
-    await runCron(CRON.everyTenMinutes);
-    await runCron(CRON.everyTenMinutes);
+    await runCron(CRON.everyTenMinutes, at);
+    await runCron(CRON.everyTenMinutes, at);
 
     const dayBefore = await notificationsOf(tomorrow.customer.id, "daily_reminder");
     expect(dayBefore).toHaveLength(1);
     expect(dayBefore[0]!.data).toMatchObject({ bookingId: tomorrow.bookingId, screen: "bookings" });
-    expect(dayBefore[0]!.message).toMatch(/appointment is (today|tomorrow) at \d{1,2}:\d{2} (AM|PM)/);
+    // 08:00 IST + 20 h is 04:00 IST the next day.
+    expect(dayBefore[0]!.message).toMatch(/appointment is tomorrow at 4:00 AM\.$/);
     const twoHours = await notificationsOf(soon.customer.id, "hourly_reminder");
     expect(twoHours).toHaveLength(1);
     // The day-before window does not catch a booking two hours out, and vice versa.
@@ -62,33 +65,33 @@ describe("booking reminders (every 10 minutes)", () => {
   });
 
   it("skips bookings made inside the reminder's lead time, and closed bookings", async () => {
-    const listing = await seedListing();
-    const lastMinute = await seedBooking(listing, { appointmentAt: hours(1), bookedHoursAhead: 0.5 });
-    const [cancelled] = [await seedBooking(listing, { appointmentAt: hours(5), status: "pending" })];
+    const at = testInstant(2);
+    const listing = await seedListing({ expiresAt: hours(24 * 30, at.getTime()) });
+    const lastMinute = await seedBooking(listing, { appointmentAt: hours(1, at.getTime()), bookedHoursAhead: 0.5 });
+    const cancelled = await seedBooking(listing, { appointmentAt: hours(5, at.getTime()), status: "pending" });
     await db.http.update(bookings).set({ status: "cancelled" }).where(eq(bookings.id, cancelled.bookingId));
 
-    await runCron(CRON.everyTenMinutes);
+    await runCron(CRON.everyTenMinutes, at);
 
     expect(await notificationsOf(lastMinute.customer.id)).toHaveLength(0);
     expect(await notificationsOf(cancelled.customer.id)).toHaveLength(0);
   });
 
   it("sends one morning summary per person and IST day", async () => {
-    const listing = await seedListing();
-    // Two bookings later today in India time (or the next hours if the day is nearly over).
+    const at = testInstant(3); // 08:00 IST
+    const listing = await seedListing({ expiresAt: hours(24 * 30, at.getTime()) });
     const customer = await seedUser("user");
-    const istNow = new Date(Date.now() + 330 * 60_000);
-    const endOfIstDay = Date.UTC(istNow.getUTCFullYear(), istNow.getUTCMonth(), istNow.getUTCDate() + 1) - 330 * 60_000;
-    const inToday = (fraction: number) => new Date(Date.now() + (endOfIstDay - Date.now()) * fraction);
-    await seedBooking(listing, { appointmentAt: inToday(0.5), customer });
-    await seedBooking(listing, { appointmentAt: inToday(0.8), customer, status: "pending" });
+    await seedBooking(listing, { appointmentAt: hours(3, at.getTime()), customer }); // 11:00 IST
+    await seedBooking(listing, { appointmentAt: hours(6, at.getTime()), customer, status: "pending" });
+    // Tomorrow (IST) is not today's business.
+    await seedBooking(listing, { appointmentAt: hours(17, at.getTime()), customer });
 
-    await runCron(CRON.morningIst);
-    await runCron(CRON.morningIst);
+    await runCron(CRON.morningIst, at);
+    await runCron(CRON.morningIst, at);
 
     const mine = await notificationsOf(customer.id, "morning_summary");
     expect(mine).toHaveLength(1);
-    expect(mine[0]!.message).toMatch(/^You have 2 appointments today, the first at /);
+    expect(mine[0]!.message).toBe("You have 2 appointments today, the first at 11:00 AM.");
     // The provider's summary counts accepted bookings only.
     const provider = await notificationsOf(listing.provider.id, "morning_summary");
     expect(provider).toHaveLength(1);
@@ -98,11 +101,12 @@ describe("booking reminders (every 10 minutes)", () => {
 
 describe("listing and labour-access expiry", () => {
   it("expires listings whose window passed and tells the provider once", async () => {
-    const lapsed = await seedListing({ expiresAt: hours(-0.1) });
-    const live = await seedListing({ expiresAt: hours(10) });
+    const at = testInstant(4);
+    const lapsed = await seedListing({ expiresAt: hours(-0.1, at.getTime()) });
+    const live = await seedListing({ expiresAt: hours(10, at.getTime()) });
 
-    await runCron(CRON.everyTenMinutes);
-    await runCron(CRON.everyTenMinutes);
+    await runCron(CRON.everyTenMinutes, at);
+    await runCron(CRON.everyTenMinutes, at);
 
     const [row] = await db.http.select().from(providerServices).where(eq(providerServices.id, lapsed.listingId));
     expect(row!.status).toBe("expired");
@@ -115,32 +119,34 @@ describe("listing and labour-access expiry", () => {
   });
 
   it("warns about a listing expiring within two days once per expiry, and again after a renewal's next expiry", async () => {
-    const soon = await seedListing({ expiresAt: hours(30) });
-    const later = await seedListing({ expiresAt: hours(24 * 5) });
+    const at = testInstant(5);
+    const soon = await seedListing({ expiresAt: hours(30, at.getTime()) });
+    const later = await seedListing({ expiresAt: hours(24 * 5, at.getTime()) });
 
-    await runCron(CRON.morningIst);
-    await runCron(CRON.morningIst);
+    await runCron(CRON.morningIst, at);
+    await runCron(CRON.morningIst, at);
     expect(await notificationsOf(soon.provider.id, "service_expiry_warning")).toHaveLength(1);
     expect(await notificationsOf(later.provider.id, "service_expiry_warning")).toHaveLength(0);
 
     // Renewed, then nearing the new end: warned again (upstream's per-user 3-day check swallowed this).
     await db.http
       .update(providerServices)
-      .set({ expiresAt: hours(40) })
+      .set({ expiresAt: hours(40, at.getTime()) })
       .where(eq(providerServices.id, soon.listingId));
-    await runCron(CRON.morningIst);
+    await runCron(CRON.morningIst, at);
     expect(await notificationsOf(soon.provider.id, "service_expiry_warning")).toHaveLength(2);
   });
 
   it("warns a customer whose labour access ends within two days, unless it was already renewed", async () => {
+    const at = testInstant(6);
     const ending = await seedUser("user");
-    await seedLabourAccess(ending, hours(20));
+    await seedLabourAccess(ending, hours(20, at.getTime()));
     const renewed = await seedUser("user");
-    await seedLabourAccess(renewed, hours(20));
-    await seedLabourAccess(renewed, hours(20 + 7 * 24));
+    await seedLabourAccess(renewed, hours(20, at.getTime()));
+    await seedLabourAccess(renewed, hours(20 + 7 * 24, at.getTime()));
 
-    await runCron(CRON.morningIst);
-    await runCron(CRON.morningIst);
+    await runCron(CRON.morningIst, at);
+    await runCron(CRON.morningIst, at);
 
     const warned = await notificationsOf(ending.id, "labour_access_expiring");
     expect(warned).toHaveLength(1);
@@ -151,13 +157,14 @@ describe("listing and labour-access expiry", () => {
 
 describe("stale pending bookings", () => {
   it("cancels pending bookings an hour past their slot with a system reason, telling both sides once", async () => {
-    const listing = await seedListing();
-    const stale = await seedBooking(listing, { appointmentAt: hours(-2), status: "pending" });
-    const justPassed = await seedBooking(listing, { appointmentAt: hours(-0.25), status: "pending" });
-    const acceptedPast = await seedBooking(listing, { appointmentAt: hours(-3), status: "accepted" });
+    const at = testInstant(7);
+    const listing = await seedListing({ expiresAt: hours(24 * 30, at.getTime()) });
+    const stale = await seedBooking(listing, { appointmentAt: hours(-2, at.getTime()), status: "pending" });
+    const justPassed = await seedBooking(listing, { appointmentAt: hours(-0.25, at.getTime()), status: "pending" });
+    const acceptedPast = await seedBooking(listing, { appointmentAt: hours(-3, at.getTime()), status: "accepted" });
 
-    await runCron(CRON.everyTenMinutes);
-    await runCron(CRON.everyTenMinutes);
+    await runCron(CRON.everyTenMinutes, at);
+    await runCron(CRON.everyTenMinutes, at);
 
     const rows = await db.http
       .select()

@@ -16,6 +16,7 @@ import {
   servicesMaster,
 } from "../../src/db/schema";
 import worker from "../../src/index";
+import { cronTasks } from "../../src/jobs/cron";
 import { type SeededUser, seedUser, testDb } from "../harness";
 
 export const db = testDb();
@@ -53,7 +54,7 @@ export async function seedBooking(
 ) {
   const customer = over.customer ?? (await seedUser("user"));
   const at = over.appointmentAt;
-  const createdAt = new Date(Math.min(Date.now(), at.getTime() - (over.bookedHoursAhead ?? 72) * HOUR));
+  const createdAt = new Date(at.getTime() - (over.bookedHoursAhead ?? 72) * HOUR);
   const ist = new Date(at.getTime() + 330 * 60_000);
   const h = ist.getUTCHours();
   const [b] = await db.http
@@ -110,11 +111,30 @@ export async function seedPushToken(user: { id: string }, token = expoToken()) {
   return row!;
 }
 
-/** Runs the worker's scheduled handler for `cron` at `at` and waits for everything it started. */
+/**
+ * Runs the worker's scheduled handler for `cron` at `at` and waits for everything it started.
+ * Cron tasks act on the whole shared database, so tests that seed rows for them use an instant of
+ * their own in the past (`testInstant`): nothing another test file creates falls in its windows.
+ */
 export async function runCron(cron: string, at = new Date()) {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ cron, scheduledTime: at.getTime() }), env, ctx);
   await waitOnExecutionContext(ctx);
+}
+
+/** One registered task of a trigger, on its own (the others of that trigger are not run). */
+export async function runTask(cron: string, name: string, at = new Date()) {
+  const task = cronTasks[cron]!.find((t) => t.name === name);
+  if (!task) throw new Error(`no cron task ${name} on ${cron}`);
+  const ctx = createExecutionContext();
+  const result = await task.run(env, ctx, at);
+  await waitOnExecutionContext(ctx);
+  return result;
+}
+
+/** 08:00 IST on a day of 2021 reserved for test `n` of a file. */
+export function testInstant(n: number): Date {
+  return new Date(Date.UTC(2021, 0, 1 + 5 * n, 2, 30));
 }
 
 export async function notificationsOf(userId: string, type?: string) {

@@ -6,7 +6,7 @@ import worker from "../../src/index";
 import { CRON } from "../../src/jobs/cron";
 import { dispatchOutbox, notify } from "../../src/notifications/outbox";
 import { seedUser } from "../harness";
-import { db, runCron, seedPushToken } from "../jobs/fixtures";
+import { db, runTask, seedPushToken } from "../jobs/fixtures";
 
 /**
  * The notifications queue consumer against the local Expo-compatible mock (scripts/mocks/expo.ts).
@@ -170,14 +170,14 @@ describe("Expo push consumer", () => {
     expect((await deliveriesOf(ids)).every((d) => d.status === "sent")).toBe(true);
 
     // Too fresh: receipts are not asked for yet.
-    await runCron(CRON.everyTenMinutes);
+    await runTask(CRON.everyTenMinutes, "push-receipts");
     expect((await deliveriesOf(ids)).every((d) => d.status === "sent")).toBe(true);
 
     await db.http
       .update(pushDeliveries)
       .set({ createdAt: new Date(Date.now() - 20 * 60_000) })
       .where(inArray(pushDeliveries.notificationId, ids));
-    await runCron(CRON.everyTenMinutes);
+    await runTask(CRON.everyTenMinutes, "push-receipts");
 
     const rows = await deliveriesOf(ids);
     expect(rows.find((d) => d.pushTokenId === fine.id)).toMatchObject({ status: "delivered" });
