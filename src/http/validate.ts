@@ -29,6 +29,20 @@ function validator<T extends ZodType, Target extends keyof ValidationTargets>(ta
   return Object.assign(mw, { [META]: meta });
 }
 
-export const body = <T extends ZodType>(schema: T) => validator("json", schema);
+/**
+ * JSON bodies: a wrong Content-Type is a clear 415 (Hono's validator would otherwise validate an
+ * empty object and report missing fields, which misleads the caller).
+ */
+export const body = <T extends ZodType>(schema: T) => {
+  const mw = validator("json", schema);
+  const wrapped = (async (c, next) => {
+    const type = c.req.header("content-type") ?? "";
+    if (!/^application\/([a-z0-9.+-]+\+)?json\b/i.test(type)) {
+      throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+    }
+    return mw(c, next);
+  }) as typeof mw;
+  return Object.assign(wrapped, { [META]: mw[META] });
+};
 export const query = <T extends ZodType>(schema: T) => validator("query", schema);
 export const params = <T extends ZodType>(schema: T) => validator("param", schema);
