@@ -31,6 +31,10 @@ export async function warnExpiringListings(db: Db, at: Date) {
         select 'listing_expiry_warning', id, to_json(expires_at)#>>'{}', user_id from due
         on conflict do nothing
         returning subject_id
+      ), stamped as (
+        -- Bookkeeping the provider's screens can read; invisible to customers (no cache bump).
+        update provider_services ps set expiry_warning_sent_for = ps.expires_at
+        from claimed where ps.id = claimed.subject_id
       )
       select due.id, due.user_id, due.service, to_json(due.expires_at)#>>'{}' as expires_at
       from due join claimed on claimed.subject_id = due.id`);

@@ -127,6 +127,8 @@ describe("listing and labour-access expiry", () => {
     await runCron(CRON.morningIst, at);
     expect(await notificationsOf(soon.provider.id, "service_expiry_warning")).toHaveLength(1);
     expect(await notificationsOf(later.provider.id, "service_expiry_warning")).toHaveLength(0);
+    const [stamped] = await db.http.select().from(providerServices).where(eq(providerServices.id, soon.listingId));
+    expect(stamped!.expiryWarningSentFor).toEqual(stamped!.expiresAt);
 
     // Renewed, then nearing the new end: warned again (upstream's per-user 3-day check swallowed this).
     await db.http
