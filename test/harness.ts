@@ -134,3 +134,82 @@ export async function signupViaApi(
     user: v.body.data.user,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Marketplace fixtures (test/marketplace): listings, labour access and appointment slots.
+
+export type SeededListing = { providerServiceId: string; serviceId: string; provider: SeededUser; prices: Record<string, number> };
+
+/**
+ * An active (or pending) listing of `service` for a new provider (or the given one), priced in paise
+ * per sub-service slug, with a home address. Written straight to the database, like a paid listing.
+ */
+export async function seedListing(
+  opts: {
+    service?: string;
+    prices?: Record<string, number>;
+    provider?: SeededUser;
+    status?: "active" | "pending";
+    city?: string;
+    state?: string;
+    years?: number;
+    description?: string;
+  } = {},
+): Promise<SeededListing> {
+  const { sql: q } = await import("drizzle-orm");
+  const db = testDb();
+  const rows = async (s: ReturnType<typeof q>) => (await db.http.execute(s)).rows as Record<string, unknown>[];
+  const provider = opts.provider ?? (await seedUser("provider"));
+  const prices = opts.prices ?? { "tap-installation": 49900, "shower-installation": 79900 };
+  const [svc] = await rows(q`select id from services_master where name = ${opts.service ?? "plumber"}`);
+  const serviceId = svc!.id as string;
+  const [profile] = await rows(
+    q`insert into provider_profiles (user_id, years_of_experience) values (${provider.id}, ${opts.years ?? 5})
+      on conflict (user_id) do update set years_of_experience = excluded.years_of_experience returning id`,
+  );
+  await rows(
+    q`insert into addresses (user_id, type, state, city, full_address)
+      values (${provider.id}, 'home', ${opts.state ?? "Karnataka"}, ${opts.city ?? "Bengaluru"}, '1 Test Road')
+      on conflict (user_id) where type = 'home' do nothing`,
+  );
+  const active = (opts.status ?? "active") === "active";
+  const [listing] = await rows(
+    q`insert into provider_services (provider_id, service_id, status, service_description, activated_at, expires_at)
+      values (${profile!.id}, ${serviceId}, ${active ? "active" : "pending"}::listing_status, ${opts.description ?? "Test listing"},
+              ${active ? q`now()` : q`null`}, ${active ? q`now() + interval '30 days'` : q`null`})
+      returning id`,
+  );
+  for (const [slug, pricePaise] of Object.entries(prices)) {
+    await rows(
+      q`insert into provider_sub_services (provider_service_id, service_id, sub_service_id, price_paise)
+        select ${listing!.id}, ${serviceId}, s.id, ${pricePaise} from sub_services s where s.service_id = ${serviceId} and s.slug = ${slug}`,
+    );
+  }
+  return { providerServiceId: listing!.id as string, serviceId, provider, prices };
+}
+
+/** Paid labour access for a customer (a settled ₹99 order and its 7-day window). */
+export async function grantLabourAccess(userId: string): Promise<void> {
+  const { sql: q } = await import("drizzle-orm");
+  const orderId = `TEST_LAB_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+  await testDb().http.execute(
+    q`with o as (
+        insert into payment_orders (paytm_order_id, user_id, purpose, amount_paise, validity_days, status, expires_at, gateway_txn_id,
+                                    paid_at, activated_at, granted_from, granted_until)
+        values (${orderId}, ${userId}, 'labour_access', 9900, 7, 'paid', now() + interval '30 minutes', ${`TXN_${orderId}`}, now(), now(),
+                now() - interval '1 minute', now() + interval '7 days')
+        returning id, granted_from, granted_until)
+      insert into labour_access (user_id, order_id, starts_at, expires_at) select ${userId}, id, granted_from, granted_until from o`,
+  );
+}
+
+/** An appointment `days` ahead at `hour:minute` India time, in the user app's format ("02:30 PM"). */
+export function istSlot(days: number, hour = 10, minute = 0): { appointmentDate: string; appointmentTime: string } {
+  const istNow = new Date(Date.now() + 330 * 60_000);
+  const d = new Date(Date.UTC(istNow.getUTCFullYear(), istNow.getUTCMonth(), istNow.getUTCDate() + days));
+  const h12 = hour % 12 === 0 ? 12 : hour % 12;
+  return {
+    appointmentDate: d.toISOString().slice(0, 10),
+    appointmentTime: `${String(h12).padStart(2, "0")}:${String(minute).padStart(2, "0")} ${hour < 12 ? "AM" : "PM"}`,
+  };
+}

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   INVALID_SIGNATURE: 401,
   FORBIDDEN: 403,
   ACCOUNT_BLOCKED: 403,
+  /** Labour listings need the customer's paid labour access (₹99 / 7 days). */
+  LABOUR_ACCESS_REQUIRED: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

@@ -1,5 +1,97 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../http/context";
+import { edgeCachedJson } from "../catalogue/cache";
+import { listPublicServices } from "../catalogue/service";
+import { principalOf, requireAuth } from "../http/auth";
+import type { AppContext, AppEnv } from "../http/context";
+import { AppError } from "../http/errors";
+import { describe } from "../http/meta";
+import { ok } from "../http/respond";
+import { body, params } from "../http/validate";
+import { isDataUrl, storeImage } from "../media/store";
+import { dispatchAfterCommit } from "../notifications/outbox";
+import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
+import { deleteRegistration, type ImageStorer, myRegistrations, registerService, updateRegistration } from "./service";
 
 /** /api/services: provider service registration and my-registrations. */
 export const servicesRoutes = new Hono<AppEnv>();
+
+const tags = ["services"];
+const provider = requireAuth("provider");
+
+/** data:image URLs go to the object store; https URLs are kept as they are; anything else is refused. */
+function imageStorer(c: AppContext): ImageStorer {
+  return (refs, prefix) =>
+    Promise.all(
+      refs.map((ref) => {
+        if (isDataUrl(ref)) return storeImage(c.env, c.get("config").PUBLIC_BASE_URL, prefix, ref);
+        if (/^https:\/\/[^\s]+$/i.test(ref)) return Promise.resolve(ref);
+        throw new AppError("VALIDATION_ERROR", "Images must be data:image URLs or https URLs", {
+          errors: [{ field: "workingProofUrls", message: "not a data:image or https URL" }],
+        });
+      }),
+    );
+}
+
+servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags, access: "public" }), (c) =>
+  edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, async () => ({
+    status: "success",
+    data: await listPublicServices(c.get("db").http),
+  })),
+);
+
+servicesRoutes.get(
+  "/my-registrations",
+  describe({ summary: "My service registrations with payment status and prices", tags, access: "provider" }),
+  provider,
+  async (c) => ok(c, { registeredServices: await myRegistrations(c.get("db").http, principalOf(c).userId) }),
+);
+
+servicesRoutes.post(
+  "/:category/providers",
+  describe({ summary: "Register as a provider in a category (front-end category id)", tags, access: "provider" }),
+  provider,
+  params(CategoryParam),
+  body(RegistrationBody),
+  async (c) => {
+    const { category } = c.req.valid("param");
+    const r = await registerService(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), imageStorer(c));
+    dispatchAfterCommit(c.env, c.executionCtx);
+    return ok(
+      c,
+      {
+        providerService: { ...r.listing, payment_status: r.listing.status, service_name: r.serviceName },
+        isFreeService: r.isFreeService,
+      },
+      {
+        status: 201,
+        message: r.isFreeService
+          ? "Successfully registered - service activated for free!"
+          : "Successfully registered as provider for this service - payment required to activate",
+      },
+    );
+  },
+);
+
+servicesRoutes.put(
+  "/:category/providers",
+  describe({ summary: "Edit my registration in a category", tags, access: "provider" }),
+  provider,
+  params(CategoryParam),
+  body(RegistrationUpdateBody),
+  async (c) => {
+    const { category } = c.req.valid("param");
+    const { listingId } = await updateRegistration(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), imageStorer(c));
+    return ok(c, { providerServiceId: listingId }, { message: "Service registration updated successfully" });
+  },
+);
+
+servicesRoutes.delete(
+  "/my-registrations/:serviceId",
+  describe({ summary: "Delete my registration (payment history is kept)", tags, access: "provider" }),
+  provider,
+  params(ListingIdParam),
+  async (c) => {
+    await deleteRegistration(c.get("db").http, principalOf(c).userId, c.req.valid("param").serviceId);
+    return ok(c, null, { message: "Service registration cancelled successfully" });
+  },
+);

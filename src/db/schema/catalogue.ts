@@ -29,6 +29,14 @@ export const servicesMaster = pgTable(
     /** Hidden categories are not listed to customers nor registrable (e.g. no sub-services, §10 #12). */
     isActive: boolean("is_active").notNull().default(true),
     sortOrder: integer("sort_order").notNull().default(0),
+    /**
+     * Edge-cache generation of this category's public reads (provider lists, listing details,
+     * featured providers). Bumped by triggers (migration `*_listings_cache_version`) whenever a
+     * listing, a price, a provider's public profile or a rating changes, whoever writes it
+     * (registration, payment activation, expiry cron, ratings, admin removal); the cache key
+     * carries it, so a change is visible on the next read in every data centre.
+     */
+    listingsVersion: integer("listings_version").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

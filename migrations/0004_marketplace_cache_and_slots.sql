@@ -1,0 +1,2 @@
+ALTER TABLE "services_master" ADD COLUMN "listings_version" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE UNIQUE INDEX "bookings_provider_one_accepted_per_slot_uq" ON "bookings" USING btree ("provider_id","appointment_at") WHERE "bookings"."status" = 'accepted';

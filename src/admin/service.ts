@@ -1,0 +1,217 @@
+import { type SQL, sql } from "drizzle-orm";
+import { isoSql, num, rupees } from "../catalogue/shape";
+import type { Db, HttpDb, TxDb } from "../db/client";
+import { notFound } from "../http/errors";
+import { emit, notify } from "../notifications/outbox";
+
+/** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
+
+type Row = Record<string, unknown>;
+const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
+
+export async function dashboardStats(db: HttpDb) {
+  const [r] = await rowsOf(
+    db,
+    sql`select
+          (select count(*)::int from users where role = 'user' and deleted_at is null) as total_users,
+          (select count(*)::int from users where role = 'provider' and deleted_at is null) as total_providers,
+          (select count(*)::int from bookings) as total_bookings,
+          (select coalesce(sum(amount_paise - refunded_amount_paise), 0)::bigint from payment_orders where status = 'paid') as revenue_paise,
+          (select count(*)::int from user_reports_providers where status = 'open') + (select count(*)::int from provider_reports_users where status = 'open') as open,
+          (select count(*)::int from user_reports_providers where status = 'resolved') + (select count(*)::int from provider_reports_users where status = 'resolved') as resolved,
+          (select count(*)::int from user_reports_providers where status = 'closed') + (select count(*)::int from provider_reports_users where status = 'closed') as closed`,
+  );
+  const open = num(r?.open);
+  const resolved = num(r?.resolved);
+  const closed = num(r?.closed);
+  return {
+    totalUsers: num(r?.total_users),
+    totalProviders: num(r?.total_providers),
+    totalBookings: num(r?.total_bookings),
+    totalRevenue: rupees(num(r?.revenue_paise)) ?? 0,
+    pendingReports: open,
+    reportsStats: { total: open + resolved + closed, open, resolved, closed },
+  };
+}
+
+/**
+ * Both report directions in one list, in upstream's unified shape (§1.13 #98): for a provider's
+ * report about a customer, the `reported_provider_*` fields hold the customer, and
+ * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
+ * Search fields are never null (the app lower-cases them).
+ */
+export async function listReports(db: HttpDb, q: { status?: string; type?: "user" | "provider"; limit: number; page: number }) {
+  const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
+  const userReports = sql`
+    select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
+           ${isoSql(sql`r.updated_at`)} as updated_at, r.incident_date::text as incident_date, r.incident_time::text as incident_time,
+           r.evidence, r.admin_note, r.booking_id,
+           r.reporter_id as reported_by_user_id, r.reported_provider_id, r.reported_provider_id as provider_id,
+           coalesce(ru.full_name, '') as reporter_name, coalesce(ru.phone, '') as reporter_phone,
+           coalesce(pu.full_name, '') as reported_provider_name, coalesce(pu.phone, '') as reported_provider_phone,
+           coalesce(ru.full_name, '') as customer_name, r.reporter_id as customer_user_id,
+           'user_report' as report_source, 'User Report' as report_category, 'User' as reporter_type, 'Provider' as reported_type
+      from user_reports_providers r
+      left join users ru on ru.id = r.reporter_id
+      left join users pu on pu.id = r.reported_provider_id
+     where true ${status}`;
+  const providerReports = sql`
+    select r.id, r.incident_type, r.description, r.status::text, ${isoSql(sql`r.created_at`)}, ${isoSql(sql`r.updated_at`)},
+           r.incident_date::text, r.incident_time::text, r.evidence, r.admin_note, r.booking_id,
+           r.provider_id, r.customer_user_id, r.provider_id,
+           coalesce(pu.full_name, ''), coalesce(pu.phone, ''),
+           r.customer_name, coalesce(cu.phone, ''),
+           r.customer_name, r.customer_user_id,
+           'provider_report', 'Provider Report', 'Provider', 'User'
+      from provider_reports_users r
+      left join users pu on pu.id = r.provider_id
+      left join users cu on cu.id = r.customer_user_id
+     where true ${status}`;
+  const union =
+    q.type === "user" ? userReports : q.type === "provider" ? providerReports : sql`${userReports} union all ${providerReports}`;
+  const rows = await rowsOf(
+    db,
+    sql`select t.*, count(*) over ()::int as total_count from (${union}) t
+        order by t.created_at desc, t.id limit ${q.limit} offset ${(q.page - 1) * q.limit}`,
+  );
+  const total = num(rows[0]?.total_count);
+  return {
+    reports: rows.map(({ total_count: _t, ...r }) => ({
+      ...r,
+      report_type: String(r.report_type ?? ""),
+      description: String(r.description ?? ""),
+      evidence: Array.isArray(r.evidence) ? r.evidence : [],
+    })),
+    pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
+  };
+}
+
+/** Moderation: sets the status of whichever table holds the report (ids are uuids, unique across both). */
+export async function setReportStatus(
+  db: HttpDb,
+  adminId: string,
+  reportId: string,
+  status: "open" | "resolved" | "closed",
+  note?: string,
+) {
+  const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
+  const resolvedAt = status === "open" ? sql`null` : sql`now()`;
+  const set = sql`status = ${status}::report_status, resolved_by = ${resolvedBy}, resolved_at = ${resolvedAt},
+                  admin_note = coalesce(${note ?? null}, admin_note)`;
+  const rows = await rowsOf(
+    db,
+    sql`with a as (update user_reports_providers set ${set} where id = ${reportId} returning id, status::text as status, 'user_report' as report_source),
+             b as (update provider_reports_users set ${set} where id = ${reportId} returning id, status::text as status, 'provider_report' as report_source)
+        select * from a union all select * from b`,
+  );
+  if (!rows[0]) throw notFound("Report");
+  return rows[0];
+}
+
+/**
+ * Removes an account the way the apps' admin screens expect, without erasing history (§10 #8):
+ * soft delete, every session and refresh token revoked, phone and e-mail blocked for every role,
+ * a provider's listings withdrawn, and live bookings on either side cancelled with the other party
+ * told. One transaction: it happens completely or not at all.
+ */
+export async function removeAccount(
+  db: Db,
+  adminId: string,
+  userId: string,
+  role: "user" | "provider",
+): Promise<{ alreadyRemoved: boolean }> {
+  return db.transaction(async (tx) => {
+    const [u] = await rowsOf(
+      tx,
+      sql`select id, phone, email, deleted_at from users where id = ${userId} and role = ${role}::user_role for update`,
+    );
+    if (!u) throw notFound(role === "provider" ? "Provider" : "User");
+    if (u.deleted_at) return { alreadyRemoved: true };
+    const reason = "Removed by admin due to reports or policy violations";
+    await tx.execute(sql`update users set deleted_at = now() where id = ${userId}`);
+    await tx.execute(
+      sql`update sessions set revoked_at = now(), revoke_reason = 'admin_removed' where user_id = ${userId} and revoked_at is null`,
+    );
+    await tx.execute(
+      sql`update refresh_tokens set revoked_at = now(), revoke_reason = 'admin_removed' where user_id = ${userId} and revoked_at is null`,
+    );
+    await tx.execute(
+      sql`insert into blocked_identifiers (identifier_type, value, role, reason, blocked_by, metadata)
+          select t.kind::identifier_type, t.value, null, ${reason}, ${adminId}::uuid, jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)
+            from (values ('phone', ${u.phone as string}), ('email', ${(u.email as string | null) ?? null})) as t(kind, value)
+           where t.value is not null
+          on conflict (identifier_type, value, role) do nothing`,
+    );
+    if (role === "provider") {
+      await tx.execute(
+        sql`update provider_services set status = 'deleted', deleted_at = now()
+             where provider_id in (select id from provider_profiles where user_id = ${userId}) and status <> 'deleted'`,
+      );
+    }
+    const cancelled = await rowsOf(
+      tx,
+      sql`update bookings b set status = 'cancelled', cancellation_reason = 'Account removed by admin',
+                 viewed_by_customer = false, viewed_by_provider = false
+            from provider_profiles pp
+           where pp.id = b.provider_id and b.status in ('pending', 'accepted')
+             and ${role === "provider" ? sql`pp.user_id = ${userId}` : sql`b.customer_id = ${userId}`}
+          returning b.id, b.customer_id, pp.user_id as provider_user_id`,
+    );
+    for (const b of cancelled) {
+      const other = (role === "provider" ? b.customer_id : b.provider_user_id) as string;
+      await notify(tx, {
+        userId: other,
+        title: "Booking Cancelled",
+        message: "A booking was cancelled because the other party's account was removed.",
+        type: "booking",
+        data: { bookingId: b.id, type: "booking_cancelled", screen: "bookings" },
+        dedupKey: `booking:${b.id as string}:cancelled:removal`,
+      });
+      await emit(tx, [
+        { userId: other, event: "booking_updated", payload: { bookingId: b.id }, audience: "any" },
+        { userId: other, event: "booking_unread_count_update", payload: {}, audience: "any" },
+      ]);
+    }
+    return { alreadyRemoved: false };
+  });
+}
+
+export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {
+  const rows = await rowsOf(
+    db,
+    sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.role::text as role, u.is_verified,
+               ${isoSql(sql`u.created_at`)} as created_at, ${isoSql(sql`u.last_login_at`)} as last_login,
+               (select count(*)::int from bookings b where b.customer_id = u.id) as total_bookings,
+               count(*) over ()::int as total_count
+          from users u where u.role = 'user' and u.deleted_at is null
+         order by u.created_at desc, u.id limit ${q.limit} offset ${(q.page - 1) * q.limit}`,
+  );
+  const total = num(rows[0]?.total_count);
+  return {
+    users: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
+  };
+}
+
+export async function allProviders(db: HttpDb, q: { page: number; limit: number }) {
+  const rows = await rowsOf(
+    db,
+    sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.is_verified,
+               ${isoSql(sql`u.created_at`)} as created_at, ${isoSql(sql`u.last_login_at`)} as last_login,
+               coalesce(a.state, '') as state, coalesce(a.city, '') as city, coalesce(pp.years_of_experience, 0) as years_of_experience,
+               coalesce((select string_agg(nullif(ps.service_description, ''), ' | ' order by ps.created_at)
+                           from provider_services ps where ps.provider_id = pp.id and ps.status <> 'deleted'), '') as service_description,
+               (select count(*)::int from provider_services ps where ps.provider_id = pp.id and ps.status <> 'deleted') as registered_services_count,
+               count(*) over ()::int as total_count
+          from users u
+          left join provider_profiles pp on pp.user_id = u.id
+          left join addresses a on a.user_id = u.id and a.type = 'home'
+         where u.role = 'provider' and u.deleted_at is null
+         order by u.created_at desc, u.id limit ${q.limit} offset ${(q.page - 1) * q.limit}`,
+  );
+  const total = num(rows[0]?.total_count);
+  return {
+    providers: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
+  };
+}

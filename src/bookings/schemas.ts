@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/** Request shapes of the booking routes, as the apps send them (client-contract §3.6–§3.9). */
+
+export const IdParam = z.object({ id: z.uuid("Invalid booking id") });
+
+export const CreateBookingBody = z
+  .object({
+    providerServiceId: z.uuid("providerServiceId must be a uuid"),
+    /** One sub-service id, or several joined with ",". */
+    selectedService: z.string().max(1000).optional(),
+    selectedServices: z.array(z.string().min(1).max(100)).max(30).optional(),
+    appointmentDate: z.string().min(1).max(20),
+    appointmentTime: z.string().min(1).max(20),
+    address: z.string().max(500).optional(),
+    description: z.string().max(1000).optional(),
+  })
+  .transform((b) => {
+    const ids = [...(b.selectedServices ?? []), ...(b.selectedService ?? "").split(",")].map((s) => s.trim()).filter(Boolean);
+    return { ...b, subServiceIds: [...new Set(ids)] };
+  })
+  .refine((b) => b.subServiceIds.length > 0, { message: "Select at least one service", path: ["selectedServices"] });
+
+export const BookingStatusEnum = z.enum(["pending", "accepted", "rejected", "cancelled", "completed"]);
+
+export const ListBookingsQuery = z.object({
+  status: BookingStatusEnum.optional(),
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  // The apps send no limit (upstream's default of 10 hid older bookings, client-contract §1 item 12).
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export const CancelBody = z.object({ cancellationReason: z.string().max(500).optional() }).default({});
+
+export const RateBody = z.object({
+  rating: z.coerce.number().int().min(1, "rating must be 1-5").max(5, "rating must be 1-5"),
+  review: z.string().max(500).nullish(),
+});
+
+export const ReportBody = z.object({
+  reportReason: z.string().trim().min(1, "reportReason is required").max(200),
+  reportDescription: z.string().trim().min(1, "reportDescription is required").max(2000),
+});
+
+export const ProviderStatusBody = z.object({
+  status: z.enum(["accepted", "rejected", "completed"]),
+  rejectionReason: z.string().max(500).optional(),
+});
+
+export const REPORT_INCIDENT_TYPES = [
+  "Inappropriate Behavior",
+  "Policy Violation",
+  "Payment Issues",
+  "Harassment",
+  "Spam/Unwanted Contact",
+  "Safety Concerns",
+  "Fraudulent Activity",
+  "Other",
+] as const;
+
+export const ReportCustomerBody = z.object({
+  customerName: z.string().trim().min(1, "customerName is required").max(200),
+  incidentDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "incidentDate must be YYYY-MM-DD"),
+  incidentTime: z
+    .string()
+    .regex(/^\d{1,2}:\d{2}(:\d{2})?$/, "incidentTime must be HH:MM")
+    .nullish(),
+  // Free text in the table; the app offers a fixed list (REPORT_INCIDENT_TYPES).
+  incidentType: z.string().trim().min(1, "incidentType is required").max(100),
+  description: z.string().trim().min(1, "description is required").max(2000),
+  evidence: z.array(z.url().max(1000)).max(3).default([]),
+});

@@ -1,0 +1,71 @@
+import { AppError } from "../http/errors";
+
+/**
+ * Appointment date and time as the user app sends them (`YYYY-MM-DD`, `hh:mm AM|PM`; upstream also
+ * accepted 24 h `HH:MM`), read as India time (Asia/Kolkata, UTC+05:30, no DST). Upstream parsed
+ * them in the server's zone and let unparsable values through (§10 #24).
+ */
+const IST_OFFSET_MS = 330 * 60_000;
+const DAY_MS = 86_400_000;
+/** How far ahead a customer may book. */
+export const MAX_BOOKING_HORIZON_DAYS = 180;
+
+export type Appointment = { at: Date; date: string; time: string };
+
+function invalid(field: string, message: string): AppError {
+  return new AppError("VALIDATION_ERROR", message, { errors: [{ field, message }] });
+}
+
+/** Parses "9:30 AM", "09:30 pm", "14:00"; returns minutes after midnight, or null. */
+export function parseClock(raw: string): number | null {
+  const m = /^\s*(\d{1,2}):(\d{2})\s*([AaPp][Mm])?\s*$/.exec(raw);
+  if (!m) return null;
+  let h = Number(m[1]);
+  const min = Number(m[2]);
+  if (min > 59) return null;
+  if (m[3]) {
+    if (h < 1 || h > 12) return null;
+    const pm = m[3].toUpperCase() === "PM";
+    h = (h % 12) + (pm ? 12 : 0);
+  } else if (h > 23) return null;
+  return h * 60 + min;
+}
+
+/** "h:mm AM" as the apps display it. */
+export function formatClock(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  const h12 = h % 12 === 0 ? 12 : h % 12;
+  return `${h12}:${String(m).padStart(2, "0")} ${h < 12 ? "AM" : "PM"}`;
+}
+
+export function parseAppointment(date: string, time: string, now = new Date()): Appointment {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date.trim());
+  if (!d) throw invalid("appointmentDate", "appointmentDate must be YYYY-MM-DD");
+  const [y, mo, day] = [Number(d[1]), Number(d[2]), Number(d[3])];
+  const midnightUtc = Date.UTC(y, mo - 1, day);
+  const check = new Date(midnightUtc);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== day)
+    throw invalid("appointmentDate", "appointmentDate is not a calendar date");
+  const minutes = parseClock(time);
+  if (minutes === null) throw invalid("appointmentTime", "appointmentTime must look like 10:30 AM");
+  const at = new Date(midnightUtc + minutes * 60_000 - IST_OFFSET_MS);
+  if (at.getTime() <= now.getTime()) throw invalid("appointmentDate", "Appointment must be in the future (India time)");
+  if (at.getTime() > now.getTime() + MAX_BOOKING_HORIZON_DAYS * DAY_MS)
+    throw invalid("appointmentDate", `Appointments can be booked at most ${MAX_BOOKING_HORIZON_DAYS} days ahead`);
+  return { at, date: date.trim(), time: formatClock(minutes) };
+}
+
+/** "Sat, 28 Nov 2026" for notification texts. */
+export function displayDate(isoDate: string): string {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  const dt = new Date(Date.UTC(y!, m! - 1, d!));
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  return `${days[dt.getUTCDay()]}, ${d} ${months[m! - 1]} ${y}`;
+}
+
+/** Today's date in India (YYYY-MM-DD). */
+export function istToday(now = new Date()): string {
+  return new Date(now.getTime() + IST_OFFSET_MS).toISOString().slice(0, 10);
+}

@@ -1,0 +1,54 @@
+/**
+ * Category names at the edge. The database keeps upstream's services_master slugs; the two apps
+ * use other ids in two places, mapped here and nowhere else:
+ *
+ * - The provider app registers with front-end category ids (`POST /api/services/:category/providers`,
+ *   client-contract §3.5). Upstream's map (upstream-backend.md §1.6): `labor` → `labors`, and
+ *   `painting-cleaning` / `painter` → `painting`. `painter` and `painting-cleaning` used to fail only
+ *   because upstream looked for sub-services under their own names (§10 #12); they register into
+ *   `painting`, the category that has the painting sub-services.
+ * - The user app finds its category screens by `services[].name` (userApp/app/services/[category].tsx):
+ *   its painting screen looks for `painting-cleaning`, so the `painting` row is listed under that
+ *   name (its id is unchanged). Categories with no sub-services (`painter`) or hidden ones
+ *   (`electrician`, `carpenter` in the seed) are not listed: nothing in them could ever be booked.
+ */
+const REGISTRATION_ALIASES: Record<string, string> = {
+  labor: "labors",
+  labour: "labors",
+  "painting-cleaning": "painting",
+  painter: "painting",
+};
+
+/** The services_master name a provider-app category id registers into. */
+export function serviceNameForCategory(category: string): string {
+  const c = category.trim().toLowerCase();
+  return REGISTRATION_ALIASES[c] ?? c;
+}
+
+const PUBLIC_NAMES: Record<string, string> = { painting: "painting-cleaning" };
+
+/** The slug the user app expects for a services_master name. */
+export function publicServiceName(name: string): string {
+  return PUBLIC_NAMES[name] ?? name;
+}
+
+export const LABOUR_SERVICE = "labors";
+
+/** City spellings customers and providers both use; compared case-insensitively (upstream §1.9 #68). */
+const CITY_ALIASES: string[][] = [
+  ["bengaluru", "bangalore"],
+  ["mumbai", "bombay"],
+  ["kolkata", "calcutta"],
+  ["chennai", "madras"],
+  ["pune", "puna", "poona"],
+  ["gurugram", "gurgaon"],
+  ["mysuru", "mysore"],
+  ["thiruvananthapuram", "trivandrum"],
+];
+
+/** Every spelling of a city, lower-cased, for `lower(city) = any(...)`. */
+export function citySpellings(city: string): string[] {
+  const c = city.trim().toLowerCase();
+  if (!c) return [];
+  return CITY_ALIASES.find((group) => group.includes(c)) ?? [c];
+}

@@ -1,0 +1,305 @@
+import { type SQL, sql } from "drizzle-orm";
+import { serviceNameForCategory } from "../catalogue/categories";
+import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../catalogue/shape";
+import type { Db, HttpDb, TxDb } from "../db/client";
+import { pgCode, pgConstraint } from "../db/client";
+import { AppError, conflict, notFound } from "../http/errors";
+import { notify } from "../notifications/outbox";
+import type { RegistrationInput, RegistrationUpdate } from "./schemas";
+
+/**
+ * Provider service registration (upstream §3.3, fixed): one live listing per provider and category
+ * (unique index, 23505 → "Already registered"), a single home address upserted (upstream added one
+ * per registration and duplicated every listing), paid categories start `pending` until the listing
+ * fee is paid, free ones (`labors`) start `active` for their validity. Deleting is a soft delete, so
+ * payment orders that reference the listing survive (§10 #7).
+ */
+
+type Row = Record<string, unknown>;
+const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
+
+/** Turns data URLs into stored https URLs; passed in by the route (the object store is HTTP-side). */
+export type ImageStorer = (refs: string[], prefix: string) => Promise<string[]>;
+
+type Category = {
+  id: string;
+  name: string;
+  isPaid: boolean;
+  validityDays: number;
+  subs: { id: string; slug: string }[];
+  existingListingId: string | null;
+};
+
+async function loadCategory(db: HttpDb, category: string, providerUserId: string): Promise<Category> {
+  const name = serviceNameForCategory(category);
+  const [r] = await rowsOf(
+    db,
+    sql`select sm.id, sm.name, sm.is_paid, sm.listing_validity_days, sm.is_active,
+               (select coalesce(json_agg(json_build_object('id', s.id, 'slug', s.slug)), '[]'::json)
+                  from sub_services s where s.service_id = sm.id and s.is_active) as subs,
+               (select ps.id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id
+                 where ps.service_id = sm.id and pp.user_id = ${providerUserId} and ps.status <> 'deleted') as existing
+          from services_master sm where sm.name = ${name}`,
+  );
+  if (!r) throw notFound("Service category");
+  const subs = (typeof r.subs === "string" ? JSON.parse(r.subs) : r.subs) as { id: string; slug: string }[];
+  if (!r.is_active || subs.length === 0) throw new AppError("UNPROCESSABLE", `The ${name} category is not open for registration yet`);
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    isPaid: Boolean(r.is_paid),
+    validityDays: num(r.listing_validity_days),
+    subs,
+    existingListingId: (r.existing as string | null) ?? null,
+  };
+}
+
+/** Maps the app's `{serviceId, price}` (slug or uuid, rupees) onto the category's sub-services. */
+function pricedSubServices(cat: Category, input: { serviceId: string; price: number }[]): { subServiceId: string; pricePaise: number }[] {
+  const out = new Map<string, number>();
+  input.forEach((s, i) => {
+    const sub = cat.subs.find((x) => x.slug === s.serviceId || x.id === s.serviceId);
+    if (!sub)
+      throw new AppError(
+        "VALIDATION_ERROR",
+        `Sub-services validation failed: Sub-service ${i + 1}: "${s.serviceId.slice(0, 60)}" is not a ${cat.name} service`,
+        {
+          errors: [{ field: `subServices.${i}.serviceId`, message: "unknown sub-service for this category" }],
+        },
+      );
+    out.set(sub.id, Math.round(s.price * 100));
+  });
+  return [...out.entries()].map(([subServiceId, pricePaise]) => ({ subServiceId, pricePaise }));
+}
+
+async function upsertProfileAndAddress(
+  tx: TxDb,
+  userId: string,
+  p: {
+    years?: number;
+    isEngineering?: boolean;
+    certificateUrl?: string | null;
+    state?: string;
+    city?: string | null;
+    fullAddress?: string;
+  },
+): Promise<string> {
+  const [profile] = await rowsOf(
+    tx,
+    sql`insert into provider_profiles (user_id, years_of_experience, is_engineering_provider, engineering_certificate_url)
+        values (${userId}, ${p.years ?? 0}, ${p.isEngineering ?? false}, ${p.certificateUrl ?? null})
+        on conflict (user_id) do update set
+          years_of_experience = coalesce(${p.years ?? null}::int, provider_profiles.years_of_experience),
+          is_engineering_provider = coalesce(${p.isEngineering ?? null}::boolean, provider_profiles.is_engineering_provider),
+          engineering_certificate_url = coalesce(${p.certificateUrl ?? null}, provider_profiles.engineering_certificate_url)
+        returning id`,
+  );
+  if (p.state !== undefined || p.fullAddress !== undefined || p.city !== undefined) {
+    await tx.execute(
+      sql`insert into addresses (user_id, type, state, city, full_address) values (${userId}, 'home', ${p.state ?? null}, ${p.city ?? null}, ${p.fullAddress ?? null})
+          on conflict (user_id) where type = 'home' do update set
+            state = coalesce(excluded.state, addresses.state), city = coalesce(excluded.city, addresses.city),
+            full_address = coalesce(excluded.full_address, addresses.full_address)`,
+    );
+  }
+  return profile!.id as string;
+}
+
+async function insertPrices(tx: TxDb, listingId: string, serviceId: string, prices: { subServiceId: string; pricePaise: number }[]) {
+  if (prices.length === 0) return;
+  await tx.execute(
+    sql`insert into provider_sub_services (provider_service_id, service_id, sub_service_id, price_paise) values ${sql.join(
+      prices.map((p) => sql`(${listingId}, ${serviceId}, ${p.subServiceId}, ${p.pricePaise})`),
+      sql`, `,
+    )}`,
+  );
+}
+
+export async function registerService(
+  db: Db,
+  providerUserId: string,
+  category: string,
+  input: RegistrationInput,
+  storeImages: ImageStorer,
+): Promise<{ listing: Row; isFreeService: boolean; serviceName: string }> {
+  const cat = await loadCategory(db.http, category, providerUserId);
+  if (cat.existingListingId) throw conflict("Already registered for this service", "ALREADY_EXISTS");
+  const prices = pricedSubServices(cat, input.subServices);
+  const isEngineering = cat.name === "engineer-interior" || input.isEngineeringProvider === true;
+  if (cat.name === "engineer-interior" && !input.engineeringCertificateUrl)
+    throw new AppError("VALIDATION_ERROR", "An engineering certificate is required for engineer-interior", {
+      errors: [{ field: "engineeringCertificateUrl", message: "required for engineer-interior" }],
+    });
+  // Images go to the object store before the transaction: R2 is not transactional, and an orphaned
+  // image after a failed insert is harmless, while holding a DB transaction across uploads is not.
+  const proofs = await storeImages(input.workingProofUrls ?? [], `working-proofs/${providerUserId}`);
+  const [certificate] = input.engineeringCertificateUrl
+    ? await storeImages([input.engineeringCertificateUrl], `certificates/${providerUserId}`)
+    : [undefined];
+  try {
+    const listing = await db.transaction(async (tx) => {
+      const profileId = await upsertProfileAndAddress(tx, providerUserId, {
+        years: input.yearsOfExperience,
+        isEngineering: isEngineering,
+        certificateUrl: certificate ?? null,
+        state: input.state,
+        city: input.city ?? null,
+        fullAddress: input.fullAddress,
+      });
+      const window = cat.isPaid
+        ? sql`'pending'::listing_status, null::timestamptz, null::timestamptz`
+        : sql`'active'::listing_status, now(), now() + make_interval(days => ${cat.validityDays})`;
+      const [l] = await rowsOf(
+        tx,
+        sql`insert into provider_services (provider_id, service_id, status, activated_at, expires_at, service_description, working_proof_urls)
+            select ${profileId}, ${cat.id}, ${window}, ${input.serviceDescription?.trim() ?? ""}, ${pgTextArray(proofs)}::text[]
+            returning id, provider_id, service_id, status, ${isoSql(sql`activated_at`)} as activated_at, ${isoSql(sql`expires_at`)} as expires_at,
+                      service_description, working_proof_urls, ${isoSql(sql`created_at`)} as created_at`,
+      );
+      await insertPrices(tx, l!.id as string, cat.id, prices);
+      await notify(tx, {
+        userId: providerUserId,
+        title: cat.isPaid ? "Service Registered" : "Service Activated",
+        message: cat.isPaid
+          ? `Your ${cat.name} registration is saved. Pay the listing fee to go live.`
+          : `Your ${cat.name} listing is live for ${cat.validityDays} days.`,
+        type: "system",
+        data: { providerServiceId: l!.id, type: cat.isPaid ? "service_registered" : "service_activated", screen: "services" },
+        dedupKey: `listing:${l!.id as string}:registered`,
+      });
+      return l!;
+    });
+    return { listing, isFreeService: !cat.isPaid, serviceName: cat.name };
+  } catch (err) {
+    if (pgCode(err) === "23505" && pgConstraint(err) === "provider_services_live_uq")
+      throw conflict("Already registered for this service", "ALREADY_EXISTS");
+    throw err;
+  }
+}
+
+/** Edit mode: the app sends the category, not the listing id, so the caller's live listing in it is found here. */
+export async function updateRegistration(
+  db: Db,
+  providerUserId: string,
+  category: string,
+  input: RegistrationUpdate,
+  storeImages: ImageStorer,
+): Promise<{ listingId: string }> {
+  const cat = await loadCategory(db.http, category, providerUserId);
+  if (!cat.existingListingId) throw notFound("Service registration");
+  const listingId = cat.existingListingId;
+  const prices = input.subServices ? pricedSubServices(cat, input.subServices) : undefined;
+  const proofs = input.workingProofUrls ? await storeImages(input.workingProofUrls, `working-proofs/${providerUserId}`) : undefined;
+  const [certificate] = input.engineeringCertificateUrl
+    ? await storeImages([input.engineeringCertificateUrl], `certificates/${providerUserId}`)
+    : [undefined];
+  await db.transaction(async (tx) => {
+    await upsertProfileAndAddress(tx, providerUserId, {
+      years: input.yearsOfExperience,
+      isEngineering: input.isEngineeringProvider ?? undefined,
+      certificateUrl: certificate ?? null,
+      state: input.state,
+      city: input.city ?? undefined,
+      fullAddress: input.fullAddress,
+    });
+    await tx.execute(
+      sql`update provider_services set
+            service_description = coalesce(${input.serviceDescription === undefined || input.serviceDescription === null ? null : input.serviceDescription.trim()}, service_description),
+            working_proof_urls = coalesce(${proofs ? pgTextArray(proofs) : null}::text[], working_proof_urls)
+          where id = ${listingId}`,
+    );
+    if (prices) {
+      await tx.execute(sql`delete from provider_sub_services where provider_service_id = ${listingId}`);
+      await insertPrices(tx, listingId, cat.id, prices);
+    }
+  });
+  return { listingId };
+}
+
+/** Soft delete; refused while a customer holds a pending or accepted booking on it. */
+export async function deleteRegistration(db: HttpDb, providerUserId: string, listingId: string): Promise<void> {
+  const rows = await rowsOf(
+    db,
+    sql`update provider_services ps set status = 'deleted', deleted_at = now()
+          from provider_profiles pp
+         where ps.id = ${listingId} and pp.id = ps.provider_id and pp.user_id = ${providerUserId} and ps.status <> 'deleted'
+           and not exists (select 1 from bookings b where b.provider_service_id = ps.id and b.status in ('pending', 'accepted'))
+        returning ps.id`,
+  );
+  if (rows.length > 0) return;
+  const [cur] = await rowsOf(
+    db,
+    sql`select ps.id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id
+         where ps.id = ${listingId} and pp.user_id = ${providerUserId} and ps.status <> 'deleted'`,
+  );
+  if (!cur) throw notFound("Service registration");
+  throw conflict("Cannot delete this service registration while it has pending or accepted bookings. Complete or cancel them first.");
+}
+
+/** The provider's live registrations with status, paid window, prices and address (client-contract §3.5). */
+export async function myRegistrations(db: HttpDb, providerUserId: string) {
+  const rows = await rowsOf(
+    db,
+    sql`select ps.id as provider_service_id, ps.service_id, sm.name as service_name, sm.is_paid, sm.listing_fee_paise,
+               case when ps.status = 'active' and ps.expires_at <= now() then 'expired' else ps.status::text end as payment_status,
+               ${isoSql(sql`ps.activated_at`)} as payment_start_date, ${isoSql(sql`ps.expires_at`)} as payment_end_date,
+               extract(epoch from (ps.expires_at - now())) / 86400.0 as days_until_expiry,
+               ${isoSql(sql`ps.created_at`)} as created_at, ps.working_proof_urls, ps.service_description,
+               pp.engineering_certificate_url, pp.is_engineering_provider, pp.years_of_experience,
+               coalesce(a.state, '') as state, coalesce(a.city, '') as city, coalesce(a.full_address, '') as full_address,
+               (select coalesce(json_agg(json_build_object('id', x.id, 'slug', s.slug, 'name', s.name, 'pricePaise', x.price_paise,
+                          'createdAt', ${isoSql(sql`x.created_at`)}, 'updatedAt', ${isoSql(sql`x.updated_at`)}) order by s.sort_order), '[]'::json)
+                  from provider_sub_services x join sub_services s on s.id = x.sub_service_id
+                 where x.provider_service_id = ps.id) as subs
+          from provider_services ps
+          join provider_profiles pp on pp.id = ps.provider_id and pp.user_id = ${providerUserId}
+          join services_master sm on sm.id = ps.service_id
+          left join addresses a on a.user_id = pp.user_id and a.type = 'home'
+         where ps.status <> 'deleted'
+         order by ps.created_at desc`,
+  );
+  return rows.map((r) => {
+    const subs = (typeof r.subs === "string" ? JSON.parse(r.subs) : r.subs) as {
+      id: string;
+      slug: string;
+      name: string;
+      pricePaise: number;
+      createdAt: string;
+      updatedAt: string;
+    }[];
+    const prices = subs.map((s) => s.pricePaise);
+    const days =
+      r.days_until_expiry === null || r.days_until_expiry === undefined ? null : Math.round(Number(r.days_until_expiry) * 100) / 100;
+    return {
+      provider_service_id: r.provider_service_id,
+      service_id: r.service_id,
+      service_name: r.service_name,
+      is_paid: Boolean(r.is_paid),
+      listing_fee: rupees(num(r.listing_fee_paise)),
+      payment_status: r.payment_status,
+      payment_start_date: r.payment_start_date ?? null,
+      payment_end_date: r.payment_end_date ?? null,
+      days_until_expiry: days,
+      created_at: r.created_at,
+      working_proof_urls: textArray(r.working_proof_urls),
+      engineering_certificate_url: r.engineering_certificate_url ?? null,
+      is_engineering_provider: Boolean(r.is_engineering_provider),
+      state: r.state,
+      city: r.city,
+      full_address: r.full_address,
+      years_of_experience: num(r.years_of_experience),
+      service_description: String(r.service_description ?? ""),
+      sub_services: subs.map((s) => ({
+        id: s.id,
+        serviceId: s.slug,
+        service_id: s.slug,
+        serviceName: s.name,
+        price: rupees(s.pricePaise),
+        cost: rupees(s.pricePaise),
+        createdAt: s.createdAt,
+        updatedAt: s.updatedAt,
+      })),
+      pricing: pricingOf(prices.length ? Math.min(...prices) : null, prices.length ? Math.max(...prices) : null, prices.length),
+    };
+  });
+}

@@ -1,0 +1,193 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { api, istSlot, seedListing, seedUser, testDb } from "../harness";
+
+/** Admin screens (stats, reports, moderation, removals), monitoring and provider earnings. */
+
+describe("admin", () => {
+  it("every admin and monitoring route refuses customers and providers", async () => {
+    const customer = await seedUser("user");
+    const provider = await seedUser("provider");
+    const id = crypto.randomUUID();
+    for (const token of [customer.token, provider.token]) {
+      for (const [method, path] of [
+        ["GET", "/api/admin/stats"],
+        ["GET", "/api/admin/reports"],
+        ["PUT", `/api/admin/reports/${id}/status`],
+        ["DELETE", `/api/admin/users/${id}`],
+        ["DELETE", `/api/admin/providers/${id}`],
+        ["GET", "/api/admin/all-users"],
+        ["GET", "/api/admin/all-providers"],
+        ["GET", "/api/monitoring/status"],
+        ["GET", "/api/monitoring/alerts?limit=10"],
+      ] as const) {
+        const r = await api(method, path, { token, body: method === "PUT" ? { status: "closed" } : undefined });
+        expect(r.status, `${method} ${path}`).toBe(403);
+      }
+    }
+  });
+
+  it("reports from both directions reach the inbox with the apps' fields, and moderation changes their status", async () => {
+    const admin = await seedUser("admin");
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    const b = await api("POST", "/api/bookings", {
+      token: customer.token,
+      body: { providerServiceId: listing.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(2) },
+    });
+    const bookingId = b.body.data.booking.id;
+    const ur = await api("POST", `/api/bookings/${bookingId}/report`, {
+      token: customer.token,
+      body: { reportReason: "Did not show up", reportDescription: "Did not show up" },
+    });
+    expect(ur.status).toBe(201);
+    const pr = await api("POST", "/api/providers/report-customer", {
+      token: listing.provider.token,
+      body: {
+        customerName: customer.fullName,
+        incidentDate: "2026-01-10",
+        incidentTime: null,
+        incidentType: "Payment Issues",
+        description: "Refused to pay",
+        evidence: ["https://images.pexels.com/photos/1.jpeg"],
+      },
+    });
+    expect(pr.status).toBe(201);
+
+    const inbox = await api("GET", "/api/admin/reports", { token: admin.token });
+    expect(inbox.status).toBe(200);
+    const userReport = inbox.body.data.reports.find((r: { id: string }) => r.id === ur.body.data.reportId);
+    expect(userReport).toMatchObject({
+      report_type: "Did not show up",
+      status: "open",
+      reporter_name: customer.fullName,
+      reported_provider_name: listing.provider.fullName,
+      reporter_type: "User",
+      reported_type: "Provider",
+      reported_provider_id: listing.provider.id,
+    });
+    const providerReport = inbox.body.data.reports.find((r: { id: string }) => r.id === pr.body.data.report.id);
+    expect(providerReport).toMatchObject({
+      report_type: "Payment Issues",
+      description: "Refused to pay",
+      reporter_type: "Provider",
+      reported_type: "User",
+      customer_name: customer.fullName,
+      // Matched exactly among this provider's customers.
+      customer_user_id: customer.id,
+    });
+    for (const r of inbox.body.data.reports) {
+      for (const f of ["report_type", "description", "reporter_name", "reported_provider_name"]) expect(typeof r[f]).toBe("string");
+    }
+
+    const stats = await api("GET", "/api/admin/stats", { token: admin.token });
+    expect(stats.body.data).toMatchObject({
+      totalUsers: expect.any(Number),
+      totalBookings: expect.any(Number),
+      totalRevenue: expect.any(Number),
+    });
+    expect(stats.body.data.reportsStats.open).toBeGreaterThanOrEqual(2);
+    expect(stats.body.data.pendingReports).toBe(stats.body.data.reportsStats.open);
+
+    const set = (id: string, body: unknown) => api("PUT", `/api/admin/reports/${id}/status`, { token: admin.token, body });
+    expect((await set(providerReport.id, { status: "resolved" })).status).toBe(200);
+    expect((await set(userReport.id, { status: "closed" })).status).toBe(200);
+    expect((await set(userReport.id, {})).status).toBe(400);
+    expect((await set(crypto.randomUUID(), { status: "closed" })).status).toBe(404);
+    const after = await api("GET", "/api/admin/reports?status=resolved", { token: admin.token });
+    expect(after.body.data.reports.map((r: { id: string }) => r.id)).toContain(providerReport.id);
+    expect(after.body.data.reports.map((r: { id: string }) => r.id)).not.toContain(userReport.id);
+  });
+
+  it("removing a provider revokes their sessions, blocks their identifiers, withdraws listings and cancels live bookings", async () => {
+    const admin = await seedUser("admin");
+    const listing = await seedListing({ service: "granite-tiles", prices: { "floor-fitting": 40000 } });
+    const customer = await seedUser("user");
+    const b = await api("POST", "/api/bookings", {
+      token: customer.token,
+      body: { providerServiceId: listing.providerServiceId, selectedServices: ["floor-fitting"], ...istSlot(2) },
+    });
+    expect(b.status).toBe(201);
+    const providers = await api("GET", "/api/admin/all-providers", { token: admin.token });
+    expect(providers.body.data.providers.find((p: { id: string }) => p.id === listing.provider.id)).toMatchObject({
+      full_name: listing.provider.fullName,
+      phone: listing.provider.phone,
+      registered_services_count: 1,
+      email: expect.any(String),
+    });
+
+    expect((await api("DELETE", `/api/admin/users/${listing.provider.id}`, { token: admin.token })).status).toBe(404); // wrong role
+    const del = await api("DELETE", `/api/admin/providers/${listing.provider.id}`, { token: admin.token });
+    expect(del.status).toBe(200);
+    expect((await api("GET", "/api/providers/bookings", { token: listing.provider.token })).status).toBe(401);
+    const db = testDb();
+    const blocked = (
+      await db.http.execute(sql`select identifier_type::text as t from blocked_identifiers where value = ${listing.provider.phone}`)
+    ).rows;
+    expect(blocked).toEqual([{ t: "phone" }]);
+    const list = await api("GET", `/api/public/services/${listing.serviceId}/providers?limit=50`);
+    expect(list.body.data.providers.map((p: { provider_service_id: string }) => p.provider_service_id)).not.toContain(
+      listing.providerServiceId,
+    );
+    const mine = await api("GET", "/api/bookings", { token: customer.token });
+    expect(mine.body.data.bookings[0]).toMatchObject({ status: "cancelled" });
+    // History stays: the row is soft-deleted, not erased.
+    const [u] = (await db.http.execute(sql`select deleted_at is not null as gone from users where id = ${listing.provider.id}`)).rows;
+    expect(u).toEqual({ gone: true });
+    const users = await api("GET", "/api/admin/all-users", { token: admin.token });
+    expect(users.body.data.users.find((x: { id: string }) => x.id === customer.id)).toMatchObject({
+      role: "user",
+      full_name: customer.fullName,
+    });
+  });
+
+  it("monitoring reports status and alerts in the app's shape", async () => {
+    const admin = await seedUser("admin");
+    const s = await api("GET", "/api/monitoring/status", { token: admin.token });
+    expect(s.status).toBe(200);
+    expect(s.body.data).toMatchObject({
+      status: expect.any(String),
+      score: expect.any(Number),
+      uptime: expect.any(Number),
+      requests: { total: expect.any(Number), errors: expect.any(Number), errorRate: expect.any(String) },
+      performance: { averageResponseTime: expect.any(String), p95ResponseTime: expect.any(String) },
+      system: { memoryUsage: expect.any(String), databasePoolUsage: expect.any(String) },
+    });
+    const a = await api("GET", "/api/monitoring/alerts?limit=10", { token: admin.token });
+    expect(a.status).toBe(200);
+    expect(Array.isArray(a.body.data.alerts)).toBe(true);
+  });
+});
+
+describe("earnings", () => {
+  it("today, this month and pending in the app's ₹N,NNN strings with Indian grouping", async () => {
+    const listing = await seedListing({
+      service: "contact-building",
+      prices: { "general-contractor": 123456700, "prime-contractor": 50000 },
+    });
+    const customer = await seedUser("user");
+    const mk = async (sub: string, day: number) => {
+      const r = await api("POST", "/api/bookings", {
+        token: customer.token,
+        body: { providerServiceId: listing.providerServiceId, selectedServices: [sub], ...istSlot(day) },
+      });
+      expect(r.status).toBe(201);
+      return r.body.data.booking.id as string;
+    };
+    const big = await mk("general-contractor", 2);
+    await mk("prime-contractor", 3);
+    for (const status of ["accepted", "completed"])
+      expect((await api("PUT", `/api/providers/bookings/${big}/status`, { token: listing.provider.token, body: { status } })).status).toBe(
+        200,
+      );
+    const e = await api("GET", "/api/earnings", { token: listing.provider.token });
+    expect(e.status).toBe(200);
+    expect(e.body.data.earnings).toEqual({ today: "₹12,34,567", thisMonth: "₹12,34,567", pending: "₹500" });
+    const fresh = await seedUser("provider");
+    expect((await api("GET", "/api/earnings", { token: fresh.token })).body.data.earnings).toEqual({
+      today: "₹0",
+      thisMonth: "₹0",
+      pending: "₹0",
+    });
+  });
+});

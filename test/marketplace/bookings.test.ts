@@ -1,0 +1,189 @@
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
+
+/** Booking creation: idempotency under the apps' retries, slot races, server-side pricing and validation. */
+
+const rows = async (q: ReturnType<typeof sql>) => (await testDb().http.execute(q)).rows as Record<string, unknown>[];
+const bookingsOf = (customerId: string) => rows(sql`select id, status, total_price_paise from bookings where customer_id = ${customerId}`);
+
+function book(
+  token: string,
+  providerServiceId: string,
+  slot = istSlot(3),
+  services = ["tap-installation"],
+  headers?: Record<string, string>,
+) {
+  return api("POST", "/api/bookings", {
+    token,
+    headers,
+    body: { providerServiceId, selectedService: services.join(","), selectedServices: services, ...slot },
+  });
+}
+
+describe("POST /api/bookings is idempotent under the apps' retries", () => {
+  it("the same POST sent three times yields one booking (201, then the original with 200)", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const slot = istSlot(4, 11);
+    const first = await book(customer.token, providerServiceId, slot);
+    const second = await book(customer.token, providerServiceId, slot);
+    const third = await book(customer.token, providerServiceId, slot);
+    expect(first.status).toBe(201);
+    expect([second.status, third.status]).toEqual([200, 200]);
+    expect(second.body.data.booking.id).toBe(first.body.data.booking.id);
+    expect(third.body.data.booking.id).toBe(first.body.data.booking.id);
+    expect(await bookingsOf(customer.id)).toHaveLength(1);
+    // One notification for the provider, not three.
+    const notes = await rows(sql`select id from notifications where dedup_key like ${`booking:${first.body.data.booking.id}:created:%`}`);
+    expect(notes).toHaveLength(2);
+  });
+
+  it("three concurrent identical POSTs (retry racing the original) still yield one booking", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const slot = istSlot(5, 9, 30);
+    const results = await Promise.all([1, 2, 3].map(() => book(customer.token, providerServiceId, slot)));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.data.booking.id)).size).toBe(1);
+    expect(await bookingsOf(customer.id)).toHaveLength(1);
+  });
+
+  it("a second, different booking for the same listing and slot is refused with the apps' message", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const slot = istSlot(4, 15);
+    expect((await book(customer.token, providerServiceId, slot, ["tap-installation"])).status).toBe(201);
+    const dup = await book(customer.token, providerServiceId, slot, ["shower-installation"]);
+    expect(dup.status).toBe(409);
+    expect(dup.body.message).toMatch(/already have a booking/);
+    expect(await bookingsOf(customer.id)).toHaveLength(1);
+  });
+
+  it("after cancelling, the same slot can be booked again (a new booking, not the cancelled one)", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const slot = istSlot(6, 10);
+    const first = await book(customer.token, providerServiceId, slot);
+    expect((await api("PUT", `/api/bookings/${first.body.data.booking.id}/cancel`, { token: customer.token, body: {} })).status).toBe(200);
+    const again = await book(customer.token, providerServiceId, slot);
+    expect(again.status).toBe(201);
+    expect(again.body.data.booking.id).not.toBe(first.body.data.booking.id);
+    const retry = await book(customer.token, providerServiceId, slot);
+    expect(retry.status).toBe(200);
+    expect(retry.body.data.booking.id).toBe(again.body.data.booking.id);
+  });
+
+  it("an explicit Idempotency-Key replays its booking and cannot be reused for another one", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const key = { "idempotency-key": `k-${crypto.randomUUID()}` };
+    const a = await book(customer.token, providerServiceId, istSlot(7, 10), ["tap-installation"], key);
+    const b = await book(customer.token, providerServiceId, istSlot(7, 10), ["tap-installation"], key);
+    expect([a.status, b.status]).toEqual([201, 200]);
+    expect(b.body.data.booking.id).toBe(a.body.data.booking.id);
+    const other = await book(customer.token, providerServiceId, istSlot(8, 10), ["tap-installation"], key);
+    expect(other.status).toBe(422);
+    expect(await bookingsOf(customer.id)).toHaveLength(1);
+  });
+});
+
+describe("two customers racing for one slot", () => {
+  it("both requests are recorded, but the provider can accept only one of them", async () => {
+    const { providerServiceId, provider } = await seedListing();
+    const [alice, bob] = await Promise.all([seedUser("user"), seedUser("user")]);
+    const slot = istSlot(3, 12);
+    const [a, b] = await Promise.all([book(alice.token, providerServiceId, slot), book(bob.token, providerServiceId, slot)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const ids = [a.body.data.booking.id, b.body.data.booking.id];
+    const accepts = await Promise.all(
+      ids.map((id) => api("PUT", `/api/providers/bookings/${id}/status`, { token: provider.token, body: { status: "accepted" } })),
+    );
+    expect(accepts.map((r) => r.status).sort()).toEqual([200, 409]);
+    const loser = accepts.find((r) => r.status === 409)!;
+    expect(loser.body.message).toMatch(/already accepted another booking/);
+    const states = await rows(sql`select status::text as status from bookings where id in (${ids[0]}, ${ids[1]})`);
+    expect(states.map((s) => s.status).sort()).toEqual(["accepted", "pending"]);
+  });
+});
+
+describe("price, time and listing rules", () => {
+  it("the price is the provider's, summed on the server and frozen on the booking", async () => {
+    const listing = await seedListing({ prices: { "tap-installation": 30000, "shower-installation": 55000 } });
+    const customer = await seedUser("user");
+    const r = await book(customer.token, listing.providerServiceId, istSlot(2), ["tap-installation", "shower-installation"]);
+    expect(r.status).toBe(201);
+    expect(r.body.data.booking.total_price).toBe(850);
+    await testDb().http.execute(
+      sql`update provider_sub_services set price_paise = 99900 where provider_service_id = ${listing.providerServiceId}`,
+    );
+    const [b] = await bookingsOf(customer.id);
+    expect(b!.total_price_paise).toBe(85000);
+    const list = await api("GET", "/api/bookings", { token: customer.token });
+    expect(list.body.data.bookings[0].selected_services).toEqual([
+      { serviceId: "tap-installation", serviceName: "Tap Installation", price: 300 },
+      { serviceId: "shower-installation", serviceName: "Shower Installation", price: 550 },
+    ]);
+  });
+
+  it("rejects past slots, malformed times and sub-services the provider does not offer", async () => {
+    const { providerServiceId } = await seedListing({ prices: { "tap-installation": 30000 } });
+    const customer = await seedUser("user");
+    expect((await book(customer.token, providerServiceId, istSlot(-1))).status).toBe(400);
+    expect(
+      (await book(customer.token, providerServiceId, { appointmentDate: istSlot(2).appointmentDate, appointmentTime: "25:00" })).status,
+    ).toBe(400);
+    expect((await book(customer.token, providerServiceId, { appointmentDate: "2026-02-30", appointmentTime: "10:00 AM" })).status).toBe(
+      400,
+    );
+    const notOffered = await book(customer.token, providerServiceId, istSlot(2), ["shower-installation"]);
+    expect(notOffered.status).toBe(400);
+    expect((await book(customer.token, providerServiceId, istSlot(2), [])).status).toBe(400);
+    expect(await bookingsOf(customer.id)).toHaveLength(0);
+  });
+
+  it("reads the date and time in India time and stores the instant", async () => {
+    const { providerServiceId } = await seedListing();
+    const customer = await seedUser("user");
+    const slot = istSlot(3, 9, 0);
+    const r = await book(customer.token, providerServiceId, slot);
+    expect(r.status).toBe(201);
+    // 09:00 IST is 03:30 UTC.
+    expect(r.body.data.booking.appointment_at).toBe(`${slot.appointmentDate}T03:30:00.000Z`);
+    expect(r.body.data.booking.appointment_time).toBe("9:00 AM");
+  });
+
+  it("only active listings are bookable", async () => {
+    const pending = await seedListing({ status: "pending" });
+    const customer = await seedUser("user");
+    const r = await book(customer.token, pending.providerServiceId);
+    expect(r.status).toBe(422);
+    expect((await book(customer.token, crypto.randomUUID())).status).toBe(404);
+  });
+
+  it("labour bookings need active labour access", async () => {
+    const labour = await seedListing({ service: "labors", prices: { "per-hour-charges": 15000 } });
+    const customer = await seedUser("user");
+    const denied = await book(customer.token, labour.providerServiceId, istSlot(2), ["per-hour-charges"]);
+    expect(denied.status).toBe(403);
+    expect(denied.body.errorCode).toBe("LABOUR_ACCESS_REQUIRED");
+    await grantLabourAccess(customer.id);
+    expect((await book(customer.token, labour.providerServiceId, istSlot(2), ["per-hour-charges"])).status).toBe(201);
+  });
+
+  it("a bookings list costs at most two database round trips including authentication", async () => {
+    const { providerServiceId, provider } = await seedListing();
+    const customer = await seedUser("user");
+    for (const d of [2, 3, 4]) expect((await book(customer.token, providerServiceId, istSlot(d))).status).toBe(201);
+    const mine = await api("GET", "/api/bookings", { token: customer.token });
+    expect(mine.body.data.bookings).toHaveLength(3);
+    expect(mine.body.data.pagination.total).toBe(3);
+    expect(Number(mine.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    const theirs = await api("GET", "/api/providers/bookings", { token: provider.token });
+    expect(theirs.body.data.bookings).toHaveLength(3);
+    expect(Number(theirs.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    const page = await api("GET", "/api/bookings?limit=2&page=2", { token: customer.token });
+    expect(page.body.data.bookings).toHaveLength(1);
+    expect(page.body.data.pagination).toMatchObject({ total: 3, currentPage: 2, totalPages: 2 });
+  });
+});
