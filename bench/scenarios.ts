@@ -56,16 +56,21 @@ async function setupMarketplace(ctx: Record<string, unknown>): Promise<MarketCtx
          join users u on u.id = pp.user_id join services_master sm on sm.id = ps.service_id
         where u.phone = '9876500002' and sm.name = 'plumber' and ps.status = 'active'`,
     );
-    // A pool of pending bookings (distinct slots far ahead, one per request) for the status-change scenario.
+    // A pool of pending bookings (distinct slots far ahead, one per request) for the status-change
+    // scenario, held by a customer of its own so the demo customer's list stays realistic.
+    const { rows: pool } = await db.query(
+      `insert into users (role, phone, full_name, password_hash) values ('user', $1, 'Bench Pool Customer', 'x') returning id`,
+      [`6${String(Date.now() % 1e9).padStart(9, "0")}`],
+    );
     const { rows: pending } = await db.query(
       `insert into bookings (customer_id, provider_service_id, provider_id, selected_sub_services, total_price_paise,
                              appointment_at, appointment_date, appointment_time, idempotency_key)
        select c.id, $1, $2, '[{"slug":"tap-installation","name":"Tap Installation","pricePaise":49900,"subServiceId":"00000000-0000-0000-0000-000000000000"}]'::jsonb,
               49900, date_trunc('day', now()) + interval '120 days' + g * interval '1 minute',
               (date_trunc('day', now()) + interval '120 days' + g * interval '1 minute')::date, '10:00 AM', 'bench-accept-' || g || '-' || $3
-         from generate_series(1, 30000) g, (select id from users where phone = '9876500001' and role = 'user') c
+         from generate_series(1, 30000) g, (select $4::uuid as id) c
        returning id`,
-      [l[0].id, l[0].provider_id, Date.now()],
+      [l[0].id, l[0].provider_id, Date.now(), pool[0].id],
     );
     const market: MarketCtx = {
       customerToken: await token("9876500001", "user"),
