@@ -277,3 +277,125 @@ scenarios.push(
     requestSync: (ctx, i) => labourVerify(ctx, i),
   },
 );
+
+// ---------------------------------------------------------------------------------------------
+// Payments (src/payments) against the Paytm sandbox, 50 concurrent users. Payers are inserted
+// straight into the database with fresh sessions (JWT secret from .dev.vars, as above).
+// - initiate: every request is a different customer's FIRST labour-access initiate, so each one
+//   creates an order and makes one real initiateTransaction call to the sandbox through its
+//   PaymentOrder Durable Object (the existing-order path is cheaper and not what we measure).
+// - verify: customers whose orders are paid at the sandbox (the sandbox also delivers the S2S
+//   webhook to the worker); the first verify of an order may apply it, later ones are answered from
+//   the order's Durable Object ("already processed"). 400 orders keep each under its 60/min limit.
+
+type PayCtx = { initiateTokens: string[]; verifies: { token: string; orderId: string }[] };
+const PAY_INITIATE_USERS = 9000;
+const PAY_VERIFY_USERS = 400;
+
+async function setupPayments(ctx: Record<string, unknown>): Promise<PayCtx> {
+  if (ctx.payments) return ctx.payments as PayCtx;
+  const { readFileSync } = await import("node:fs");
+  const { SignJWT } = await import("jose");
+  const pg = (await import("pg")).default;
+  const secret = /^JWT_SECRET=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
+  if (!secret) throw new Error("JWT_SECRET not found in .dev.vars");
+  const key = new TextEncoder().encode(secret);
+  const db = new pg.Client({ connectionString: (ctx.stack as { databaseUrl: string }).databaseUrl });
+  await db.connect();
+  const prefix = String((Date.now() % 900) + 100); // 3 digits, distinct per run
+  try {
+    const { rows } = await db.query(
+      `with u as (
+         insert into users (role, phone, full_name, password_hash, is_verified)
+         select 'user', '5' || $1 || lpad(g::text, 6, '0'), 'Bench Payer', 'bench-not-a-login', true
+           from generate_series(1, $2::int) g
+         returning id)
+       insert into sessions (user_id) select id from u returning id, user_id`,
+      [prefix, PAY_INITIATE_USERS + PAY_VERIFY_USERS],
+    );
+    const tokens = await Promise.all(
+      rows.map((r: { id: string; user_id: string }) =>
+        new SignJWT({ role: "user", sid: r.id, typ: "access" })
+          .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+          .setSubject(r.user_id)
+          .setIssuer("buildxpert")
+          .setJti(crypto.randomUUID())
+          .setIssuedAt()
+          .setExpirationTime("2h")
+          .sign(key),
+      ),
+    );
+    const base = ctx.base as string;
+    const paytmUrl = (ctx.stack as { paytmUrl: string }).paytmUrl;
+    const verifyTokens = tokens.slice(PAY_INITIATE_USERS);
+    const verifies: PayCtx["verifies"] = [];
+    for (let k = 0; k < verifyTokens.length; k += 20) {
+      const batch = verifyTokens.slice(k, k + 20);
+      const done = await Promise.all(
+        batch.map(async (token) => {
+          const r = await fetch(`${base}/api/payments/initiate-labour-payment`, {
+            method: "POST",
+            headers: payAuth(token),
+            body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
+          });
+          if (!r.ok) throw new Error(`bench initiate failed: ${r.status} ${await r.text()}`);
+          const { orderId } = (await r.json()) as { orderId: string };
+          const p = await fetch(`${paytmUrl}/__sandbox/orders/${orderId}/pay`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ outcome: "success" }),
+          });
+          if (!p.ok) throw new Error(`sandbox pay failed: ${p.status}`);
+          await p.arrayBuffer();
+          return { token, orderId };
+        }),
+      );
+      verifies.push(...done);
+    }
+    const payments: PayCtx = { initiateTokens: tokens.slice(0, PAY_INITIATE_USERS), verifies };
+    ctx.payments = payments;
+    return payments;
+  } finally {
+    await db.end();
+  }
+}
+
+const payments = (ctx: Record<string, unknown>) => ctx.payments as PayCtx;
+const payAuth = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+
+function labourInitiate(ctx: Record<string, unknown>, i: number): BenchRequest {
+  const t = payments(ctx).initiateTokens;
+  return {
+    method: "POST",
+    path: "/api/payments/initiate-labour-payment",
+    headers: payAuth(t[i % t.length]!),
+    body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
+  };
+}
+
+function labourVerify(ctx: Record<string, unknown>, i: number): BenchRequest {
+  const v = payments(ctx).verifies;
+  const { token, orderId } = v[i % v.length]!;
+  return { method: "POST", path: "/api/payments/verify-labour-payment", headers: payAuth(token), body: JSON.stringify({ orderId }) };
+}
+
+scenarios.push(
+  {
+    name: "payment initiate (new order)",
+    note: "POST /api/payments/initiate-labour-payment: auth, limiter, order claim, DO → sandbox initiateTransaction",
+    connections: 50,
+    expectedStatus: [200],
+    setup: async (ctx) => void (await setupPayments(ctx)),
+    request: (ctx, i) => labourInitiate(ctx, i),
+    requestSync: (ctx, i) => labourInitiate(ctx, i),
+  },
+  {
+    name: "payment verify (paid orders)",
+    note: "POST /api/payments/verify-labour-payment: auth, order read, DO (status read + activation once, then stored)",
+    connections: 50,
+    expectedStatus: [200],
+    setup: async (ctx) => void (await setupPayments(ctx)),
+    request: (ctx, i) => labourVerify(ctx, i),
+    requestSync: (ctx, i) => labourVerify(ctx, i),
+  },
+);

@@ -5,6 +5,7 @@
 import { createDb, type Db } from "../db/client";
 import { loadConfig } from "../env";
 import { dispatchOutbox } from "../notifications/outbox";
+import { reconcileDueOrders } from "../payments/reconcile";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
 // Registers the outbox's live-socket sink (realtime gateway).
@@ -69,3 +70,5 @@ cronTasks[CRON.nightlyIst]!.push(task("cleanup-and-retention", (db, at) => runCl
 consumers.notifications = consumePushBatch;
 consumers["notifications-dlq"] = recordDeadLetters;
 
+// Payments: re-drive open orders through their PaymentOrder Durable Objects (src/payments/reconcile.ts).
+cronTasks[CRON.everyTwoMinutes]!.push({ name: "payments-reconcile", run: (env) => reconcileDueOrders(env) });

@@ -117,6 +117,18 @@ export class RealtimeSession extends DurableObject<Env> {
     this.sql.exec("INSERT INTO session (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json", JSON.stringify(s));
   }
 
+  /**
+   * Merges fields into the *current* state. Handlers await the database and other objects, and the
+   * upgrade can complete meanwhile; writing back a copy taken before the await would undo it.
+   */
+  private patch(fields: Partial<Session>): Session | null {
+    const cur = this.load();
+    if (!cur) return null;
+    const next = { ...cur, ...fields };
+    this.save(next);
+    return next;
+  }
+
   private transportSocket(): WebSocket | undefined {
     return this.ctx.getWebSockets().find((ws) => (ws.deserializeAttachment() as Attachment | null)?.role === "transport");
   }
@@ -331,7 +343,7 @@ export class RealtimeSession extends DurableObject<Env> {
     switch (packet.type) {
       case "pong":
         if (s.awaitingPong) {
-          this.save({ ...s, awaitingPong: false });
+          this.patch({ awaitingPong: false });
           await this.ctx.storage.setAlarm(s.lastPingAt + PING_INTERVAL_MS);
         }
         return;
@@ -368,7 +380,7 @@ export class RealtimeSession extends DurableObject<Env> {
       case SocketPacketType.DISCONNECT:
         if (p.nsp === "/") {
           await this.leaveHubs(s);
-          this.save({ ...s, connected: false, userId: undefined, role: undefined, joinedUserId: undefined, socketId: undefined });
+          this.patch({ connected: false, userId: undefined, role: undefined, joinedUserId: undefined, socketId: undefined });
         }
         return;
       case SocketPacketType.EVENT:
@@ -387,16 +399,16 @@ export class RealtimeSession extends DurableObject<Env> {
       return;
     }
     const token = (p.data as { token?: unknown } | undefined)?.token;
-    let next: Session = { ...s };
     if (s.connected) await this.leaveHubs(s);
-    next = { ...next, userId: undefined, role: undefined, joinedUserId: undefined };
+    let identity: { userId?: string; role?: Session["role"] } = {};
     if (typeof token === "string" && token.length > 0) {
       try {
         const who = await identifySocket(this.env, token);
-        next = { ...next, userId: who.userId, role: who.role };
+        identity = { userId: who.userId, role: who.role };
         await this.hub(who.userId).register(who.userId, this.sid, true);
       } catch (err) {
         const code = err instanceof AppError ? err.code : "INVALID_TOKEN";
+        this.patch({ connected: false, userId: undefined, role: undefined, joinedUserId: undefined });
         // socket.io-client surfaces this as connect_error with err.message and err.data.
         this.sendSocket({
           type: SocketPacketType.CONNECT_ERROR,
@@ -408,7 +420,7 @@ export class RealtimeSession extends DurableObject<Env> {
       }
     }
     const socketId = crypto.randomUUID().replace(/-/g, "").slice(0, 20);
-    this.save({ ...next, connected: true, socketId });
+    if (!this.patch({ ...identity, joinedUserId: undefined, connected: true, socketId })) return;
     this.sendSocket({ type: SocketPacketType.CONNECT, nsp: "/", data: { sid: socketId } });
   }
 
@@ -429,7 +441,7 @@ export class RealtimeSession extends DurableObject<Env> {
       const normalised = userId.toLowerCase();
       if (s.joinedUserId && s.joinedUserId !== normalised) await this.hub(s.joinedUserId).unregister(this.sid);
       await this.hub(normalised).register(normalised, this.sid, false);
-      this.save({ ...(this.load() ?? s), joinedUserId: normalised });
+      this.patch({ joinedUserId: normalised });
       return ack({ status: "success", userId: normalised });
     }
     if (CALL_COMMANDS.has(name)) {
@@ -515,6 +527,9 @@ export class RealtimeSession extends DurableObject<Env> {
     resolve?.(text(encodeEngine({ type: "close" })));
     for (const ws of this.ctx.getWebSockets()) {
       try {
+        // The close packet first: the client acts on it at once, whereas a bare close frame can wait
+        // for the client library's TCP close timeout (30 s in Node's ws).
+        if ((ws.deserializeAttachment() as Attachment | null)?.role === "transport") ws.send(encodeEngine({ type: "close" }));
         ws.close(1000, reason.slice(0, 100));
       } catch {}
     }

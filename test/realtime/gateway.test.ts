@@ -153,6 +153,24 @@ describe("identity and the real-time policy", () => {
     expect(await hubStub(other.id).counts()).toEqual({ authenticated: 0, anonymous: 0 });
   });
 
+  it("an authenticated CONNECT still answered while the upgrade completes mid-check (the apps upgrade at once)", async () => {
+    const me = await seedUser("user");
+    for (let i = 0; i < 3; i++) {
+      const s = new TestSocket();
+      sockets.push(s);
+      await s.handshake();
+      const held = s.pollOnce();
+      const connect = s.post([{ type: "message", data: `0${JSON.stringify({ token: me.token })}` }]); // Socket.IO CONNECT
+      // The probe lands while the token is being checked; the client sends `5` once its POST drained.
+      await s.upgrade(connect);
+      await held;
+      const deadline = Date.now() + 3000;
+      while (!s.socketId && Date.now() < deadline) await settle(20);
+      expect(s.socketId).toMatch(/^\w{20}$/);
+      expect((await sessionStub(s.sid).diagnostics()).session).toMatchObject({ transport: "websocket", userId: me.id, connected: true });
+    }
+  });
+
   it("a bad or revoked token is refused with CONNECT_ERROR", async () => {
     const bad = await open({ token: "not-a-jwt", upgrade: false });
     expect(bad.connectError).toMatchObject({ message: "Authentication failed", data: { errorCode: "INVALID_TOKEN" } });

@@ -83,7 +83,8 @@ export class TestSocket {
     return { status: res.status, body };
   }
 
-  async upgrade(): Promise<void> {
+  /** The probe, then (like engine.io-client's pause) `drained` — e.g. an in-flight POST — then `5`. */
+  async upgrade(drained?: Promise<unknown>): Promise<void> {
     const res = await SELF.fetch(`${BASE}?EIO=4&transport=websocket&sid=${this.sid}`, { headers: { upgrade: "websocket" } });
     const ws = res.webSocket;
     if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
@@ -100,6 +101,7 @@ export class TestSocket {
     });
     ws.send("2probe");
     await probe;
+    await drained;
     ws.send("5");
     this.ws = ws;
     this.transport = "websocket";
