@@ -8,6 +8,9 @@ export const ERROR_CODES = {
   INVALID_JSON: 400,
   BAD_REQUEST: 400,
   AMOUNT_MISMATCH: 400,
+  /** Refunds: the amount is above what is still refundable (paid − refunded − in flight). */
+  REFUND_AMOUNT_EXCEEDED: 400,
+  ORDER_NOT_PAID: 400,
   PAYMENT_VERIFICATION_ERROR: 400,
   UNAUTHORIZED: 401,
   INVALID_TOKEN: 401,
@@ -18,6 +21,8 @@ export const ERROR_CODES = {
   INVALID_SIGNATURE: 401,
   FORBIDDEN: 403,
   ACCOUNT_BLOCKED: 403,
+  /** The payer asked for a refund the refund policy does not allow (src/refunds/service.ts). */
+  REFUND_NOT_ALLOWED: 403,
   /** Labour listings need the customer's paid labour access (₹99 / 7 days). */
   LABOUR_ACCESS_REQUIRED: 403,
   NOT_FOUND: 404,

@@ -5,11 +5,12 @@
 import { createDb, type Db } from "../db/client";
 import { loadConfig } from "../env";
 import { dispatchOutbox } from "../notifications/outbox";
-import { reconcileDueOrders } from "../payments/reconcile";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
+import { reconcileDueOrders } from "../payments/reconcile";
 // Registers the outbox's live-socket sink (realtime gateway).
 import "../realtime/sink";
+import { consumeRefundDeadLetters, consumeRefunds, pollRefunds } from "../refunds/jobs";
 import { runCleanup } from "./cleanup";
 import { CRON, type CronTask, cronTasks } from "./cron";
 import { expireListings, expireStaleBookings, warnExpiringLabourAccess, warnExpiringListings } from "./lifecycle";
@@ -72,3 +73,8 @@ consumers["notifications-dlq"] = recordDeadLetters;
 
 // Payments: re-drive open orders through their PaymentOrder Durable Objects (src/payments/reconcile.ts).
 cronTasks[CRON.everyTwoMinutes]!.push({ name: "payments-reconcile", run: (env) => reconcileDueOrders(env) });
+
+// Refunds (src/refunds): apply via the order's Durable Object, dead letters → needs_attention; poll pending refunds.
+consumers.refunds = consumeRefunds;
+consumers["refunds-dlq"] = consumeRefundDeadLetters;
+cronTasks[CRON.everyTwoMinutes]!.push({ name: "refunds-poll", run: (env) => pollRefunds(env) });

@@ -1,0 +1,183 @@
+import { createDb } from "../db/client";
+import { loadConfig } from "../env";
+import { dispatchAfterCommit } from "../notifications/outbox";
+import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
+import { RefundMessage } from "./schemas";
+import {
+  type AutomaticReason,
+  dueForPoll,
+  type RequestOutcome,
+  refundById,
+  strandedPending,
+  transition,
+  undeliveredWithoutRefund,
+} from "./service";
+
+/**
+ * The refunds queue, its dead-letter queue, the cron poll and the automatic-refund entry point.
+ * Everything that touches Paytm goes through the order's PaymentOrder Durable Object (runRefund).
+ */
+
+/** The order's Durable Object runs the step (one refund step per order at a time). */
+export function runRefund(env: Env, paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
+  return env.PAYMENT_ORDER.get(env.PAYMENT_ORDER.idFromName(paytmOrderId)).refund(paytmOrderId, op) as Promise<RefundOpResult>;
+}
+
+/** Seconds before delivery `attempts + 1`: 30, 60, 120 … capped at 30 minutes, ±20 % jitter. */
+export function refundBackoffSeconds(attempts: number): number {
+  const base = Math.min(1800, 30 * 2 ** Math.max(0, attempts - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * Consumer of `refunds` (`{refundId}`): each message is acked or retried on its own, so one bad
+ * refund never holds back the batch. After max_retries (wrangler.toml: 8) Cloudflare moves the
+ * message to `refunds-dlq`.
+ */
+export async function consumeRefunds(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const db = createDb(loadConfig(env));
+  try {
+    for (const msg of batch.messages) {
+      const parsed = RefundMessage.safeParse(msg.body);
+      if (!parsed.success) {
+        console.error(JSON.stringify({ level: "error", msg: "malformed refund message dropped", id: msg.id }));
+        msg.ack();
+        continue;
+      }
+      try {
+        const found = await refundById(db.http, parsed.data.refundId);
+        if (!found) {
+          msg.ack();
+          continue;
+        }
+        const r = (await runRefund(env, found.order.paytmOrderId, { kind: "process", refundId: found.refund.id })) as ProcessOutcome;
+        if (r.action === "ack") msg.ack();
+        else msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
+        console.log(JSON.stringify({ level: "info", msg: "refund step", refundId: found.refund.id, attempts: msg.attempts, ...r }));
+      } catch (err) {
+        console.error(
+          JSON.stringify({ level: "error", msg: "refund step failed; retrying", refundId: parsed.data.refundId, error: String(err) }),
+        );
+        msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Consumer of `refunds-dlq`: a refund whose outcome stayed uncertain through every retry becomes
+ * `needs_attention` (still counted against the paid amount), with a critical security/ops event
+ * and a notification to every admin. Nothing is dropped: a failure here retries.
+ */
+export async function consumeRefundDeadLetters(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const db = createDb(loadConfig(env));
+  try {
+    for (const msg of batch.messages) {
+      const parsed = RefundMessage.safeParse(msg.body);
+      if (!parsed.success) {
+        console.error(JSON.stringify({ level: "error", msg: "malformed refund dead letter", id: msg.id, body: msg.body }));
+        msg.ack();
+        continue;
+      }
+      try {
+        const found = await refundById(db.http, parsed.data.refundId);
+        if (found && found.refund.status === "pending") {
+          const t = await transition(db, found.refund.id, {
+            to: "needs_attention",
+            reason: `Refund retries exhausted (${found.refund.attemptCount} attempts); outcome at Paytm unknown`,
+            source: "queue_dlq",
+            details: { messageId: msg.id, deliveries: msg.attempts },
+          });
+          if (t.changed) dispatchAfterCommit(env, ctx);
+        }
+        console.error(
+          JSON.stringify({ level: "error", msg: "refund dead-lettered", refundId: parsed.data.refundId, status: found?.refund.status }),
+        );
+        msg.ack();
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", msg: "refund dead letter failed; retrying", error: String(err) }));
+        msg.retry({ delaySeconds: 60 });
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+/** Longer than the queue's longest backoff (30 min), so an in-flight retry is not duplicated. */
+const STRANDED_AFTER_MINUTES = 40;
+/** A pending refund retried this many times without a Paytm answer is an operator's case. */
+const MAX_PENDING_ATTEMPTS = 12;
+
+/**
+ * Every two minutes: read due refunds (processing, and needs_attention now and then), re-enqueue
+ * pending refunds whose message was lost, and refund paid orders the payments capability could not
+ * deliver. Idempotent; each step goes through the order's Durable Object.
+ */
+export async function pollRefunds(env: Env, opts: { limit?: number; onlyRefundIds?: string[] } = {}) {
+  const db = createDb(loadConfig(env));
+  const outcome = { polled: 0, changed: 0, reenqueued: 0, escalated: 0, automatic: 0, errors: 0 };
+  try {
+    const due = (await dueForPoll(db.http, opts.limit ?? 50)).filter((d) => !opts.onlyRefundIds || opts.onlyRefundIds.includes(d.id));
+    const queue = [...due];
+    const worker = async () => {
+      for (let d = queue.shift(); d; d = queue.shift()) {
+        try {
+          const r = (await runRefund(env, d.paytmOrderId, { kind: "poll", refundId: d.id })) as { changed: boolean };
+          outcome.polled++;
+          if (r.changed) outcome.changed++;
+        } catch {
+          outcome.errors++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(5, due.length) }, worker));
+
+    for (const s of await strandedPending(db.http, STRANDED_AFTER_MINUTES, 50)) {
+      if (opts.onlyRefundIds && !opts.onlyRefundIds.includes(s.id)) continue;
+      const found = await refundById(db.http, s.id);
+      if (!found) continue;
+      if (found.refund.attemptCount >= MAX_PENDING_ATTEMPTS) {
+        const t = await transition(db, s.id, {
+          to: "needs_attention",
+          reason: `Pending after ${found.refund.attemptCount} attempts`,
+          source: "cron",
+        });
+        if (t.changed) outcome.escalated++;
+      } else if (await enqueue(env, s.id)) {
+        outcome.reenqueued++;
+      }
+    }
+
+    if (!opts.onlyRefundIds) {
+      for (const u of await undeliveredWithoutRefund(db.http, 20)) {
+        const r = await requestAutomaticRefund(env, { paytmOrderId: u.paytm_order_id, reason: "listing_deleted" }).catch(() => null);
+        if (r?.ok && r.created) outcome.automatic++;
+      }
+    }
+    return outcome;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Automatic refund of the whole remaining amount, for money taken for something that cannot be
+ * delivered: a duplicate charge, a payment that arrived after the order expired, a listing deleted
+ * while its payment was in flight. Idempotent per (order, reason) while the refund is open.
+ *
+ * Call this from OUTSIDE the order's Durable Object (routes, cron, consumers). Inside the DO
+ * (e.g. from PaymentOrder.confirm) call `runRefundOp(env, ctx, {kind:'request', request})` from
+ * ./operations directly: calling the DO's own stub from within its serial chain would deadlock.
+ */
+export async function requestAutomaticRefund(
+  env: Env,
+  input: { paytmOrderId: string; reason: AutomaticReason; amountPaise?: number },
+): Promise<RequestOutcome> {
+  return (await runRefund(env, input.paytmOrderId, {
+    kind: "request",
+    request: { paytmOrderId: input.paytmOrderId, reason: input.reason, amountPaise: input.amountPaise, actor: { kind: "system" } },
+  })) as RequestOutcome;
+}
