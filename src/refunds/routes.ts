@@ -1,5 +1,6 @@
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { paymentEvents, paymentSecurityEvents } from "../db/schema";
+import { paymentEvents, paymentOrders, paymentSecurityEvents } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
@@ -47,6 +48,14 @@ refundsRoutes.post(
     }
     const amountPaise =
       input.amountPaise ?? (input.amount !== undefined ? (rupeesToPaise(input.amount.toFixed(2)) ?? undefined) : undefined);
+    // The order's Durable Object loads the order from Postgres; a missing one is a plain 404 here.
+    const [known] = await c
+      .get("db")
+      .http.select({ id: paymentOrders.id })
+      .from(paymentOrders)
+      .where(eq(paymentOrders.paytmOrderId, input.orderId))
+      .limit(1);
+    if (!known) throw new AppError("NOT_FOUND", "Payment order not found");
     const r = (await runRefund(c.env, input.orderId, {
       kind: "request",
       request: {
@@ -55,11 +64,6 @@ refundsRoutes.post(
         amountPaise,
         actor: p.role === "admin" ? { kind: "admin", userId: p.userId } : { kind: "customer", userId: p.userId },
       },
-    }).catch((err: unknown) => {
-      // The order's Durable Object could not load an order that does not exist.
-      if (err instanceof Error && /unknown order/.test(err.message))
-        return { ok: false, code: "NOT_FOUND", message: "Payment order not found" };
-      throw err;
     })) as RequestOutcome;
     if (!r.ok) throw new AppError(r.code, r.message, { extra: r.extra });
     return ok(c, r.refund, {

@@ -180,6 +180,38 @@ describe("revocation and automatic refunds", () => {
   });
 });
 
+describe("refund failure at Paytm", () => {
+  it("Paytm rejects the refund: failed, amount freed, customer and admins told; a new request gets a new refId", async () => {
+    const customer = await seedUser("user");
+    const admin = await seedUser("admin");
+    const order = await paidOrder(customer);
+    // Keep the first delivery from reaching Paytm, so the failure preset is in place before the apply.
+    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundApply", mode: "http_503", applied: false, count: 1 });
+    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", mode: "http_503", count: 3 });
+    const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "will be rejected" });
+    const refundId = res.body.data.id as string;
+    const refId = res.body.data.refId as string;
+    await sandbox("POST", `/__sandbox/refunds/${refId}/outcome`, { outcome: "failure", delayMs: 0, reason: "Insufficient balance" });
+    await vi_waitFor(async () => expect((await paytmCalls(refId)).refundStatus).toBeGreaterThanOrEqual(3));
+    await deliver("refunds", [{ refundId }], 2);
+    expect((await refundRow(refundId)).status).toBe("processing");
+    await pollNow(refundId);
+    const failed = await refundRow(refundId);
+    expect(failed.status).toBe("failed");
+    expect(await orderLedger(order.id)).toMatchObject({ refunded_amount_paise: 0, refunds_open_paise: 0 });
+    const { rows: told } = await db().execute<{ user_id: string }>(
+      sql`select user_id from notifications where data->>'refundId' = ${refundId} and title in ('Refund failed', 'Refund could not be processed')`,
+    );
+    expect(told.map((t) => t.user_id)).toEqual(expect.arrayContaining([customer.id, admin.id]));
+    // A late SUCCESS-looking replay cannot resurrect it; a fresh request is a new refund with a new refId.
+    const again = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "second try" });
+    expect(again.status).toBe(201);
+    expect(again.body.data.refId).not.toBe(refId);
+    expect(await refundRows(order.id)).toHaveLength(2);
+    await waitForStatus(again.body.data.id, "processing");
+  });
+});
+
 describe("refund errors and bad input", () => {
   it("a refund above the paid amount is 400 and creates nothing; cumulative refunds are capped too", async () => {
     const customer = await seedUser("user");
