@@ -12,12 +12,76 @@ export type Scenario = {
   requestSync?: (ctx: Record<string, unknown>, i: number) => BenchRequest;
 };
 
+/**
+ * Accounts created through the real API (signup → OTP from the console driver's dev outbox →
+ * verify-otp), so the login scenario exercises exactly what the apps do. Each request comes from its
+ * own CF-Connecting-IP so the per-address throttle (AUTH_LIMITER, 20/min) measures the login, not
+ * the limiter.
+ */
+const LOGIN_USERS = 8;
+const benchIp = (i: number) => `10.77.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
+
+async function setupLoginUsers(ctx: Record<string, unknown>): Promise<void> {
+  if (ctx.loginUsers) return;
+  const base = ctx.base as string;
+  const { databaseUrl } = ctx.stack as { databaseUrl: string };
+  const pg = (await import("pg")).default;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const phones: string[] = [];
+  try {
+    for (let k = 0; k < LOGIN_USERS; k++) {
+      const phone = `9${String(Date.now() % 1e6).padStart(6, "0")}${String(k).padStart(3, "0")}`;
+      const headers = { "content-type": "application/json", "cf-connecting-ip": benchIp(10_000 + k) };
+      const s = await fetch(`${base}/api/auth/signup`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          fullName: "Bench User",
+          email: `bench.${phone}@example.com`,
+          phone,
+          password: "Bench-pass-1",
+          role: "user",
+        }),
+      });
+      if (!s.ok) throw new Error(`bench signup failed: ${s.status} ${await s.text()}`);
+      const { rows } = await db.query("select code from dev_sms_outbox where phone = $1 order by created_at desc limit 1", [phone]);
+      const v = await fetch(`${base}/api/auth/verify-otp`, { method: "POST", headers, body: JSON.stringify({ phone, otp: rows[0].code }) });
+      if (!v.ok) throw new Error(`bench verify-otp failed: ${v.status} ${await v.text()}`);
+      phones.push(phone);
+    }
+  } finally {
+    await db.end();
+  }
+  ctx.loginUsers = phones;
+}
+
+function loginRequest(ctx: Record<string, unknown>, i: number): BenchRequest {
+  const phones = ctx.loginUsers as string[];
+  return {
+    method: "POST",
+    path: "/api/auth/login",
+    headers: { "content-type": "application/json", "cf-connecting-ip": benchIp(i) },
+    body: JSON.stringify({ phone: phones[i % phones.length], password: "Bench-pass-1", role: "user" }),
+  };
+}
+
 export const scenarios: Scenario[] = [
   { name: "bare route (ceiling)", request: () => ({ path: "/__bench/bare" }) },
   { name: "GET /health", request: () => ({ path: "/health" }) },
   { name: "GET /health/ready", request: () => ({ path: "/health/ready" }) },
   { name: "read over HTTP mode", request: () => ({ path: "/__bench/db-http" }) },
   { name: "read over WebSocket Pool", request: () => ({ path: "/__bench/db-pool" }) },
+  {
+    name: "POST /api/auth/login",
+    // CPU-bound by design (scrypt N=2^14, r=8, p=5 ≈ 0.25 s of one core per login, bench/login-cpu.ts):
+    // a few connections show the per-login latency without queueing everything behind the KDF.
+    connections: 4,
+    note: "scrypt ln=14 r=8 p=5; 2 DB round trips",
+    setup: setupLoginUsers,
+    request: loginRequest,
+    requestSync: loginRequest,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ type PendingSignup = { fullName: string; email: string | null; passwordHash: str
 export async function verifySignupOtp(
   deps: AuthDeps,
   input: { phone: string; otp: string },
-): Promise<TokenPair & { user: ReturnType<typeof userView> }> {
+): Promise<TokenPair & { user: ReturnType<typeof userView> & { registeredServices: string[] } }> {
   const { db, config } = deps;
   const match = await checkCode(db.http, config.JWT_SECRET, {
     phone: input.phone,
@@ -185,7 +185,8 @@ export async function verifySignupOtp(
         push: false,
         dedupKey: `welcome:${user!.id}`,
       });
-      return { ...s.pair, user: userView(user!) };
+      // The provider app stores `registeredServices` from this response; a new account has none.
+      return { ...s.pair, user: { ...userView(user!), registeredServices: [] as string[] } };
     });
     if (!result) throw new AppError("INVALID_OTP", "This OTP has already been used. Please login.", { extra: { locked: false } });
     dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });

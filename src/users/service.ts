@@ -24,7 +24,7 @@ async function liveUser(db: HttpDb, userId: string): Promise<UserRow> {
   return u;
 }
 
-/** The profile plus `location` (the home address, else the first one), which the profile screens show. */
+/** The profile plus `location`: the home address (else the first one), as the profile screens show it. */
 export async function getProfile(db: HttpDb, userId: string) {
   const [[u], [addr]] = await db.batch([
     db
@@ -40,7 +40,8 @@ export async function getProfile(db: HttpDb, userId: string) {
       .limit(1),
   ]);
   if (!u) throw new AppError("INVALID_TOKEN", "Session is no longer valid");
-  const location = addr ? { full_address: addr.fullAddress, city: addr.city, state: addr.state } : null;
+  // A string: the screens render it as text (an object would crash a React Native <Text>).
+  const location = addr?.fullAddress ?? null;
   return { ...userView(u), location };
 }
 

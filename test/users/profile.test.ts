@@ -111,9 +111,7 @@ describe("addresses (client-contract §3.3)", () => {
     expect(list.body.data.addresses[1]).toMatchObject({ full_address: "42 MG Road, Indiranagar", city: "Bengaluru", pincode: "560038" });
     expect((await api("GET", "/api/users/addresses", { token: other.token })).body.data.addresses).toEqual([]);
     // The profile shows the home address as its location.
-    expect((await api("GET", "/api/users/profile", { token: u.token })).body.data.user.location.full_address).toBe(
-      "7 Residency Road, Bengaluru",
-    );
+    expect((await api("GET", "/api/users/profile", { token: u.token })).body.data.user.location).toBe("7 Residency Road, Bengaluru");
 
     // Someone else's address cannot be touched.
     const id = add.body.data.address.id;
