@@ -197,23 +197,28 @@ export async function rotateRefreshToken(
 
     const age = (row.now.getTime() - row.rotatedAt.getTime()) / 1000;
     if (age <= REUSE_GRACE_SECONDS && row.replacedById) {
-      const [child] = await tx
-        .select({
-          id: refreshTokens.id,
-          createdAt: refreshTokens.createdAt,
-          expiresAt: refreshTokens.expiresAt,
-          accessJti: refreshTokens.accessJti,
-          revokedAt: refreshTokens.revokedAt,
-        })
-        .from(refreshTokens)
-        .where(eq(refreshTokens.id, row.replacedById));
-      if (!child || child.revokedAt || !child.accessJti) return { kind: "invalid" };
+      // The newest token of the chain: if the winner of the race already rotated its token again,
+      // handing back the intermediate one would make the client's next refresh look like theft.
+      const { rows } = await tx.execute<{ id: string; created_at: string; expires_at: string; access_jti: string | null }>(sql`
+        with recursive chain as (
+          select id, replaced_by_id, created_at, expires_at, access_jti, revoked_at, 1 as depth
+          from refresh_tokens where id = ${row.replacedById}
+          union all
+          select t.id, t.replaced_by_id, t.created_at, t.expires_at, t.access_jti, t.revoked_at, c.depth + 1
+          from refresh_tokens t join chain c on t.id = c.replaced_by_id where c.depth < 10
+        )
+        select id, created_at, expires_at, access_jti from chain
+        where replaced_by_id is null and revoked_at is null
+      `);
+      const child = rows[0];
+      if (!child?.access_jti) return { kind: "invalid" };
+      const createdAt = new Date(child.created_at);
       const access = await signAccessToken(
         secret,
-        { userId: row.userId, role: row.role, sessionId: row.sessionId, jti: child.accessJti },
-        child.createdAt.getTime(),
+        { userId: row.userId, role: row.role, sessionId: row.sessionId, jti: child.access_jti },
+        createdAt.getTime(),
       );
-      return { kind: "grace", userId: row.userId, pair: pair(access, await refreshTokenFor(secret, child.id), child.expiresAt) };
+      return { kind: "grace", userId: row.userId, pair: pair(access, await refreshTokenFor(secret, child.id), new Date(child.expires_at)) };
     }
 
     // A rotated token presented again after the window: someone else holds this family. End it.

@@ -43,6 +43,19 @@ describe("concurrency", () => {
     expect(next.status).toBe(200);
   });
 
+  it("a late duplicate inside the window gets the newest token of the chain, so the client is not logged out", async () => {
+    const u = await signupViaApi("user");
+    const b = await api("POST", "/api/auth/refresh", { body: { refreshToken: u.refreshToken } });
+    const c = await api("POST", "/api/auth/refresh", { body: { refreshToken: b.body.data.refreshToken } });
+    expect(c.status).toBe(200);
+    // A request that still carried the first token arrives last.
+    const late = await api("POST", "/api/auth/refresh", { body: { refreshToken: u.refreshToken } });
+    expect(late.status).toBe(200);
+    expect(late.body.data.refreshToken).toBe(c.body.data.refreshToken);
+    expect(late.body.data.accessToken).toBe(c.body.data.accessToken);
+    expect((await api("POST", "/api/auth/refresh", { body: { refreshToken: late.body.data.refreshToken } })).status).toBe(200);
+  });
+
   it("a stolen rotated token used after the grace window revokes the whole family", async () => {
     const u = await signupViaApi("provider");
     const rotated = await api("POST", "/api/auth/refresh", { body: { refreshToken: u.refreshToken } });
