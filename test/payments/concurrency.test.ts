@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { reconcileDueOrders } from "../../src/payments/reconcile";
+import { openOrder } from "../../src/payments/service";
 import { api, seedUser, testDb } from "../harness";
 import {
   callsFor,
@@ -61,6 +62,34 @@ describe("payments concurrency: money moved exactly once", () => {
     expect((await callsFor(orderId)).orderStatus).toBeLessThanOrEqual(2);
     const state = await orderStub(orderId).inspect();
     expect(state.phase).toBe("paid");
+  });
+
+  it("below the HTTP rate limit: 50 concurrent order claims + 50 concurrent DO initiates → one order, one Paytm initiate call", async () => {
+    // The route lets 10 initiates per user per minute through (PAYMENT_LIMITER); this drives the two
+    // guards underneath it directly with 50 at once: the partial unique index and the order's DO.
+    const s = await providerWithListing();
+    const db = testDb();
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        openOrder(db.http, {
+          userId: s.provider.id,
+          purpose: "listing_fee",
+          providerServiceId: s.providerServiceId,
+          amountPaise: 9900,
+          validityDays: 30,
+          clientInfo: {},
+        }),
+      ),
+    );
+    expect(claims.filter((c) => c.created)).toHaveLength(1);
+    const ids = new Set(claims.map((c) => c.order.paytmOrderId));
+    expect(ids.size).toBe(1);
+    const [orderId] = [...ids] as [string];
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => orderStub(orderId).initiate(orderId)));
+    expect(new Set(tokens.map((t) => (t.kind === "token" ? t.txnToken : t.kind))).size).toBe(1);
+    expect(tokens[0]!.kind).toBe("token");
+    expect((await callsFor(orderId)).initiateTransaction).toBe(1);
+    expect(await ordersFor({ providerServiceId: s.providerServiceId })).toHaveLength(1);
   });
 
   it("concurrent labour payments of one customer never overlap: the second window starts where the first ends", async () => {
