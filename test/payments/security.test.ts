@@ -168,3 +168,51 @@ describe("payments security: forgery, replay, ownership", () => {
     expect(access.body.data.hasAccess).toBe(false);
   });
 });
+
+describe("payments security: webhook source allow-list and audit logs", () => {
+  it("PAYTM_WEBHOOK_IPS restricts the S2S webhook only; the browser callback is never IP-filtered", async () => {
+    const { createExecutionContext, env, waitOnExecutionContext } = await import("cloudflare:test");
+    const { buildApp } = await import("../../src/app");
+    const app = buildApp();
+    const restricted = { ...env, PAYTM_WEBHOOK_IPS: "203.0.113.7" };
+    const send = async (path: string, ip: string) => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(
+        new Request(`http://127.0.0.1${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": ip },
+          body: "ORDERID=X&CHECKSUMHASH=bad",
+        }),
+        restricted,
+        ctx,
+      );
+      await res.arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      return res.status;
+    };
+    expect(await send("/api/payments/paytm-webhook", "198.51.100.1")).toBe(403); // not Paytm's address
+    expect(await send("/api/payments/paytm-webhook", "203.0.113.7")).toBe(401); // allowed address, then the checksum decides
+    expect(await send("/api/payments/paytm-callback", "198.51.100.1")).toBe(401); // browsers: checksum only, no IP rule
+  });
+
+  it("every Paytm call of an order is in payment_api_logs, with signatures and tokens redacted", async () => {
+    const s = await providerWithListing();
+    const { orderId } = (await initiateListing(s)).body;
+    await payAtPaytm(orderId, "success");
+    await api("POST", "/api/payments/verify-paytm", { token: s.provider.token, body: { orderId } });
+    const { vi } = await import("vitest");
+    const rows = await vi.waitFor(async () => {
+      const { rows } = await testDb().http.execute<{ endpoint: string; request_body: unknown; response_body: unknown; latency_ms: number }>(
+        sql`select l.endpoint, l.request_body, l.response_body, l.latency_ms from payment_api_logs l
+            join payment_orders o on o.id = l.order_id where o.paytm_order_id = ${orderId} order by l.created_at`,
+      );
+      if (rows.length < 2) throw new Error("logs not written yet");
+      return rows;
+    });
+    expect(rows.map((r) => r.endpoint)).toEqual(["initiateTransaction", "orderStatus"]);
+    const text = JSON.stringify(rows);
+    expect(text).toContain('"signature":"[redacted]"');
+    expect(text).not.toContain(config().PAYTM_MERCHANT_KEY);
+    expect(text).not.toMatch(/"txnToken":"[0-9a-f]{20,}/);
+  });
+});
