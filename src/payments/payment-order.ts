@@ -530,6 +530,8 @@ export class PaymentOrder extends DurableObject<Env> {
           paytmOrderId: order.paytmOrderId,
           details: { trigger, reportedAmountPaise: r.amountPaise, expectedAmountPaise: order.amountPaise, mid, txnId: r.txnId ?? null },
         });
+        // Left for an operator (the order stays open); look again hourly rather than on every cron tick.
+        await scheduleNextCheck(db.http, order.id, 3_600_000).catch(() => undefined);
         return { kind: "mismatch", reason: problem };
       }
       try {

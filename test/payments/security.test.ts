@@ -6,6 +6,7 @@ import {
   initiateListing,
   listingRow,
   officialPaytmChecksum,
+  orderStub,
   ordersFor,
   payAtPaytm,
   postCallback,
@@ -83,6 +84,25 @@ describe("payments security: forgery, replay, ownership", () => {
     expect(r.status).toBe(200);
     expect(r.text).toContain("Payment successful");
     expect((await listingRow(s.providerServiceId)).status).toBe("active");
+  });
+
+  it("Paytm reporting a different amount than the order's (TXNAMOUNT ≠ stored) activates nothing and flags the order", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const s = await providerWithListing();
+    const { orderId } = (await initiateListing(s)).body;
+    await payAtPaytm(orderId, "success"); // Paytm says 99.00
+    // Make the order's Durable Object expect ₹199 (the Postgres row's amount is immutable by trigger).
+    await runInDurableObject(orderStub(orderId), (_i, state) => {
+      const row = state.storage.sql.exec<{ order_json: string }>("SELECT order_json FROM state").one();
+      const o = JSON.parse(row.order_json);
+      state.storage.sql.exec("UPDATE state SET order_json = ?", JSON.stringify({ ...o, amountPaise: 19900 }));
+    });
+    const v = await api("POST", "/api/payments/verify-paytm", { token: s.provider.token, body: { orderId } });
+    expect(v.status).toBe(400);
+    expect(v.body.errorCode).toBe("PAYMENT_VERIFICATION_ERROR");
+    expect((await listingRow(s.providerServiceId)).status).toBe("pending");
+    expect((await ordersFor({ providerServiceId: s.providerServiceId }))[0]!.status).toBe("pending");
+    expect((await securityEvents(orderId)).map((e) => e.kind)).toContain("amount_mismatch");
   });
 
   it("verify with another user's order, or with a listing id that is not the order's, changes nothing", async () => {
