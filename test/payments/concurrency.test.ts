@@ -92,6 +92,20 @@ describe("payments concurrency: money moved exactly once", () => {
     expect(await ordersFor({ providerServiceId: s.providerServiceId })).toHaveLength(1);
   });
 
+  it("per-order verify limit: beyond 60 verifies a minute the order answers 429; a burst costs Paytm one or two status reads", async () => {
+    const u = await seedUser("user");
+    const { orderId } = (await api("POST", "/api/payments/initiate-labour-payment", { token: u.token, body: { amount: 99 } })).body;
+    const rs = await Promise.all(
+      Array.from({ length: 65 }, () => api("POST", "/api/payments/verify-labour-payment", { token: u.token, body: { orderId } })),
+    );
+    const statuses = rs.map((r) => r.status);
+    expect(statuses.filter((x) => x === 409)).toHaveLength(60); // unpaid: "still being confirmed", never a false failure
+    const limited = rs.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(5);
+    for (const r of limited) expect(r.body.retryAfter).toBeGreaterThan(0);
+    expect((await callsFor(orderId)).orderStatus).toBeLessThanOrEqual(2);
+  });
+
   it("concurrent labour payments of one customer never overlap: the second window starts where the first ends", async () => {
     const u = await seedUser("user");
     const first = (await api("POST", "/api/payments/initiate-labour-payment", { token: u.token, body: { amount: 99 } })).body.orderId;
