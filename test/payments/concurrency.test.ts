@@ -155,4 +155,21 @@ describe("payments concurrency: money moved exactly once", () => {
     expect(again.body.orderId).not.toBe(abandonedId);
     // A late success on the expired order (e.g. a delayed bank) would still be applied: failed/expired → paid is allowed.
   });
+  it("a success that arrives after the order expired is reconciled, not lost (expired → paid, access granted)", async () => {
+    const u = await seedUser("user");
+    const { orderId } = (await api("POST", "/api/payments/initiate-labour-payment", { token: u.token, body: { amount: 99 } })).body;
+    const db = testDb();
+    await db.http.execute(
+      sql`update payment_orders set expires_at = now() - interval '1 minute', next_check_at = now() - interval '1 second' where paytm_order_id = ${orderId}`,
+    );
+    expect((await reconcileDueOrders(env, { onlyOrderIds: [orderId] })).outcomes).toEqual({ expired: 1 });
+    // The customer was still on Paytm's page with a live token and pays after all.
+    const form = await payAtPaytm(orderId, "success");
+    const cb = await postCallback(form.formBody);
+    expect(cb.text).toContain("Payment successful");
+    const [order] = await ordersFor({ userId: u.id });
+    expect(order!.status).toBe("paid");
+    const access = await api("GET", "/api/payments/labour-access-status", { token: u.token });
+    expect(access.body.data).toMatchObject({ hasAccess: true, daysRemaining: 7 });
+  });
 });
