@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { metricsRoutes } from "./admin/metrics-routes";
 import { monitoringRoutes } from "./admin/monitoring-routes";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
@@ -15,6 +16,7 @@ import { describe } from "./http/meta";
 import { limitBody, requestContext } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
 import { docsPage, openApiDocument } from "./http/openapi";
+import { apiRateLimit } from "./http/rate-limit";
 import { mediaRoutes } from "./media/routes";
 import { pushRoutes } from "./notifications/push-routes";
 import { notificationsRoutes } from "./notifications/routes";
@@ -40,6 +42,7 @@ export function buildApp() {
       maxAge: 600,
     }),
   );
+  app.use("*", apiRateLimit); // API_LIMITER per user/IP, after CORS so browsers can read the 429 (src/http/rate-limit.ts)
   app.use("*", limitBody);
 
   app.get("/", describe({ summary: "Service banner", access: "public", tags: ["health"] }), (c) => c.redirect("/api/docs"));
@@ -57,6 +60,7 @@ export function buildApp() {
   app.route("/api/earnings", earningsRoutes);
   app.route("/api/admin", adminRoutes);
   app.route("/api/monitoring", monitoringRoutes);
+  app.route("/api/monitoring", metricsRoutes);
   app.route("/api/payments", refundsRoutes);
   app.route("/api/payments", paymentsRoutes);
   app.route("/api/calls", callsRoutes);

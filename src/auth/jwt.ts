@@ -42,7 +42,13 @@ export async function signAccessToken(
 
 export async function verifyAccessToken(secret: string, token: string): Promise<AccessClaims> {
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ["HS256"], issuer: ISSUER });
+    // maxTokenAge also makes jose require `iat` and refuse one in the future (more than clockTolerance ahead).
+    const { payload } = await jwtVerify(token, keyOf(secret), {
+      algorithms: ["HS256"],
+      issuer: ISSUER,
+      maxTokenAge: ACCESS_TTL_SECONDS,
+      clockTolerance: 30,
+    });
     const { sub, role, sid, jti, exp, typ } = payload as Record<string, unknown>;
     if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
       throw new AppError("INVALID_TOKEN", "Invalid token");

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
+import { describe } from "../http/meta";
 
 /**
  * Routes that exist only for `npm run bench` outside production: the bare ceiling and one read over
@@ -12,12 +13,15 @@ export const benchRoutes = new Hono<AppEnv>()
     if (c.get("config").ENVIRONMENT === "production") throw new AppError("ROUTE_NOT_FOUND", "Not found");
     await next();
   })
-  .get("/bare", (c) => c.json({ status: "success", data: { ok: true } }))
-  .get("/db-http", async (c) => {
+  // Public by design (never served in production): declared so the authorization matrix sees them.
+  .get("/bare", describe({ summary: "Bench: bare route (local ceiling)", tags: ["bench"], access: "public" }), (c) =>
+    c.json({ status: "success", data: { ok: true } }),
+  )
+  .get("/db-http", describe({ summary: "Bench: one read over SQL-over-HTTP", tags: ["bench"], access: "public" }), async (c) => {
     const rows = await c.get("db").http.execute(sql`select count(*)::int as n from pg_catalog.pg_class`);
     return c.json({ status: "success", data: rows.rows[0] });
   })
-  .get("/db-pool", async (c) => {
+  .get("/db-pool", describe({ summary: "Bench: one read over the WebSocket Pool", tags: ["bench"], access: "public" }), async (c) => {
     const rows = await c.get("db").transaction((tx) => tx.execute(sql`select count(*)::int as n from pg_catalog.pg_class`));
     return c.json({ status: "success", data: rows.rows[0] });
   });

@@ -1,3 +1,5 @@
+import { metric } from "../lib/metrics";
+
 /**
  * Queue consumers, dispatched by queue name. Each capability registers its consumer here; a
  * consumer acks or retries each message itself (at-least-once delivery: consumers are idempotent).
@@ -10,6 +12,7 @@ export const consumers: Record<string, QueueConsumer> = {
 };
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  if (batch.queue.endsWith("-dlq")) metric("queue.dead_letter", { queue: batch.queue, count: batch.messages.length });
   const consumer = consumers[batch.queue];
   if (!consumer) {
     console.error(JSON.stringify({ level: "error", msg: "no consumer for queue; retrying", queue: batch.queue }));

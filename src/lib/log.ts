@@ -5,10 +5,13 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-const SECRET_KEY = /pass(word)?|otp|code_?hash|token|secret|authorization|checksum|signature|txn_?token|merchant_?key|cookie|aadhar/i;
+const SECRET_KEY =
+  /pass(word)?|otp|code_?hash|token|secret|authorization|checksum|signature|txn_?token|merchant[-_]?key|api[-_]?key|auth[-_]?key|private[-_]?key|credential|cookie|aadhar/i;
 const PHONE_KEY = /phone|mobile|msisdn/i;
 const PHONE_VALUE = /(?<!\d)(\+?91[- ]?)?[6-9]\d{9}(?!\d)/g;
 const JWT_VALUE = /eyJ[\w-]+\.[\w-]+\.[\w-]+/g;
+/** E-mail addresses are PII too: keep the domain (useful for delivery problems), drop the mailbox. */
+const EMAIL_VALUE = /[\w.+-]+@([\w-]+\.)+[A-Za-z]{2,}/g;
 
 export function maskPhone(v: string): string {
   return v.replace(PHONE_VALUE, (m) => `******${m.slice(-4)}`);
@@ -17,7 +20,7 @@ export function maskPhone(v: string): string {
 /** Deep copy with secrets removed. Strings are scrubbed of phone numbers and JWTs wherever they appear. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return "[depth]";
-  if (typeof value === "string") return maskPhone(value.replace(JWT_VALUE, "[jwt]"));
+  if (typeof value === "string") return maskPhone(value.replace(JWT_VALUE, "[jwt]").replace(EMAIL_VALUE, (m) => `***@${m.split("@")[1]}`));
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
   if (value && typeof value === "object") {

@@ -1,0 +1,81 @@
+/**
+ * Rate limits as the apps see them: 429, `retryAfter` in SECONDS (the apps multiply it by 1000,
+ * client-contract §1.7) and the same number in Retry-After. Bindings (wrangler.toml [[ratelimits]]):
+ * AUTH_LIMITER on the unauthenticated auth routes, PAYMENT_LIMITER on payment initiation,
+ * API_LIMITER on every /api route (src/http/rate-limit.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { keyOf } from "../../src/http/rate-limit";
+import { type ApiResponse, api, randomIp, randomPhone, seedUser } from "../harness";
+
+function expectRetryAfterSeconds(res: ApiResponse) {
+  expect(res.status).toBe(429);
+  expect(res.body.status).toBe("error");
+  expect(res.body.errorCode).toBe("RATE_LIMITED");
+  const s = res.body.retryAfter;
+  expect(Number.isInteger(s), `retryAfter ${s}`).toBe(true);
+  expect(s, "seconds, not milliseconds").toBeGreaterThanOrEqual(1);
+  expect(s, "seconds, not milliseconds").toBeLessThanOrEqual(3600);
+  expect(res.headers.get("retry-after")).toBe(String(s));
+}
+
+/** Sends until the first 429 (or `max`); returns it and how many went through before it. */
+async function untilLimited(max: number, send: (i: number) => Promise<ApiResponse>) {
+  for (let i = 0; i < max; i++) {
+    const res = await send(i);
+    expect(res.status, res.text.slice(0, 200)).toBeLessThan(500);
+    if (res.status === 429) return { res, passed: i };
+  }
+  throw new Error(`no 429 after ${max} requests`);
+}
+
+describe("rate limits", () => {
+  it("login from one address: 429 after the AUTH_LIMITER budget, retryAfter in seconds", async () => {
+    const ip = randomIp();
+    const { res, passed } = await untilLimited(60, () =>
+      api("POST", "/api/auth/login", { headers: { "cf-connecting-ip": ip }, body: { phone: randomPhone(), password: "wrong-Passw0rd" } }),
+    );
+    expectRetryAfterSeconds(res);
+    expect(passed).toBeGreaterThanOrEqual(5);
+    // Another address is not affected.
+    const other = await api("POST", "/api/auth/login", {
+      headers: { "cf-connecting-ip": randomIp() },
+      body: { phone: randomPhone(), password: "x" },
+    });
+    expect(other.status).not.toBe(429);
+  });
+
+  it("payment initiation per user: 429 after the PAYMENT_LIMITER budget, retryAfter in seconds", async () => {
+    const u = await seedUser("user");
+    const { res, passed } = await untilLimited(30, (i) =>
+      api("POST", "/api/payments/initiate-labour-payment", {
+        token: u.token,
+        headers: { "idempotency-key": `rl-${u.id}-${i}` },
+        body: { amount: 99 },
+      }),
+    );
+    expectRetryAfterSeconds(res);
+    expect(passed).toBeGreaterThanOrEqual(3);
+  });
+
+  it("API_LIMITER: any /api route from one address is limited after a generous budget (> 250/min)", async () => {
+    const ip = randomIp();
+    const { res, passed } = await untilLimited(700, () => api("GET", "/api/no-such-route", { headers: { "cf-connecting-ip": ip } }));
+    expectRetryAfterSeconds(res);
+    expect(passed, "the global limit must not disturb normal use").toBeGreaterThan(250);
+    // Paytm's server-to-server callback from the same address is never throttled by it.
+    const cb = await api("POST", "/api/payments/paytm-callback", {
+      headers: { "cf-connecting-ip": ip, "content-type": "application/x-www-form-urlencoded" },
+      rawBody: "ORDERID=nope",
+    });
+    expect(cb.status).not.toBe(429);
+  });
+
+  it("API_LIMITER keys a signed-in caller by user, whatever address they come from", async () => {
+    const u = await seedUser("user");
+    expect(keyOf(`Bearer ${u.token}`, "10.0.0.1")).toBe(`u:${u.id}`);
+    expect(keyOf(`Bearer ${u.token}`, "10.0.0.2")).toBe(`u:${u.id}`);
+    expect(keyOf("Bearer garbage", "10.0.0.3")).toBe("ip:10.0.0.3");
+    expect(keyOf(undefined, undefined)).toBeUndefined();
+  });
+});
