@@ -91,9 +91,7 @@ export const bookings = pgTable(
       .where(sql`${t.status} in ('pending', 'accepted')`),
     // A provider is in one place at a time: several customers may request the same slot, but only
     // one of those requests can be accepted (two concurrent accepts: the second fails with 23505).
-    uniqueIndex("bookings_provider_one_accepted_per_slot_uq")
-      .on(t.providerId, t.appointmentAt)
-      .where(sql`${t.status} = 'accepted'`),
+    uniqueIndex("bookings_provider_one_accepted_per_slot_uq").on(t.providerId, t.appointmentAt).where(sql`${t.status} = 'accepted'`),
     index("bookings_customer_status_created_idx").on(t.customerId, t.status, t.createdAt.desc()),
     index("bookings_customer_created_idx").on(t.customerId, t.createdAt.desc()),
     index("bookings_provider_status_created_idx").on(t.providerId, t.status, t.createdAt.desc()),
