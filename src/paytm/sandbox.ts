@@ -88,6 +88,8 @@ export interface FaultSpec {
   applied?: boolean;
   /** timeout only: override behaviour.hangMs. */
   hangMs?: number;
+  /** Only calls for this order fail (tests running in parallel share one sandbox). Default: any order. */
+  orderId?: string;
 }
 
 export interface SandboxWebhook {
@@ -314,6 +316,7 @@ const faultSchema = z.object({
   count: z.number().int().min(1).optional(),
   applied: z.boolean().optional(),
   hangMs: z.number().int().min(0).optional(),
+  orderId: z.string().min(1).optional(),
 });
 
 const behaviourSchema = z
@@ -942,8 +945,8 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
 
   // --- faults ---------------------------------------------------------------------------------
 
-  function takeFault(endpoint: FaultableEndpoint): FaultState | undefined {
-    const fault = faults.find((f) => f.endpoint === endpoint && f.remaining > 0);
+  function takeFault(endpoint: FaultableEndpoint, orderId: string | undefined): FaultState | undefined {
+    const fault = faults.find((f) => f.endpoint === endpoint && f.remaining > 0 && (f.orderId === undefined || f.orderId === orderId));
     if (!fault) return undefined;
     fault.remaining--;
     faults = faults.filter((f) => f.remaining > 0);
@@ -954,8 +957,13 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
     return fault.applied ?? (fault.mode === "timeout" || fault.mode === "malformed_json" || fault.mode === "bad_signature");
   }
 
-  async function withFault(endpoint: FaultableEndpoint, request: Request, run: () => Promise<Reply>): Promise<Reply> {
-    const fault = takeFault(endpoint);
+  async function withFault(
+    endpoint: FaultableEndpoint,
+    orderId: string | undefined,
+    request: Request,
+    run: () => Promise<Reply>,
+  ): Promise<Reply> {
+    const fault = takeFault(endpoint, orderId);
     if (behaviour.responseDelayMs > 0) await sleep(behaviour.responseDelayMs, [request.signal, closing.signal]);
     if (!fault) return run();
     const applied = faultApplied(fault);
@@ -1147,13 +1155,13 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
 
     switch (endpoint) {
       case "initiateTransaction":
-        return withFault(endpoint, request, () => initiateTransaction(url, text));
+        return withFault(endpoint, ids.orderId, request, () => initiateTransaction(url, text));
       case "orderStatus":
-        return withFault(endpoint, request, async () => (await orderStatus(text)).reply);
+        return withFault(endpoint, ids.orderId, request, async () => (await orderStatus(text)).reply);
       case "refundApply":
-        return withFault(endpoint, request, async () => (await refundApply(text)).reply);
+        return withFault(endpoint, ids.orderId, request, async () => (await refundApply(text)).reply);
       case "refundStatus":
-        return withFault(endpoint, request, async () => (await refundStatus(text)).reply);
+        return withFault(endpoint, ids.orderId, request, async () => (await refundStatus(text)).reply);
       case "showPaymentPage":
         return showPaymentPage(url, request, text);
       case "pay":

@@ -186,8 +186,14 @@ describe("refund failure at Paytm", () => {
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
     // Keep the first delivery from reaching Paytm, so the failure preset is in place before the apply.
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundApply", mode: "http_503", applied: false, count: 1 });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", mode: "http_503", count: 3 });
+    await sandbox("POST", "/__sandbox/faults", {
+      endpoint: "refundApply",
+      orderId: order.paytmOrderId,
+      mode: "http_503",
+      applied: false,
+      count: 1,
+    });
+    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_503", count: 3 });
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "will be rejected" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
@@ -353,8 +359,14 @@ describe("refund concurrency and at-least-once delivery", () => {
     const order = await paidOrder(customer);
     // Apply takes effect at Paytm but the response is a 500; the follow-up status read fails too
     // (3 attempts inside the client), so the first delivery learns nothing and is retried.
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundApply", mode: "http_500", applied: true, count: 1 });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", mode: "http_500", count: 3 });
+    await sandbox("POST", "/__sandbox/faults", {
+      endpoint: "refundApply",
+      orderId: order.paytmOrderId,
+      mode: "http_500",
+      applied: true,
+      count: 1,
+    });
+    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_500", count: 3 });
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "lost answer" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
@@ -379,7 +391,14 @@ describe("refund concurrency and at-least-once delivery", () => {
     const customer = await seedUser("user");
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundApply", mode: "timeout", applied: false, hangMs: 200, count: 1 });
+    await sandbox("POST", "/__sandbox/faults", {
+      endpoint: "refundApply",
+      orderId: order.paytmOrderId,
+      mode: "timeout",
+      applied: false,
+      hangMs: 200,
+      count: 1,
+    });
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "gateway timeout" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
@@ -407,8 +426,14 @@ describe("refund concurrency and at-least-once delivery", () => {
     const customer = await seedUser("user");
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundApply", mode: "http_503", applied: false, count: 1 });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", mode: "http_503", count: 3 });
+    await sandbox("POST", "/__sandbox/faults", {
+      endpoint: "refundApply",
+      orderId: order.paytmOrderId,
+      mode: "http_503",
+      applied: false,
+      count: 1,
+    });
+    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_503", count: 3 });
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "keeps failing" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
