@@ -41,6 +41,8 @@ export default defineConfig({
           PAYTM_MID: inject("paytmMid"),
           PAYTM_MERCHANT_KEY: inject("paytmKey"),
           PAYTM_WEBSITE: "WEBSTAGING",
+          // Fault tests hold Paytm answers past this; loopback answers take milliseconds.
+          PAYTM_TIMEOUT_MS: "3000",
           EXPO_PUSH_URL: inject("expoPushUrl"),
           PUBLIC_BASE_URL: "http://127.0.0.1:8787",
           SMS_DRIVER: "console",

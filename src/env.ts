@@ -30,6 +30,8 @@ const ConfigSchema = z
     PAYTM_MERCHANT_KEY: z.string().length(16, "must be the 16-character Paytm merchant key"),
     PAYTM_HOST: z.url(),
     PAYTM_WEBSITE: z.string().min(1),
+    /** Per-attempt timeout of a Paytm API call; the whole call (with retries) stays within 30 s. */
+    PAYTM_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
     /** Optional allow-list for server-to-server webhooks (never for the browser callback). */
     PAYTM_WEBHOOK_IPS: csv,
     PUBLIC_BASE_URL: z.url(),

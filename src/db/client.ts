@@ -94,6 +94,24 @@ export function pgCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The connection to Postgres broke (server restart, backend terminated, WebSocket or TCP cut):
+ * these carry no SQLSTATE, only the driver's message. The statement's outcome is unknown, so the
+ * caller gets a retryable 503; every write the apps retry is idempotent.
+ */
+const CONNECTION_LOST =
+  /connection terminated|connection lost|terminating connection|connection (?:was )?closed|client has encountered a connection error|websocket (?:was )?closed|network connection lost|socket hang up|ECONNRESET|ECONNREFUSED|EPIPE/i;
+
+export function isConnectionLost(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e && typeof e === "object"; i++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string" && CONNECTION_LOST.test(message)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function pgConstraint(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e && typeof e === "object"; i++) {

@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { pgCode } from "../db/client";
+import { isConnectionLost, pgCode } from "../db/client";
 import { ConfigError } from "../env";
 import { createLogger } from "../lib/log";
 import type { AppEnv } from "./context";
@@ -35,7 +35,24 @@ export function toAppError(err: unknown): AppError {
     case "08003":
       return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
   }
+  if (isConnectionLost(err)) return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
+  if (isDurableObjectReset(err)) return new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1, cause: err });
   return new AppError("INTERNAL_ERROR", "Something went wrong", { cause: err });
+}
+
+/**
+ * A Durable Object call failed because the object was reset or overloaded (deploy, eviction,
+ * crash): workerd marks these `retryable`/`overloaded`/`durableObjectReset`. The object's own
+ * storage decides what happened, so a retry is safe.
+ */
+function isDurableObjectReset(err: unknown): boolean {
+  if (!err || typeof err !== "object") return false;
+  const e = err as { retryable?: unknown; overloaded?: unknown; durableObjectReset?: unknown; message?: unknown };
+  if (e.retryable === true || e.overloaded === true || e.durableObjectReset === true) return true;
+  return (
+    typeof e.message === "string" &&
+    /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken|Network connection lost/i.test(e.message)
+  );
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {

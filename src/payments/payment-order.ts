@@ -379,6 +379,7 @@ export class PaymentOrder extends DurableObject<Env> {
       merchantKey: cfg.PAYTM_MERCHANT_KEY,
       host: cfg.PAYTM_HOST,
       website: cfg.PAYTM_WEBSITE,
+      timeoutMs: cfg.PAYTM_TIMEOUT_MS,
       log: (e: PaytmCallLog) =>
         logs.push({
           orderId: order.id,

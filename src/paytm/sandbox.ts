@@ -90,6 +90,8 @@ export interface FaultSpec {
   hangMs?: number;
   /** Only calls for this order fail (tests running in parallel share one sandbox). Default: any order. */
   orderId?: string;
+  /** initiateTransaction only: only initiates for this customer (body.userInfo.custId) fail. */
+  custId?: string;
 }
 
 export interface SandboxWebhook {
@@ -317,6 +319,7 @@ const faultSchema = z.object({
   applied: z.boolean().optional(),
   hangMs: z.number().int().min(0).optional(),
   orderId: z.string().min(1).optional(),
+  custId: z.string().min(1).optional(),
 });
 
 const behaviourSchema = z
@@ -945,8 +948,14 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
 
   // --- faults ---------------------------------------------------------------------------------
 
-  function takeFault(endpoint: FaultableEndpoint, orderId: string | undefined): FaultState | undefined {
-    const fault = faults.find((f) => f.endpoint === endpoint && f.remaining > 0 && (f.orderId === undefined || f.orderId === orderId));
+  function takeFault(endpoint: FaultableEndpoint, ids: { orderId?: string; custId?: string }): FaultState | undefined {
+    const fault = faults.find(
+      (f) =>
+        f.endpoint === endpoint &&
+        f.remaining > 0 &&
+        (f.orderId === undefined || f.orderId === ids.orderId) &&
+        (f.custId === undefined || f.custId === ids.custId),
+    );
     if (!fault) return undefined;
     fault.remaining--;
     faults = faults.filter((f) => f.remaining > 0);
@@ -959,11 +968,11 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
 
   async function withFault(
     endpoint: FaultableEndpoint,
-    orderId: string | undefined,
+    ids: { orderId?: string; custId?: string },
     request: Request,
     run: () => Promise<Reply>,
   ): Promise<Reply> {
-    const fault = takeFault(endpoint, orderId);
+    const fault = takeFault(endpoint, ids);
     if (behaviour.responseDelayMs > 0) await sleep(behaviour.responseDelayMs, [request.signal, closing.signal]);
     if (!fault) return run();
     const applied = faultApplied(fault);
@@ -1155,13 +1164,13 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
 
     switch (endpoint) {
       case "initiateTransaction":
-        return withFault(endpoint, ids.orderId, request, () => initiateTransaction(url, text));
+        return withFault(endpoint, ids, request, () => initiateTransaction(url, text));
       case "orderStatus":
-        return withFault(endpoint, ids.orderId, request, async () => (await orderStatus(text)).reply);
+        return withFault(endpoint, ids, request, async () => (await orderStatus(text)).reply);
       case "refundApply":
-        return withFault(endpoint, ids.orderId, request, async () => (await refundApply(text)).reply);
+        return withFault(endpoint, ids, request, async () => (await refundApply(text)).reply);
       case "refundStatus":
-        return withFault(endpoint, ids.orderId, request, async () => (await refundStatus(text)).reply);
+        return withFault(endpoint, ids, request, async () => (await refundStatus(text)).reply);
       case "showPaymentPage":
         return showPaymentPage(url, request, text);
       case "pay":
@@ -1171,10 +1180,18 @@ window.Paytm=window.Paytm||{};window.Paytm.CheckoutJS=CheckoutJS;})();`;
     }
   }
 
-  function idsOf(endpoint: SandboxEndpoint, url: URL, text: string): { orderId?: string; refId?: string } {
-    if (endpoint === "initiateTransaction" || endpoint === "showPaymentPage") {
-      return { orderId: url.searchParams.get("orderId") ?? undefined };
+  function idsOf(endpoint: SandboxEndpoint, url: URL, text: string): { orderId?: string; refId?: string; custId?: string } {
+    if (endpoint === "initiateTransaction") {
+      let custId: string | undefined;
+      try {
+        const c = (JSON.parse(text) as { body?: { userInfo?: { custId?: unknown } } }).body?.userInfo?.custId;
+        custId = typeof c === "string" ? c : undefined;
+      } catch {
+        // the handler answers the malformed body
+      }
+      return { orderId: url.searchParams.get("orderId") ?? undefined, custId };
     }
+    if (endpoint === "showPaymentPage") return { orderId: url.searchParams.get("orderId") ?? undefined };
     if (endpoint === "pay") return { orderId: new URLSearchParams(text).get("orderId") ?? undefined };
     try {
       const body = (JSON.parse(text) as { body?: { orderId?: unknown; refId?: unknown } }).body;

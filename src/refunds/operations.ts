@@ -101,6 +101,7 @@ function paytmFor(cfg: Config, ctx: Waiter, db: Db, orderUuid: string, refundId:
     merchantKey: cfg.PAYTM_MERCHANT_KEY,
     host: cfg.PAYTM_HOST,
     website: cfg.PAYTM_WEBSITE,
+    timeoutMs: cfg.PAYTM_TIMEOUT_MS,
     log: (e: PaytmCallLog) =>
       logs.push({
         orderId: orderUuid,
