@@ -51,7 +51,7 @@ function isDurableObjectReset(err: unknown): boolean {
   if (e.retryable === true || e.overloaded === true || e.durableObjectReset === true) return true;
   return (
     typeof e.message === "string" &&
-    /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken|Network connection lost/i.test(e.message)
+    /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken/i.test(e.message)
   );
 }
 
