@@ -21,7 +21,7 @@ export const DEMO_PASSWORD = "Demo@12345";
  * - `painter` and the front-end id `painting-cleaning` both register into `painting` upstream, so
  *   the `painting` sub-services live on `painting`; the `painter` row has none, as upstream.
  * - `electrician` and `carpenter` never had sub-services, so nobody could register in them (§10 #12);
- *   they are kept (the slugs exist) but inactive, instead of being listed to customers empty.
+ *   they get the common jobs of each trade here, so providers can register and customers can book.
  */
 export const CATALOGUE = [
   {
@@ -67,8 +67,25 @@ export const CATALOGUE = [
       ["shop-interior-planning", "Shop Interior Planning"],
     ],
   },
-  { name: "electrician", active: false, subServices: [] },
-  { name: "carpenter", active: false, subServices: [] },
+  {
+    name: "electrician",
+    subServices: [
+      ["wiring", "Wiring & Rewiring"],
+      ["switch-socket-installation", "Switch & Socket Installation"],
+      ["fan-light-installation", "Fan & Light Installation"],
+      ["mcb-db-repair", "MCB / Distribution Board Repair"],
+      ["full-house-wiring", "Full House Wiring"],
+    ],
+  },
+  {
+    name: "carpenter",
+    subServices: [
+      ["furniture-repair", "Furniture Repair"],
+      ["door-window-fitting", "Door & Window Fitting"],
+      ["modular-furniture-assembly", "Modular Furniture Assembly"],
+      ["wardrobe-cabinet-making", "Wardrobe & Cabinet Making"],
+    ],
+  },
   { name: "painter", subServices: [] },
   {
     name: "interiors-building",

@@ -9,8 +9,9 @@
  *   `painting`, the category that has the painting sub-services.
  * - The user app finds its category screens by `services[].name` (userApp/app/services/[category].tsx):
  *   its painting screen looks for `painting-cleaning`, so the `painting` row is listed under that
- *   name (its id is unchanged). Categories with no sub-services (`painter`) or hidden ones
- *   (`electrician`, `carpenter` in the seed) are not listed: nothing in them could ever be booked.
+ *   name (its id is unchanged). Categories with no sub-services (`painter`) or inactive ones are not
+ *   listed: nothing in them could ever be booked. `electrician` and `carpenter` have sub-services
+ *   since the seed gave them some, so they register and list like any other category.
  */
 const REGISTRATION_ALIASES: Record<string, string> = {
   labor: "labors",

@@ -37,7 +37,7 @@ describe("public catalogue", () => {
     const names = r.body.data.services.map((s: { name: string }) => s.name);
     expect(names).toEqual(expect.arrayContaining(["plumber", "labors", "painting-cleaning", "engineer-interior", "borewell"]));
     expect(names).not.toContain("painter");
-    expect(names).not.toContain("electrician");
+    expect(names).toEqual(expect.arrayContaining(["electrician", "carpenter"]));
     expect(names).not.toContain("painting");
     const [painting] = (await testDb().http.execute(sql`select id from services_master where name = 'painting'`)).rows;
     expect(r.body.data.services.find((s: { name: string }) => s.name === "painting-cleaning").id).toBe(painting!.id);
@@ -194,7 +194,7 @@ describe("provider service registration", () => {
     expect(reg.days_until_expiry).toBeGreaterThan(360);
   });
 
-  it("painter and painting-cleaning register into painting; categories without sub-services answer clearly", async () => {
+  it("painter and painting-cleaning register into painting; electrician and carpenter register too", async () => {
     const a = await seedUser("provider");
     const ra = await api("POST", "/api/services/painting-cleaning/providers", {
       token: a.token,
@@ -227,11 +227,19 @@ describe("provider service registration", () => {
     });
     expect(wrongSub.status).toBe(400);
     expect(wrongSub.body.message).toMatch(/Sub-services validation failed/);
+    // Upstream could never register these two (no sub-services, §10 #12); they work now.
     const electrician = await api("POST", "/api/services/electrician/providers", {
       token: c.token,
-      body: registration([{ serviceId: "wiring", price: 1 }]),
+      body: registration([{ serviceId: "wiring", price: 45000 }]),
     });
-    expect(electrician.status).toBe(422);
+    expect(electrician.status).toBe(201);
+    const carpenter = await api("POST", "/api/services/carpenter/providers", {
+      token: (await seedUser("provider")).token,
+      body: registration([{ serviceId: "door-window-fitting", price: 60000 }]),
+    });
+    expect(carpenter.status).toBe(201);
+    const mine = (await api("GET", "/api/services/my-registrations", { token: c.token })).body.data.registeredServices;
+    expect(mine.map((r: { service_name: string }) => r.service_name)).toContain("electrician");
     expect(
       (await api("POST", "/api/services/no-such-thing/providers", { token: c.token, body: registration([{ serviceId: "x", price: 1 }]) }))
         .status,
