@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { createLogger } from "../lib/log";
+import { MAX_PAYLOAD } from "../realtime/protocol";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
 
@@ -47,6 +48,10 @@ const tooLarge = () => {
 };
 const smallBody = bodyLimit({ maxSize: 64 * 1024, onError: tooLarge });
 const mediaBody = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge });
+/** Engine.IO long-poll POSTs may batch packets up to the maxPayload the handshake advertises. */
+const socketBody = bodyLimit({ maxSize: MAX_PAYLOAD, onError: tooLarge });
 
-export const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
-  MEDIA_ROUTES.some((r) => r.test(c.req.path)) ? mediaBody(c, next) : smallBody(c, next);
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
+  if (c.req.path.startsWith("/socket.io")) return socketBody(c, next);
+  return MEDIA_ROUTES.some((r) => r.test(c.req.path)) ? mediaBody(c, next) : smallBody(c, next);
+};

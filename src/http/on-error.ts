@@ -49,10 +49,7 @@ function isDurableObjectReset(err: unknown): boolean {
   if (!err || typeof err !== "object") return false;
   const e = err as { retryable?: unknown; overloaded?: unknown; durableObjectReset?: unknown; message?: unknown };
   if (e.retryable === true || e.overloaded === true || e.durableObjectReset === true) return true;
-  return (
-    typeof e.message === "string" &&
-    /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken/i.test(e.message)
-  );
+  return typeof e.message === "string" && /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken/i.test(e.message);
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {

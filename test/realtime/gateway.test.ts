@@ -60,6 +60,17 @@ describe("Engine.IO handshake and transports", () => {
     expect(await post.json()).toMatchObject({ code: 2 });
   });
 
+  it("long-poll POSTs up to the advertised maxPayload are accepted (not the API's 64 KB limit); larger ones are refused", async () => {
+    const s = await open({ upgrade: false });
+    // An SDP offer with many ICE candidates easily passes 64 KB when batched with other packets.
+    const big = (n: number) => ({ type: "message" as const, data: `42["call:ice-candidate",{"candidate":"${"a".repeat(n)}"}]` });
+    const ok = await s.post([big(300_000)]);
+    expect(ok.status).toBe(200);
+    const t = await open({ upgrade: false });
+    const tooBig = await t.post([big(1_100_000)]);
+    expect(tooBig.status).toBe(413);
+  });
+
   it("runs Socket.IO over long-polling: CONNECT, join with ack, events on the next GET", async () => {
     const user = await seedUser("user");
     const s = await open({ upgrade: false });
