@@ -16,6 +16,8 @@ type Rule = { name: string; table: string; where: (at: string) => SQL };
 
 export const CLEANUP_RULES: Rule[] = [
   { name: "otp_challenges", table: "otp_challenges", where: (at) => sql`expires_at < ${at}::timestamptz - interval '1 day'` },
+  // Development/test only (the console SMS driver); OTP codes are useless after 5 minutes.
+  { name: "dev_sms_outbox", table: "dev_sms_outbox", where: (at) => sql`created_at < ${at}::timestamptz - interval '1 day'` },
   { name: "refresh_tokens", table: "refresh_tokens", where: (at) => sql`expires_at < ${at}::timestamptz - interval '1 day'` },
   {
     // A session is over when revoked, or when it has had no live refresh token and no use for 30 days.

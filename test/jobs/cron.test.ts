@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import {
   bookings,
+  devSmsOutbox,
   loginAttempts,
   notifications,
   otpChallenges,
@@ -235,6 +236,13 @@ describe("nightly cleanup and retention", () => {
       .insert(loginAttempts)
       .values({ phone, outcome: "failed", attemptedAt: old(100) })
       .returning({ id: loginAttempts.id });
+    const [smsOld, smsNew] = await db.http
+      .insert(devSmsOutbox)
+      .values([
+        { phone, body: "old code", createdAt: old(2) },
+        { phone, body: "new code" },
+      ])
+      .returning({ id: devSmsOutbox.id });
     const n = (days: number, read: boolean) => ({
       userId: user.id,
       title: "t",
@@ -254,6 +262,9 @@ describe("nightly cleanup and retention", () => {
     const has = async (table: typeof otpChallenges | typeof sessions | typeof refreshTokens | typeof loginAttempts, id: string) =>
       (await db.http.select({ id: table.id }).from(table).where(eq(table.id, id))).length === 1;
     expect(await has(otpChallenges, otpOld!.id)).toBe(false);
+    const sms = await db.http.select({ id: devSmsOutbox.id }).from(devSmsOutbox).where(eq(devSmsOutbox.phone, phone));
+    expect(sms.map((r) => r.id)).toEqual([smsNew!.id]);
+    expect(smsOld).toBeDefined();
     expect(await has(otpChallenges, otpLive!.id)).toBe(true);
     expect(await has(sessions, deadSession!.id)).toBe(false);
     expect(await has(sessions, user.sessionId)).toBe(true);
