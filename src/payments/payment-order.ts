@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type Config, loadConfig } from "../env";
+import { metric } from "../lib/metrics";
 import { createPaytmClient, type OrderStatusResult, type PaytmCallLog, type PaytmClient } from "../paytm/client";
 import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
 import {
@@ -468,6 +469,7 @@ export class PaymentOrder extends DurableObject<Env> {
         const db = this.db();
         try {
           await markFailed(db, order.id, { resultCode: r.resultCode, resultMsg: r.resultMsg, trigger: "initiate", raw: { initiate: r } });
+          metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: "initiate", resultCode: r.resultCode });
         } finally {
           await db.close();
         }
@@ -533,6 +535,7 @@ export class PaymentOrder extends DurableObject<Env> {
         });
         // Left for an operator (the order stays open); look again hourly rather than on every cron tick.
         await scheduleNextCheck(db.http, order.id, 3_600_000).catch(() => undefined);
+        metric("payment.outcome", { purpose: order.purpose, outcome: "flagged", source: trigger, reason: problem });
         return { kind: "mismatch", reason: problem };
       }
       try {
@@ -552,6 +555,7 @@ export class PaymentOrder extends DurableObject<Env> {
           txn_token: null,
         });
         await this.ctx.storage.deleteAlarm();
+        metric("payment.outcome", { purpose: order.purpose, outcome: "paid", source: trigger, amountPaise: order.amountPaise });
         return { kind: "paid", grant };
       } catch (err) {
         // Nothing committed (one transaction). Keep the order open and come back soon.
@@ -574,6 +578,7 @@ export class PaymentOrder extends DurableObject<Env> {
     if (r.ok && r.status === "TXN_FAILURE") {
       try {
         await markFailed(db, order.id, { resultCode: r.resultCode, resultMsg: r.resultMsg, trigger, raw: r.body });
+        metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: trigger, resultCode: r.resultCode });
       } finally {
         await db.close();
       }
@@ -601,6 +606,7 @@ export class PaymentOrder extends DurableObject<Env> {
       : order.expiresAt;
     if (unpaid && (Date.now() > deadline || (forExpiry && tokenGone))) {
       await markExpired(db.http, order.id, order.paytmOrderId, forExpiry ? "token expired before payment" : "deadline passed unpaid");
+      metric("payment.outcome", { purpose: order.purpose, outcome: "expired", source: trigger });
       this.transition(this.state()!, { phase: "expired", txn_token: null });
       await this.ctx.storage.deleteAlarm();
       return { kind: "expired" };

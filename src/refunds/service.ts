@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm"
 import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/client";
 import { paymentEvents, paymentOrders, providerServices, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
+import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
 import { paiseToRupees } from "../paytm/amount";
 
@@ -240,6 +241,14 @@ const ATTENTION_POLL_S = 1800;
 export type TransitionResult = { changed: boolean; status: RefundStatus; refund: RefundRow; order: OrderRow; revoked: boolean };
 
 export async function transition(db: Db, refundId: string, t: Transition): Promise<TransitionResult> {
+  const result = await applyTransition(db, refundId, t);
+  if (result.changed && (t.to === "completed" || t.to === "failed" || t.to === "needs_attention")) {
+    metric("refund.outcome", { outcome: t.to, source: t.source, amountPaise: result.refund.amountPaise });
+  }
+  return result;
+}
+
+async function applyTransition(db: Db, refundId: string, t: Transition): Promise<TransitionResult> {
   return db.transaction(async (tx) => {
     const [r] = await tx.select().from(refunds).where(eq(refunds.id, refundId)).for("update");
     if (!r) throw new Error(`refund ${refundId} vanished`);

@@ -80,3 +80,43 @@ describe("log-derived metrics", () => {
     }
   });
 });
+
+describe("payments and refunds emit their outcome metrics", () => {
+  it("a paid order logs payment.outcome paid; a completed refund logs refund.outcome completed", async () => {
+    const { initiateListing, payAtPaytm, providerWithListing } = await import("../payments/support");
+    const { completeAtPaytm, paidOrder, postRefundWebhook, refundWebhook, requestRefund, waitForStatus } = await import(
+      "../refunds/support"
+    );
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    try {
+      const s = await providerWithListing();
+      const { orderId } = (await initiateListing(s)).body;
+      await payAtPaytm(orderId, "success");
+      const v = await api("POST", "/api/payments/verify-paytm", { token: s.provider.token, body: { orderId } });
+      expect(v.status).toBe(200);
+      const customer = await seedUser("user");
+      const admin = await seedUser("admin");
+      const order = await paidOrder(customer);
+      const r = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "metrics" });
+      const refId = r.body.data.refId as string;
+      await vi.waitFor(async () => expect((await import("../refunds/support")).paytmRefund(refId)).resolves.not.toBeNull(), {
+        timeout: 10_000,
+      });
+      await completeAtPaytm(refId).catch(() => undefined);
+      await postRefundWebhook(await refundWebhook(refId));
+      await waitForStatus(r.body.data.id, "completed");
+    } finally {
+      spy.mockRestore();
+    }
+    const metrics = lines.filter((l) => l.includes('"metric"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ metric: "payment.outcome", purpose: "listing_fee", outcome: "paid" }),
+        expect.objectContaining({ metric: "refund.outcome", outcome: "completed", source: "webhook" }),
+      ]),
+    );
+  });
+});
