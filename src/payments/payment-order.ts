@@ -556,6 +556,7 @@ export class PaymentOrder extends DurableObject<Env> {
         });
         await this.ctx.storage.deleteAlarm();
         metric("payment.outcome", { purpose: order.purpose, outcome: "paid", source: trigger, amountPaise: order.amountPaise });
+        if (grant.duplicateOf) await this.refundDuplicate(order, grant.duplicateOf);
         return { kind: "paid", grant };
       } catch (err) {
         // Nothing committed (one transaction). Keep the order open and come back soon.
@@ -617,6 +618,30 @@ export class PaymentOrder extends DurableObject<Env> {
     if (r.kind === "circuit_open")
       return { kind: "unavailable", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)), reason: r.kind };
     return { kind: "unavailable", retryAfterSec: 10, reason: r.kind };
+  }
+
+  /**
+   * A second payment for a purchase that was already paid: refund it now (the refunds cron sweeps
+   * anything this misses after its grace period). Called inside this object's serial chain, so it
+   * uses the refund operation directly instead of this object's own stub.
+   */
+  private async refundDuplicate(order: OrderSnapshot, duplicateOf: string): Promise<void> {
+    metric("payment.outcome", { purpose: order.purpose, outcome: "duplicate", source: "apply", duplicateOf });
+    try {
+      await runRefundOp(this.env, this.ctx, {
+        kind: "request",
+        request: { paytmOrderId: order.paytmOrderId, reason: "duplicate_payment", actor: { kind: "system" } },
+      });
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "automatic refund of a duplicate payment failed; the refunds cron will retry",
+          orderId: order.paytmOrderId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    }
   }
 
   /** Re-query non-terminal orders with backoff (at-least-once alarms; every handler is idempotent). */

@@ -452,7 +452,14 @@ async function verifyOrder(c: AppContext, order: PaymentOrderRow, activatedMessa
         alreadyProcessed: g.alreadyProcessed,
       };
       // The user app treats "already processed" as success (client-contract §3.13); both apps want 2xx + success.
-      return ok(c, data, { message: g.alreadyProcessed ? "Payment already processed" : activatedMessage });
+      // Paid but nothing granted: a duplicate of a purchase already paid (or its listing was deleted) — refunded automatically.
+      const refunding = g.startDate === null;
+      const message = refunding
+        ? "Payment received, but this purchase was already paid or is no longer available. This payment will be refunded to your original payment method."
+        : g.alreadyProcessed
+          ? "Payment already processed"
+          : activatedMessage;
+      return ok(c, { ...data, refundPending: refunding }, { message });
     }
     case "pending":
       throw new AppError(

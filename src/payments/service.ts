@@ -175,6 +175,8 @@ export type Grant = {
   transactionId: string | null;
   amountPaise: number;
   alreadyProcessed: boolean;
+  /** Set when this payment duplicated an already paid purchase: nothing was granted, it is refunded. */
+  duplicateOf?: string;
 };
 
 function grantOf(o: PaymentOrderRow, alreadyProcessed: boolean): Grant {
@@ -203,8 +205,19 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
     if (!o) throw new Error(`payment order ${orderUuid} vanished`);
     if (o.status === "paid") return grantOf(o, true);
 
-    let window: { from: Date; until: Date } | null = null;
+    // Lock what the payment buys first (the listing, or the customer for labour access), so two
+    // payments for the same thing are applied one after the other and the duplicate check is exact.
     if (o.purpose === "listing_fee" && o.providerServiceId) {
+      await tx.execute(sql`select 1 from provider_services where id = ${o.providerServiceId} for update`);
+    } else {
+      await tx.execute(sql`select 1 from users where id = ${o.userId} for no key update`);
+    }
+    const duplicateOf = await supersedingPaidOrder(tx, o);
+
+    let window: { from: Date; until: Date } | null = null;
+    if (duplicateOf) {
+      // Money taken twice for one purchase: record it as paid, grant nothing, refund it (refunds cron).
+    } else if (o.purpose === "listing_fee" && o.providerServiceId) {
       const rows = await tx.execute<{ granted_from: Date | string; granted_until: Date | string }>(sql`
         with cur as (
           select id, status, activated_at, expires_at, greatest(coalesce(expires_at, now()), now()) as base
@@ -219,7 +232,6 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
       const r = rows.rows[0];
       if (r) window = { from: new Date(r.granted_from), until: new Date(r.granted_until) };
     } else if (o.purpose === "labour_access") {
-      await tx.execute(sql`select 1 from users where id = ${o.userId} for no key update`);
       const rows = await tx.execute<{ starts_at: Date | string; expires_at: Date | string }>(sql`
         insert into labour_access (user_id, order_id, starts_at, expires_at)
         select ${o.userId}, ${o.id}, b.base, b.base + make_interval(days => ${o.validityDays})
@@ -289,11 +301,13 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
         {
           orderId: o.id,
           source: "system",
-          eventType: window ? what : "activation_skipped_listing_deleted",
+          eventType: window ? what : duplicateOf ? "activation_skipped_duplicate_payment" : "activation_skipped_listing_deleted",
           dedupKey: `activated:${o.paytmOrderId}`,
           payload: window
             ? { validityDays: o.validityDays, startDate: window.from.toISOString(), endDate: window.until.toISOString() }
-            : { reason: "listing deleted before the payment settled; refund candidate" },
+            : duplicateOf
+              ? { reason: "duplicate payment for one purchase; refund candidate", duplicateOf }
+              : { reason: "listing deleted before the payment settled; refund candidate" },
         },
       ])
       .onConflictDoNothing();
@@ -302,16 +316,41 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
     await notify(tx, {
       userId: o.userId,
       title: "Payment Successful",
-      message:
-        o.purpose === "listing_fee"
+      message: !window
+        ? `Your payment of ₹${paiseToRupees(o.amountPaise)} was received, but ${
+            duplicateOf ? `this was already paid (order ${duplicateOf})` : "the service was removed before it settled"
+          }. It will be refunded to your original payment method automatically.`
+        : o.purpose === "listing_fee"
           ? `Your payment of ₹${paiseToRupees(o.amountPaise)} was received. Your service is active until ${until}.`
           : `Your payment of ₹${paiseToRupees(o.amountPaise)} was received. Labour access is active until ${until}.`,
       type: o.purpose === "listing_fee" ? "payment" : "labour_access",
       data: { orderId: o.paytmOrderId, transactionId: facts.txnId, screen: o.purpose === "listing_fee" ? "services" : "labour" },
       dedupKey: `payment-success:${o.paytmOrderId}`,
     });
-    return grantOf(paid, false);
+    return duplicateOf ? { ...grantOf(paid, false), duplicateOf } : grantOf(paid, false);
   });
+}
+
+/**
+ * A duplicate charge: another paid order for the same purchase (the same listing's fee, or the same
+ * customer's labour access) that superseded this one or was superseded by it. An order is only
+ * opened while no other is open for that purchase, so of two orders the newer was opened after the
+ * older had closed unpaid; if the older is paid after the newer was opened, both payments were for
+ * one purchase. A renewal opened after an earlier payment is not a duplicate. Runs under the lock
+ * of what the payment buys, so concurrent payments are judged one after the other.
+ */
+async function supersedingPaidOrder(tx: TxDb, o: PaymentOrderRow): Promise<string | null> {
+  const target =
+    o.purpose === "listing_fee" && o.providerServiceId
+      ? sql`y.provider_service_id = ${o.providerServiceId}`
+      : sql`y.user_id = ${o.userId} and y.purpose = 'labour_access'`;
+  const { rows } = await tx.execute<{ paytm_order_id: string }>(sql`
+    select y.paytm_order_id from payment_orders y
+     where y.id <> ${o.id} and y.status = 'paid' and ${target}
+       and (y.created_at > ${o.createdAt} or y.paid_at > ${o.createdAt})
+     order by y.created_at
+     limit 1`);
+  return rows[0]?.paytm_order_id ?? null;
 }
 
 /** The grant of an order that is already paid (replayed verifies answer with the same dates). */

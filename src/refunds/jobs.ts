@@ -153,7 +153,8 @@ export async function pollRefunds(env: Env, opts: { limit?: number; onlyRefundId
 
     if (!opts.onlyRefundIds) {
       for (const u of await undeliveredWithoutRefund(db.http, 20)) {
-        const r = await requestAutomaticRefund(env, { paytmOrderId: u.paytm_order_id, reason: "listing_deleted" }).catch(() => null);
+        const reason: AutomaticReason = u.event_type.endsWith("duplicate_payment") ? "duplicate_payment" : "listing_deleted";
+        const r = await requestAutomaticRefund(env, { paytmOrderId: u.paytm_order_id, reason }).catch(() => null);
         if (r?.ok && r.created) outcome.automatic++;
       }
     }

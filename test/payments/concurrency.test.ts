@@ -172,4 +172,43 @@ describe("payments concurrency: money moved exactly once", () => {
     const access = await api("GET", "/api/payments/labour-access-status", { token: u.token });
     expect(access.body.data).toMatchObject({ hasAccess: true, daysRemaining: 7 });
   });
+
+  it("a duplicate charge (the expired order is paid after its replacement was) grants nothing twice and is refunded automatically", async () => {
+    const u = await seedUser("user");
+    const db = testDb();
+    const first = (await api("POST", "/api/payments/initiate-labour-payment", { token: u.token, body: { amount: 99 } })).body.orderId;
+    await db.http.execute(
+      sql`update payment_orders set expires_at = now() - interval '1 minute', next_check_at = now() - interval '1 second' where paytm_order_id = ${first}`,
+    );
+    expect((await reconcileDueOrders(env, { onlyOrderIds: [first] })).outcomes).toEqual({ expired: 1 });
+    // The customer opens a new order and pays it...
+    const second = (await api("POST", "/api/payments/initiate-labour-payment", { token: u.token, body: { amount: 99 } })).body.orderId;
+    expect(second).not.toBe(first);
+    await payAtPaytm(second, "success");
+    expect((await api("POST", "/api/payments/verify-labour-payment", { token: u.token, body: { orderId: second } })).status).toBe(200);
+    // ...and the first page, still open in another tab, is paid too: one purchase, two charges.
+    const form = await payAtPaytm(first, "success");
+    expect((await postCallback(form.formBody)).status).toBe(200);
+    const v = await api("POST", "/api/payments/verify-labour-payment", { token: u.token, body: { orderId: first } });
+    expect(v.status).toBe(200);
+    expect(v.body.data).toMatchObject({ startDate: null, refundPending: true });
+    expect(v.body.message).toMatch(/refunded/i);
+
+    const orders = await ordersFor({ userId: u.id });
+    expect(orders.map((o) => o.status)).toEqual(["paid", "paid"]);
+    const { rows: windows } = await db.http.execute(sql`select order_id from labour_access where user_id = ${u.id}`);
+    expect(windows).toHaveLength(1); // only the replacement granted access
+    const access = await api("GET", "/api/payments/labour-access-status", { token: u.token });
+    expect(access.body.data.daysRemaining).toBe(7);
+    const { rows: refunds } = await db.http.execute<{ reason: string; amount_paise: number }>(
+      sql`select r.reason, r.amount_paise from refunds r join payment_orders o on o.id = r.order_id where o.paytm_order_id = ${first}`,
+    );
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ amount_paise: 9900 });
+    expect(refunds[0]!.reason).toMatch(/duplicate/);
+    const { rows: none } = await db.http.execute(
+      sql`select 1 from refunds r join payment_orders o on o.id = r.order_id where o.paytm_order_id = ${second}`,
+    );
+    expect(none).toHaveLength(0);
+  });
 });
