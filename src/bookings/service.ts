@@ -4,7 +4,7 @@ import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
-import { emit, notify, type RealtimeEvent } from "../notifications/outbox";
+import { emit, notify, notifyMany, type RealtimeEvent } from "../notifications/outbox";
 import { type Appointment, displayDate } from "./time";
 
 /**
@@ -144,27 +144,33 @@ export async function createBooking(db: Db, input: CreateBookingInput): Promise<
         appointmentTime: input.appointment.time,
         serviceName: label,
       };
-      await notify(tx, {
-        userId: providerUserId,
-        title: "New Booking Request",
-        message: `You have a new booking request for ${label} on ${slot}.`,
-        type: "booking",
-        data: { ...data, type: "booking_request", customerName: String(l.customer_name) },
-        dedupKey: `booking:${bookingId}:created:provider`,
-      });
-      await notify(tx, {
-        userId: input.customerId,
-        title: "Booking Request Sent",
-        message: `Your booking request for ${label} on ${slot} was sent to ${String(l.provider_name)}. We will let you know when they respond.`,
-        type: "booking",
-        data: { ...data, type: "booking_created", providerName: String(l.provider_name) },
-        dedupKey: `booking:${bookingId}:created:customer`,
-      });
-      await emit(tx, [
-        { userId: providerUserId, event: "booking_created", payload: { bookingId }, audience: "any" },
-        { userId: providerUserId, event: "booking_unread_count_update", payload: {}, audience: "any" },
-        { userId: input.customerId, event: "booking_created", payload: { bookingId }, audience: "any" },
-      ]);
+      // One insert for both notifications, one for every outbox row (pushes, socket events).
+      await notifyMany(
+        tx,
+        [
+          {
+            userId: providerUserId,
+            title: "New Booking Request",
+            message: `You have a new booking request for ${label} on ${slot}.`,
+            type: "booking",
+            data: { ...data, type: "booking_request", customerName: String(l.customer_name) },
+            dedupKey: `booking:${bookingId}:created:provider`,
+          },
+          {
+            userId: input.customerId,
+            title: "Booking Request Sent",
+            message: `Your booking request for ${label} on ${slot} was sent to ${String(l.provider_name)}. We will let you know when they respond.`,
+            type: "booking",
+            data: { ...data, type: "booking_created", providerName: String(l.provider_name) },
+            dedupKey: `booking:${bookingId}:created:customer`,
+          },
+        ],
+        [
+          { userId: providerUserId, event: "booking_created", payload: { bookingId }, audience: "any" },
+          { userId: providerUserId, event: "booking_unread_count_update", payload: {}, audience: "any" },
+          { userId: input.customerId, event: "booking_created", payload: { bookingId }, audience: "any" },
+        ],
+      );
       return bookingId;
     });
     return { bookingId, created: true };

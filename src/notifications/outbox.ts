@@ -71,6 +71,8 @@ export async function notify(executor: Executor, input: NotifyInput): Promise<{ 
 export async function notifyMany(
   executor: Executor,
   inputs: NotifyInput[],
+  /** Socket events of the same change, written with the notifications' outbox rows (one insert). */
+  events: RealtimeEvent[] = [],
 ): Promise<{ id: string; userId: string; dedupKey: string | null }[]> {
   // Both executors share drizzle's insert builder; the union only confuses overload resolution.
   const db = executor as TxDb;
@@ -129,6 +131,7 @@ export async function notifyMany(
       }
     }
   }
+  for (const e of events) rows.push({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } as Record<string, unknown> });
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insert(outbox).values(rows.slice(i, i + INSERT_CHUNK));
   return written;
 }

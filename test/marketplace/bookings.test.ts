@@ -30,6 +30,8 @@ describe("POST /api/bookings is idempotent under the apps' retries", () => {
     const second = await book(customer.token, providerServiceId, slot);
     const third = await book(customer.token, providerServiceId, slot);
     expect(first.status).toBe(201);
+    // auth, then one interactive transaction: connect, begin, listing read, insert, notifications, outbox, commit.
+    expect(Number(first.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(9);
     expect([second.status, third.status]).toEqual([200, 200]);
     expect(second.body.data.booking.id).toBe(first.body.data.booking.id);
     expect(third.body.data.booking.id).toBe(first.body.data.booking.id);
