@@ -58,12 +58,35 @@ export const REPORT_INCIDENT_TYPES = [
   "Other",
 ] as const;
 
+/**
+ * The report form's time is free text with the placeholder "HH:MM AM/PM (optional)" (providerApp
+ * app/report-customer.tsx), so "10:30 AM" is what providers type; 24-hour "14:05" is accepted too.
+ * Normalised to "HH:MM" (24 h) for the `time` column; null when it is not a clock time.
+ */
+function incidentClock(text: string): string | null {
+  const m = /^(\d{1,2}):(\d{2})(?::\d{2})?\s*([ap]\.?m\.?)?$/i.exec(text);
+  if (!m) return null;
+  let hour = Number(m[1]);
+  const minute = Number(m[2]);
+  if (minute > 59) return null;
+  if (m[3]) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (/^p/i.test(m[3]) ? 12 : 0);
+  } else if (hour > 23) return null;
+  return `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
+}
+
 export const ReportCustomerBody = z.object({
   customerName: z.string().trim().min(1, "customerName is required").max(200),
   incidentDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "incidentDate must be YYYY-MM-DD"),
   incidentTime: z
     .string()
-    .regex(/^\d{1,2}:\d{2}(:\d{2})?$/, "incidentTime must be HH:MM")
+    .trim()
+    .transform((t, ctx) => {
+      const hhmm = incidentClock(t);
+      if (hhmm === null) ctx.addIssue({ code: "custom", message: "incidentTime must be HH:MM or hh:mm AM/PM" });
+      return hhmm ?? t;
+    })
     .nullish(),
   // Free text in the table; the app offers a fixed list (REPORT_INCIDENT_TYPES).
   incidentType: z.string().trim().min(1, "incidentType is required").max(100),

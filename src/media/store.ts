@@ -28,6 +28,15 @@ export function isDataUrl(value: string): boolean {
   return value.startsWith("data:");
 }
 
+/**
+ * A URL we handed out ourselves (`${PUBLIC_BASE_URL}/media/...`). The apps send stored URLs back
+ * unchanged on every profile save and listing edit; locally PUBLIC_BASE_URL is http, so "https only"
+ * alone would refuse our own URLs there.
+ */
+export function isOwnMediaUrl(value: string, publicBaseUrl: string): boolean {
+  return value.length <= 2100 && value.startsWith(`${publicBaseUrl.replace(/\/$/, "")}/media/`) && !/\s/.test(value);
+}
+
 /** Decodes and checks an image data URL; throws a 400 the apps can show. */
 export function decodeImageDataUrl(dataUrl: string, maxBytes = MAX_IMAGE_BYTES): { bytes: Uint8Array; type: string; ext: string } {
   const m = DATA_URL.exec(dataUrl);

@@ -7,7 +7,7 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
-import { isDataUrl, storeImage } from "../media/store";
+import { isDataUrl, isOwnMediaUrl, storeImage } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
 import { deleteRegistration, type ImageStorer, myRegistrations, registerService, updateRegistration } from "./service";
@@ -24,7 +24,7 @@ function imageStorer(c: AppContext): ImageStorer {
     Promise.all(
       refs.map((ref) => {
         if (isDataUrl(ref)) return storeImage(c.env, c.get("config").PUBLIC_BASE_URL, prefix, ref);
-        if (/^https:\/\/[^\s]+$/i.test(ref)) return Promise.resolve(ref);
+        if (/^https:\/\/[^\s]+$/i.test(ref) || isOwnMediaUrl(ref, c.get("config").PUBLIC_BASE_URL)) return Promise.resolve(ref);
         throw new AppError("VALIDATION_ERROR", "Images must be data:image URLs or https URLs", {
           errors: [{ field: "workingProofUrls", message: "not a data:image or https URL" }],
         });

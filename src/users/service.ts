@@ -4,7 +4,7 @@ import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
-import { isDataUrl, storeImage } from "../media/store";
+import { isDataUrl, isOwnMediaUrl, storeImage } from "../media/store";
 import { addressView, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */
@@ -66,7 +66,7 @@ export async function updateProfile(
     const pic = (input.profilePicUrl ?? "").trim();
     if (pic === "") newPic = "";
     else if (isDataUrl(pic)) newPic = await storeImage(deps.env, deps.publicBaseUrl, "profile-pictures", pic);
-    else if (/^https:\/\/\S{1,2000}$/.test(pic)) newPic = pic;
+    else if (/^https:\/\/\S{1,2000}$/.test(pic) || isOwnMediaUrl(pic, deps.publicBaseUrl)) newPic = pic;
     else
       throw new AppError("VALIDATION_ERROR", "Profile picture must be an image (data:image/...) or an https URL", {
         errors: [{ field: "profilePicUrl", message: "must be a data:image/* URL, an https URL or empty" }],

@@ -22,7 +22,16 @@ export type LocalWorker = {
   stop(): Promise<void>;
 };
 
-export async function startLocalWorker(port: number, log: (m: string) => void = () => {}): Promise<LocalWorker> {
+export type LocalWorkerOptions = {
+  /** Extra worker vars (e.g. GEOCODER_URL of a loopback mock); they override the defaults below. */
+  vars?: Record<string, string>;
+};
+
+export async function startLocalWorker(
+  port: number,
+  log: (m: string) => void = () => {},
+  opts: LocalWorkerOptions = {},
+): Promise<LocalWorker> {
   const base = `http://127.0.0.1:${port}`;
   const stack = await startStack({
     persistent: false,
@@ -46,6 +55,7 @@ export async function startLocalWorker(port: number, log: (m: string) => void = 
     PUBLIC_BASE_URL: base,
     SMS_DRIVER: "console",
     PASSWORD_SCRYPT_LOG_N: "10",
+    ...opts.vars,
   };
   const child: ChildProcess = spawn(
     "npx",
@@ -59,6 +69,8 @@ export async function startLocalWorker(port: number, log: (m: string) => void = 
       "--inspector-port",
       String(port + 1000),
       "--show-interactive-dev-session=false",
+      // GET /__scheduled?cron=… runs the scheduled handler (the contract run drives the refund poll this way).
+      "--test-scheduled",
       // Own Durable Object storage: other `wrangler dev` runs in this checkout share .wrangler/state (SQLITE_BUSY).
       "--persist-to",
       mkdtempSync(join(tmpdir(), `bx-e2e-${port}-`)),

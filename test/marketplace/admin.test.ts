@@ -99,6 +99,32 @@ describe("admin", () => {
     expect(after.body.data.reports.map((r: { id: string }) => r.id)).not.toContain(userReport.id);
   });
 
+  it('report-customer takes the form\'s free-text time as providers type it ("HH:MM AM/PM") and stores it as a time', async () => {
+    const provider = await seedUser("provider");
+    const report = (incidentTime: string | null) =>
+      api("POST", "/api/providers/report-customer", {
+        token: provider.token,
+        body: { customerName: "Somebody", incidentDate: "2026-01-10", incidentTime, incidentType: "Other", description: "x", evidence: [] },
+      });
+    const stored = async (id: string) =>
+      (await testDb().http.execute(sql`select incident_time::text as t from provider_reports_users where id = ${id}`)).rows[0]!.t;
+    for (const [typed, want] of [
+      ["10:30 AM", "10:30:00"],
+      ["2:05 pm", "14:05:00"],
+      ["12:15 AM", "00:15:00"],
+      ["18:45", "18:45:00"],
+    ] as const) {
+      const r = await report(typed);
+      expect(r.status, typed).toBe(201);
+      expect(await stored(r.body.data.report.id)).toBe(want);
+    }
+    for (const bad of ["13:00 PM", "25:00", "soon"]) {
+      const r = await report(bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.errorCode).toBe("VALIDATION_ERROR");
+    }
+  });
+
   it("removing a provider revokes their sessions, blocks their identifiers, withdraws listings and cancels live bookings", async () => {
     const admin = await seedUser("admin");
     const listing = await seedListing({ service: "granite-tiles", prices: { "floor-fitting": 40000 } });

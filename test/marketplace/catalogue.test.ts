@@ -169,6 +169,19 @@ describe("provider service registration", () => {
     ]);
     expect(reg.working_proof_urls[0]).toMatch(/^http:\/\/127\.0\.0\.1:8787\/media\/working-proofs\/.+\.png$/);
     expect(reg.working_proof_urls[1]).toBe("https://images.example.com/proof.jpg");
+    // Edit mode sends the stored URLs back unchanged (http locally: PUBLIC_BASE_URL is http here).
+    const edit = await api("PUT", "/api/services/plumber/providers", {
+      token: provider.token,
+      body: registration([{ serviceId: "tap-installation", price: 350 }], { workingProofUrls: reg.working_proof_urls }),
+    });
+    expect(edit.status).toBe(200);
+    const edited = (await api("GET", "/api/services/my-registrations", { token: provider.token })).body.data.registeredServices[0];
+    expect(edited.working_proof_urls).toEqual(reg.working_proof_urls);
+    const foreign = await api("PUT", "/api/services/plumber/providers", {
+      token: provider.token,
+      body: { workingProofUrls: ["http://images.example.com/proof.jpg"] },
+    });
+    expect(foreign.status).toBe(400);
     // Not public until paid.
     const list = await api("GET", `/api/public/services/${reg.service_id}/providers?limit=50`);
     expect(list.body.data.providers.map((p: { provider_service_id: string }) => p.provider_service_id)).not.toContain(id);

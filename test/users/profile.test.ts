@@ -34,6 +34,12 @@ describe("profile (client-contract §3.2)", () => {
     expect(img.status).toBe(200);
     expect(img.headers.get("content-type")).toBe("image/png");
     expect((await api("GET", "/api/users/profile", { token: u.accessToken })).body.data.user.profilePicUrl).toBe(url);
+    // The profile save sends the stored URL back with the name (http locally: PUBLIC_BASE_URL is http here).
+    const saved = await api("PUT", "/api/users/profile", { token: u.accessToken, body: { fullName: "Saved Name", profilePicUrl: url } });
+    expect(saved.status).toBe(200);
+    expect(saved.body.data.user.profilePicUrl).toBe(url);
+    const foreign = await api("PUT", "/api/users/profile", { token: u.accessToken, body: { profilePicUrl: "http://example.com/p.png" } });
+    expect(foreign.status).toBe(400);
 
     const removed = await api("PUT", "/api/users/profile", { token: u.accessToken, body: { profilePicUrl: "" } });
     expect(removed.status).toBe(200);
