@@ -2,6 +2,7 @@ import { and, inArray, isNull, lt, sql } from "drizzle-orm";
 import { createDb, type HttpDb, type TxDb } from "../db/client";
 import { notifications, outbox } from "../db/schema";
 import { loadConfig } from "../env";
+import { notificationTrigger } from "../realtime/policy";
 
 /**
  * The one small interface every capability uses to tell people things (transactional outbox):
@@ -103,6 +104,7 @@ export async function notifyMany(
           type: notifications.type,
           data: notifications.data,
           dedupKey: notifications.dedupKey,
+          createdAt: notifications.createdAt,
         });
       for (const n of inserted) {
         written.push({ id: n.id, userId: n.userId, dedupKey: n.dedupKey });
@@ -112,8 +114,8 @@ export async function notifyMany(
             userId: n.userId,
             event: "notification_created",
             audience: "any",
-            // Only what cannot identify anyone; the app refetches the list (client-contract §4.3).
-            payload: { id: n.id, type: n.type },
+            // Only what cannot identify anyone, in the shape the apps read (src/realtime/policy.ts).
+            payload: notificationTrigger({ id: n.id, type: n.type, createdAt: n.createdAt.toISOString() }),
           },
         });
         if (push) {

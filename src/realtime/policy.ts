@@ -21,10 +21,27 @@ export const TRIGGER_EVENTS = new Set([
 
 /** Fields an unauthenticated socket may see: opaque ids of the notification itself and its kind. */
 const TRIGGER_FIELDS: Record<string, readonly string[]> = {
-  notification_created: ["id", "type"],
   notification_updated: ["id"],
   notification_deleted: ["id"],
 };
+
+/**
+ * `notification_created` as the apps read it (client-contract §4.3: they prepend
+ * `notification.{id, title, message, created_at, is_read}`, then re-fetch the list and the count),
+ * with a generic title and message: the real text arrives with the re-fetch, over HTTP, with a
+ * token. Keeping the shape means a handler that reads `data.notification.id` never throws.
+ */
+export function notificationTrigger(p: { id?: unknown; type?: unknown; createdAt?: unknown } | undefined): Record<string, unknown> {
+  const id = typeof p?.id === "string" ? p.id : undefined;
+  const type = typeof p?.type === "string" ? p.type : undefined;
+  const createdAt = typeof p?.createdAt === "string" ? p.createdAt : new Date().toISOString();
+  return {
+    id,
+    type,
+    createdAt,
+    notification: { id, title: "New notification", message: "You have a new notification.", created_at: createdAt, is_read: false },
+  };
+}
 
 export type Delivery = { event: string; payload?: unknown };
 
@@ -32,6 +49,7 @@ export type Delivery = { event: string; payload?: unknown };
 export function deliveryFor(e: RealtimeEvent, authenticated: boolean): Delivery | null {
   if (authenticated) return { event: e.event, payload: e.payload };
   if (e.audience === "authenticated" || !TRIGGER_EVENTS.has(e.event)) return null;
+  if (e.event === "notification_created") return { event: e.event, payload: notificationTrigger(e.payload) };
   const allowed = TRIGGER_FIELDS[e.event] ?? [];
   const payload: Record<string, unknown> = {};
   for (const k of allowed) {

@@ -29,7 +29,18 @@ describe("transactional outbox", () => {
       userId: u.id,
       event: "notification_created",
       audience: "any",
-      payload: { id: n!.id, type: "booking" },
+      payload: {
+        id: n!.id,
+        type: "booking",
+        createdAt: expect.any(String),
+        notification: {
+          id: n!.id,
+          title: "New notification",
+          message: "You have a new notification.",
+          created_at: expect.any(String),
+          is_read: false,
+        },
+      },
     });
   });
 

@@ -238,7 +238,12 @@ describe("identity and the real-time policy", () => {
     });
     expect(await authed.waitFor("earnings_updated")).toMatchObject({ data: { earnings: { today: "₹500" } } });
     const created = await anon.waitFor("notification_created");
-    expect(Object.keys(created).sort()).toEqual(["id", "type"]);
+    // The shape the apps read (notification.{id,title,message,created_at,is_read}), with nothing personal in it.
+    expect(Object.keys(created).sort()).toEqual(["createdAt", "id", "notification", "type"]);
+    expect(created).toMatchObject({
+      type: "booking",
+      notification: { id: (created as { id: string }).id, title: "New notification", is_read: false },
+    });
     expect(await anon.waitFor("booking_created")).toEqual({});
     await settle();
     expect(anon.seen("earnings_updated")).toHaveLength(0);
