@@ -6,7 +6,7 @@ import { deliveryFor } from "./policy";
 const log = createLogger("info", { component: "user-hub" });
 
 /** Oldest registrations beyond this are dropped (upstream capped sockets per user at 15-20, §5.1). */
-const MAX_SOCKETS_PER_USER = 32;
+export const MAX_SOCKETS_PER_USER = 32;
 
 /**
  * Owns the set of live sockets of one user (name = user id): which Engine.IO sessions to deliver
@@ -40,7 +40,24 @@ export class UserHub extends DurableObject<Env> {
       Date.now(),
     );
     const extra = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sockets").one().n - MAX_SOCKETS_PER_USER;
-    if (extra > 0) this.sql.exec("DELETE FROM sockets WHERE sid IN (SELECT sid FROM sockets ORDER BY registered_at LIMIT ?)", extra);
+    if (extra <= 0) return;
+    const evicted = this.sql
+      .exec<{ sid: string; authenticated: number }>(
+        "DELETE FROM sockets WHERE sid IN (SELECT sid FROM sockets WHERE sid <> ? ORDER BY registered_at LIMIT ?) RETURNING sid, authenticated",
+        sid,
+        extra,
+      )
+      .toArray();
+    // An evicted socket is closed, as upstream disconnected the oldest: left open it would look
+    // connected to its app but never get another event. Its client reconnects and registers afresh.
+    await Promise.all(
+      evicted.map(({ sid: old }) =>
+        this.env.REALTIME_SESSION.get(this.env.REALTIME_SESSION.idFromString(old))
+          .terminate()
+          .catch((err: unknown) => log.warn("evicting session failed", { error: err instanceof Error ? err.message : String(err) })),
+      ),
+    );
+    if (evicted.some((e) => e.authenticated === 1)) await this.afterCallSocketLoss();
   }
 
   async unregister(sid: string): Promise<void> {
