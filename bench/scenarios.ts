@@ -1,344 +1,346 @@
-/** Benchmark scenarios. Each capability adds its own; `setup` may create users, listings, tokens. */
+/**
+ * HTTP scenarios of `npm run bench`. Every one runs at 100 concurrent connections (virtual users),
+ * and every request is one a real user could send: consuming scenarios (bookings, status changes,
+ * payments, refunds) give each request its own customer, booking, slot or order, so the bar is zero
+ * errors and zero 4xx. Data comes from bench/fixtures.ts (straight into the database).
+ */
+import {
+  type BenchCtx,
+  bearer,
+  benchSlot,
+  bookingPool,
+  demoToken,
+  type Listing,
+  makeUsers,
+  type Party,
+  plumberListing,
+  scryptHash,
+} from "./fixtures.ts";
+
 export type BenchRequest = { method?: string; path: string; headers?: Record<string, string>; body?: string };
 export type Scenario = {
   name: string;
-  connections?: number;
-  duration?: number;
+  /** What the request does and costs; printed beside the numbers. */
   note?: string;
-  expectedStatus?: number[];
-  setup?: (ctx: Record<string, unknown>) => Promise<void>;
-  request: (ctx: Record<string, unknown>, i: number) => Promise<BenchRequest> | BenchRequest;
-  /** Synchronous per-request builder for scenarios whose requests differ (autocannon's hook is sync). */
-  requestSync?: (ctx: Record<string, unknown>, i: number) => BenchRequest;
+  /** Concurrent connections (virtual users); 100 unless stated. */
+  connections?: number;
+  /** Seconds (default BENCH_DURATION); ignored when `amount` is set. */
+  duration?: number;
+  /** A fixed number of requests instead of a duration (CPU-heavy or data-consuming scenarios). */
+  amount?: (ctx: BenchCtx) => number;
+  /** Per-request timeout, seconds (default 30). */
+  timeout?: number;
+  /** 4xx statuses this scenario provokes on purpose; they are counted apart, never as errors. */
+  deliberate?: number[];
+  /** The round-trip probe repeats a cacheable GET once, so it reports the warm (steady-state) path. */
+  warmProbe?: boolean;
+  setup?: (ctx: BenchCtx) => Promise<void>;
+  /** Request number `i` (0, 1, 2, … across the probe and the run; autocannon's hook is synchronous). */
+  build: (ctx: BenchCtx, i: number) => BenchRequest;
 };
 
-/**
- * Accounts created through the real API (signup → OTP from the console driver's dev outbox →
- * verify-otp), so the login scenario exercises exactly what the apps do. Each request comes from its
- * own CF-Connecting-IP so the per-address throttle (AUTH_LIMITER, 20/min) measures the login, not
- * the limiter.
- */
-const LOGIN_USERS = 8;
-const benchIp = (i: number) => `10.77.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
+export const VUS = 100;
+const DURATION = () => Number(process.env.BENCH_DURATION ?? process.env.BENCH_SECONDS ?? 8);
 
-async function setupLoginUsers(ctx: Record<string, unknown>): Promise<void> {
-  if (ctx.loginUsers) return;
-  const base = ctx.base as string;
-  const { databaseUrl } = ctx.stack as { databaseUrl: string };
-  const pg = (await import("pg")).default;
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  const phones: string[] = [];
-  try {
-    for (let k = 0; k < LOGIN_USERS; k++) {
-      const phone = `9${String(Date.now() % 1e6).padStart(6, "0")}${String(k).padStart(3, "0")}`;
-      const headers = { "content-type": "application/json", "cf-connecting-ip": benchIp(10_000 + k) };
-      const s = await fetch(`${base}/api/auth/signup`, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({
-          fullName: "Bench User",
-          email: `bench.${phone}@example.com`,
-          phone,
-          password: "Bench-pass-1",
-          role: "user",
-        }),
-      });
-      if (!s.ok) throw new Error(`bench signup failed: ${s.status} ${await s.text()}`);
-      const { rows } = await db.query("select code from dev_sms_outbox where phone = $1 order by created_at desc limit 1", [phone]);
-      const v = await fetch(`${base}/api/auth/verify-otp`, { method: "POST", headers, body: JSON.stringify({ phone, otp: rows[0].code }) });
-      if (!v.ok) throw new Error(`bench verify-otp failed: ${v.status} ${await v.text()}`);
-      phones.push(phone);
-    }
-  } finally {
-    await db.end();
-  }
-  ctx.loginUsers = phones;
-}
+// ---- shared fixtures ------------------------------------------------------------------------------
 
-function loginRequest(ctx: Record<string, unknown>, i: number): BenchRequest {
-  const phones = ctx.loginUsers as string[];
-  return {
-    method: "POST",
-    path: "/api/auth/login",
-    headers: { "content-type": "application/json", "cf-connecting-ip": benchIp(i) },
-    body: JSON.stringify({ phone: phones[i % phones.length], password: "Bench-pass-1", role: "user" }),
+type Market = {
+  plumber: Listing;
+  customers: Party[];
+  admin: Party;
+  acceptIds: string[];
+  rejectIds: string[];
+  completeIds: string[];
+};
+
+/** Enough pool for 100 VUs at a few hundred requests per second for the whole duration. */
+const poolSize = () => Math.max(3000, DURATION() * 600);
+
+async function market(ctx: BenchCtx): Promise<Market> {
+  if (ctx.cache.market) return ctx.cache.market as Market;
+  const plumber = await plumberListing(ctx);
+  const customers = await makeUsers(ctx, "user", VUS);
+  const poolCustomers = await makeUsers(ctx, "user", VUS);
+  const n = poolSize();
+  // Slots: creations use days 1..~100 (benchSlot); the pools sit further out, apart from each other,
+  // so accepting one never meets the provider's one-accepted-booking-per-slot rule.
+  const m: Market = {
+    plumber,
+    customers,
+    admin: await demoToken(ctx, "9999999999", "admin"),
+    acceptIds: await bookingPool(ctx, plumber, poolCustomers, n, "pending", 110),
+    rejectIds: await bookingPool(ctx, plumber, poolCustomers, n, "pending", 135),
+    completeIds: await bookingPool(ctx, plumber, poolCustomers, n, "accepted", 160),
   };
+  ctx.cache.market = m;
+  return m;
 }
+const M = (ctx: BenchCtx) => ctx.cache.market as Market;
 
-export const scenarios: Scenario[] = [
-  { name: "bare route (ceiling)", request: () => ({ path: "/__bench/bare" }) },
-  { name: "GET /health", request: () => ({ path: "/health" }) },
-  { name: "GET /health/ready", request: () => ({ path: "/health/ready" }) },
-  { name: "read over HTTP mode", request: () => ({ path: "/__bench/db-http" }) },
-  { name: "read over WebSocket Pool", request: () => ({ path: "/__bench/db-pool" }) },
-  {
-    name: "POST /api/auth/login",
-    // CPU-bound by design (scrypt N=2^14, r=8, p=5 ≈ 0.25 s of one core per login, bench/login-cpu.ts):
-    // a few connections show the per-login latency without queueing everything behind the KDF.
-    connections: 4,
-    note: "scrypt ln=14 r=8 p=5; 2 DB round trips",
-    setup: setupLoginUsers,
-    request: loginRequest,
-    requestSync: loginRequest,
-  },
-];
-
-// ---------------------------------------------------------------------------------------------
-// Marketplace (src/catalogue, src/bookings, src/providers). The bench database has the demo seed:
-// customer 9876500001, the plumber listing of 9876500002. Tokens are minted for fresh sessions
-// straight in the database (the worker's JWT secret comes from .dev.vars under `wrangler dev`).
-
-type MarketCtx = { customerToken: string; providerToken: string; plumberServiceId: string; plumberListingId: string; pendingIds: string[] };
-
-async function setupMarketplace(ctx: Record<string, unknown>): Promise<MarketCtx> {
-  if (ctx.market) return ctx.market as MarketCtx;
-  const { readFileSync } = await import("node:fs");
-  const { SignJWT } = await import("jose");
-  const pg = (await import("pg")).default;
-  const secret = /^JWT_SECRET=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
-  if (!secret) throw new Error("JWT_SECRET not found in .dev.vars");
-  const db = new pg.Client({ connectionString: (ctx.stack as { databaseUrl: string }).databaseUrl });
-  await db.connect();
-  try {
-    const token = async (phone: string, role: "user" | "provider") => {
-      const { rows } = await db.query(
-        `insert into sessions (user_id) select id from users where phone = $1 and role = $2 and deleted_at is null returning id, user_id`,
-        [phone, role],
-      );
-      return new SignJWT({ role, sid: rows[0].id, typ: "access" })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setSubject(rows[0].user_id)
-        .setIssuer("buildxpert")
-        .setJti(crypto.randomUUID())
-        .setIssuedAt()
-        .setExpirationTime("2h")
-        .sign(new TextEncoder().encode(secret));
-    };
-    const { rows: l } = await db.query(
-      `select ps.id, ps.service_id, ps.provider_id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id
-         join users u on u.id = pp.user_id join services_master sm on sm.id = ps.service_id
-        where u.phone = '9876500002' and sm.name = 'plumber' and ps.status = 'active'`,
-    );
-    // A pool of pending bookings (distinct slots far ahead, one per request) for the status-change
-    // scenario, held by a customer of its own so the demo customer's list stays realistic.
-    const { rows: pool } = await db.query(
-      `insert into users (role, phone, full_name, password_hash) values ('user', $1, 'Bench Pool Customer', 'x') returning id`,
-      [`6${String(Date.now() % 1e9).padStart(9, "0")}`],
-    );
-    const { rows: pending } = await db.query(
-      `insert into bookings (customer_id, provider_service_id, provider_id, selected_sub_services, total_price_paise,
-                             appointment_at, appointment_date, appointment_time, idempotency_key)
-       select c.id, $1, $2, '[{"slug":"tap-installation","name":"Tap Installation","pricePaise":49900,"subServiceId":"00000000-0000-0000-0000-000000000000"}]'::jsonb,
-              49900, date_trunc('day', now()) + interval '120 days' + g * interval '1 minute',
-              (date_trunc('day', now()) + interval '120 days' + g * interval '1 minute')::date, '10:00 AM', 'bench-accept-' || g || '-' || $3
-         from generate_series(1, 30000) g, (select $4::uuid as id) c
-       returning id`,
-      [l[0].id, l[0].provider_id, Date.now(), pool[0].id],
-    );
-    const market: MarketCtx = {
-      customerToken: await token("9876500001", "user"),
-      providerToken: await token("9876500002", "provider"),
-      plumberServiceId: l[0].service_id,
-      plumberListingId: l[0].id,
-      pendingIds: pending.map((r: { id: string }) => r.id),
-    };
-    ctx.market = market;
-    return market;
-  } finally {
-    await db.end();
-  }
-}
-
-const market = (ctx: Record<string, unknown>) => ctx.market as MarketCtx;
-const auth = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
-
-/** A distinct India-time slot per request index (minute steps from 09:00, day by day, within the 180-day horizon). */
-function benchSlot(i: number): { appointmentDate: string; appointmentTime: string } {
-  const day = 1 + Math.floor(i / 600);
-  const minutes = 9 * 60 + (i % 600);
-  const ist = new Date(Date.now() + 330 * 60_000);
-  const d = new Date(Date.UTC(ist.getUTCFullYear(), ist.getUTCMonth(), ist.getUTCDate() + day)).toISOString().slice(0, 10);
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return { appointmentDate: d, appointmentTime: `${h % 12 === 0 ? 12 : h % 12}:${String(m).padStart(2, "0")} ${h < 12 ? "AM" : "PM"}` };
-}
-
-const runId = Date.now() % 100_000;
-
-scenarios.push(
-  {
-    name: "browse providers (public list; edge-cached)",
-    note: "GET /api/public/services/:id/providers: 1 version read + Cache API hit",
-    setup: async (ctx) => void (await setupMarketplace(ctx)),
-    request: (ctx) => ({
-      path: `/api/public/services/${market(ctx).plumberServiceId}/providers?limit=30&page=1&userCity=Bengaluru&userState=Karnataka`,
-    }),
-  },
-  {
-    name: "bookings list (authenticated)",
-    note: "GET /api/bookings: auth + one list-and-count query",
-    setup: async (ctx) => void (await setupMarketplace(ctx)),
-    request: (ctx) => ({ path: "/api/bookings", headers: auth(market(ctx).customerToken) }),
-  },
-  {
-    name: "booking create",
-    note: "POST /api/bookings: one transaction (booking + 2 notifications + events), distinct slot per request",
-    connections: 16,
-    expectedStatus: [201],
-    setup: async (ctx) => void (await setupMarketplace(ctx)),
-    request: (ctx, i) => bookingCreate(ctx, i),
-    requestSync: (ctx, i) => bookingCreate(ctx, i),
-  },
-  {
-    name: "provider status change (accept)",
-    note: "PUT /api/providers/bookings/:id/status: compare-and-set + notification in one transaction",
-    connections: 16,
-    expectedStatus: [200],
-    setup: async (ctx) => void (await setupMarketplace(ctx)),
-    request: (ctx, i) => accept(ctx, i),
-    requestSync: (ctx, i) => accept(ctx, i),
-  },
-);
-
-function bookingCreate(ctx: Record<string, unknown>, i: number): BenchRequest {
-  const m = market(ctx);
+/** One slot counter for every scenario that creates bookings on the demo listing: no two requests share a slot. */
+let slotSeq = 0;
+function bookingCreate(ctx: BenchCtx, i: number): BenchRequest {
+  const m = M(ctx);
+  const customer = m.customers[i % m.customers.length]!;
+  const slot = slotSeq++;
   return {
     method: "POST",
     path: "/api/bookings",
-    headers: { ...auth(m.customerToken), "idempotency-key": `bench-${runId}-${i}` },
-    body: JSON.stringify({ providerServiceId: m.plumberListingId, selectedServices: ["tap-installation"], ...benchSlot(i + 1) }),
+    headers: { ...bearer(customer.token), "idempotency-key": `bench-create-${slot}` },
+    body: JSON.stringify({ providerServiceId: m.plumber.listingId, selectedServices: ["tap-installation"], ...benchSlot(slot) }),
   };
 }
 
-function accept(ctx: Record<string, unknown>, i: number): BenchRequest {
-  const m = market(ctx);
+function statusChange(ctx: BenchCtx, ids: string[], i: number, status: string): BenchRequest {
+  // autocannon builds one request ahead per connection that it never sends, so indices may pass the
+  // pool's end by ~100 without a request; wrapping keeps the builder total (the pool is sized with room).
+  const id = ids[i % ids.length]!;
   return {
     method: "PUT",
-    path: `/api/providers/bookings/${m.pendingIds[i % m.pendingIds.length]}/status`,
-    headers: auth(m.providerToken),
-    body: JSON.stringify({ status: "accepted" }),
+    path: `/api/providers/bookings/${id}/status`,
+    headers: bearer(M(ctx).plumber.provider.token),
+    body: JSON.stringify(status === "rejected" ? { status, rejectionReason: "Not available at that time" } : { status }),
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Payments (src/payments) against the Paytm sandbox, 50 concurrent users. Payers are inserted
-// straight into the database with fresh sessions (JWT secret from .dev.vars, as above).
-// - initiate: every request is a different customer's FIRST labour-access initiate, so each one
-//   creates an order and makes one real initiateTransaction call to the sandbox through its
-//   PaymentOrder Durable Object (the existing-order path is cheaper and not what we measure).
-// - verify: customers whose orders are paid at the sandbox (the sandbox also delivers the S2S
-//   webhook to the worker); the first verify of an order may apply it, later ones are answered from
-//   the order's Durable Object ("already processed"). 400 orders keep each under its 60/min limit.
+const browse = {
+  services: () => ({ path: "/api/public/services" }),
+  providers: (ctx: BenchCtx) => ({
+    path: `/api/public/services/${M(ctx).plumber.serviceId}/providers?limit=30&page=1&userCity=Bengaluru&userState=Karnataka`,
+  }),
+  detail: (ctx: BenchCtx) => ({ path: `/api/public/provider-service/${M(ctx).plumber.listingId}` }),
+  featured: () => ({ path: "/api/public/featured-providers" }),
+};
 
-type PayCtx = { initiateTokens: string[]; verifies: { token: string; orderId: string }[] };
-const PAY_INITIATE_USERS = 9000;
-const PAY_VERIFY_USERS = 400;
+// ---- login ----------------------------------------------------------------------------------------
 
-async function setupPayments(ctx: Record<string, unknown>): Promise<PayCtx> {
-  if (ctx.payments) return ctx.payments as PayCtx;
-  const { readFileSync } = await import("node:fs");
-  const { SignJWT } = await import("jose");
-  const pg = (await import("pg")).default;
-  const secret = /^JWT_SECRET=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
-  if (!secret) throw new Error("JWT_SECRET not found in .dev.vars");
-  const key = new TextEncoder().encode(secret);
-  const db = new pg.Client({ connectionString: (ctx.stack as { databaseUrl: string }).databaseUrl });
-  await db.connect();
-  const prefix = String((Date.now() % 900) + 100); // 3 digits, distinct per run
-  try {
-    const { rows } = await db.query(
-      `with u as (
-         insert into users (role, phone, full_name, password_hash, is_verified)
-         select 'user', '5' || $1 || lpad(g::text, 6, '0'), 'Bench Payer', 'bench-not-a-login', true
-           from generate_series(1, $2::int) g
-         returning id)
-       insert into sessions (user_id) select id from u returning id, user_id`,
-      [prefix, PAY_INITIATE_USERS + PAY_VERIFY_USERS],
+const LOGIN_PASSWORD = "Bench-pass-1";
+const benchIp = (i: number) => `10.77.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`;
+
+async function loginUsers(ctx: BenchCtx): Promise<Party[]> {
+  if (ctx.cache.loginUsers) return ctx.cache.loginUsers as Party[];
+  // One production-cost hash shared by the accounts (a distinct salt each would only cost setup time).
+  const users = await makeUsers(ctx, "user", VUS, scryptHash(LOGIN_PASSWORD));
+  ctx.cache.loginUsers = users;
+  return users;
+}
+
+// ---- payments and refunds ---------------------------------------------------------------------------
+
+type Pay = { initiators: Party[]; paid: { token: string; orderId: string }[] };
+const PAID_ORDERS = 300;
+
+/**
+ * Customers for first-time labour-access initiates (one each: PAYMENT_LIMITER is 10/min per user),
+ * and PAID_ORDERS orders initiated through the API and paid at the sandbox (which also sends the
+ * S2S webhook to the worker).
+ */
+async function payments(ctx: BenchCtx): Promise<Pay> {
+  if (ctx.cache.pay) return ctx.cache.pay as Pay;
+  const initiators = await makeUsers(ctx, "user", Math.max(1000, DURATION() * 200));
+  const payers = await makeUsers(ctx, "user", PAID_ORDERS);
+  const paid: Pay["paid"] = [];
+  for (let k = 0; k < payers.length; k += 25) {
+    const done = await Promise.all(
+      payers.slice(k, k + 25).map(async ({ token }) => {
+        const r = await fetch(`${ctx.base}/api/payments/initiate-labour-payment`, {
+          method: "POST",
+          headers: bearer(token),
+          body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
+        });
+        if (!r.ok) throw new Error(`bench initiate failed: ${r.status} ${await r.text()}`);
+        const { orderId } = (await r.json()) as { orderId: string };
+        const p = await fetch(`${ctx.paytmUrl}/__sandbox/orders/${orderId}/pay`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ outcome: "success" }),
+        });
+        if (!p.ok) throw new Error(`sandbox pay failed: ${p.status}`);
+        await p.arrayBuffer();
+        return { token, orderId };
+      }),
     );
-    const tokens = await Promise.all(
-      rows.map((r: { id: string; user_id: string }) =>
-        new SignJWT({ role: "user", sid: r.id, typ: "access" })
-          .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-          .setSubject(r.user_id)
-          .setIssuer("buildxpert")
-          .setJti(crypto.randomUUID())
-          .setIssuedAt()
-          .setExpirationTime("2h")
-          .sign(key),
+    paid.push(...done);
+  }
+  const pay = { initiators, paid };
+  ctx.cache.pay = pay;
+  return pay;
+}
+const P = (ctx: BenchCtx) => ctx.cache.pay as Pay;
+
+/** Orders that are `paid` in the database (verify or webhook applied them); stragglers are verified once more. */
+async function paidOrders(ctx: BenchCtx): Promise<string[]> {
+  const pay = await payments(ctx);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { rows } = await ctx.db.query("select paytm_order_id from payment_orders where paytm_order_id = any($1) and status = 'paid'", [
+      pay.paid.map((p) => p.orderId),
+    ]);
+    const done = new Set(rows.map((r: { paytm_order_id: string }) => r.paytm_order_id));
+    const missing = pay.paid.filter((p) => !done.has(p.orderId));
+    if (!missing.length) return [...done] as string[];
+    await Promise.all(
+      missing.map((p) =>
+        fetch(`${ctx.base}/api/payments/verify-labour-payment`, {
+          method: "POST",
+          headers: bearer(p.token),
+          body: JSON.stringify({ orderId: p.orderId }),
+        }).then((r) => r.arrayBuffer()),
       ),
     );
-    const base = ctx.base as string;
-    const paytmUrl = (ctx.stack as { paytmUrl: string }).paytmUrl;
-    const verifyTokens = tokens.slice(PAY_INITIATE_USERS);
-    const verifies: PayCtx["verifies"] = [];
-    for (let k = 0; k < verifyTokens.length; k += 20) {
-      const batch = verifyTokens.slice(k, k + 20);
-      const done = await Promise.all(
-        batch.map(async (token) => {
-          const r = await fetch(`${base}/api/payments/initiate-labour-payment`, {
-            method: "POST",
-            headers: payAuth(token),
-            body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
-          });
-          if (!r.ok) throw new Error(`bench initiate failed: ${r.status} ${await r.text()}`);
-          const { orderId } = (await r.json()) as { orderId: string };
-          const p = await fetch(`${paytmUrl}/__sandbox/orders/${orderId}/pay`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ outcome: "success" }),
-          });
-          if (!p.ok) throw new Error(`sandbox pay failed: ${p.status}`);
-          await p.arrayBuffer();
-          return { token, orderId };
-        }),
-      );
-      verifies.push(...done);
-    }
-    const payments: PayCtx = { initiateTokens: tokens.slice(0, PAY_INITIATE_USERS), verifies };
-    ctx.payments = payments;
-    return payments;
-  } finally {
-    await db.end();
+    await new Promise((r) => setTimeout(r, 500));
   }
+  throw new Error("bench: some sandbox-paid orders never became paid");
 }
 
-const payments = (ctx: Record<string, unknown>) => ctx.payments as PayCtx;
-const payAuth = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+// ---- the scenarios --------------------------------------------------------------------------------
 
-function labourInitiate(ctx: Record<string, unknown>, i: number): BenchRequest {
-  const t = payments(ctx).initiateTokens;
-  return {
-    method: "POST",
-    path: "/api/payments/initiate-labour-payment",
-    headers: payAuth(t[i % t.length]!),
-    body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
-  };
-}
-
-function labourVerify(ctx: Record<string, unknown>, i: number): BenchRequest {
-  const v = payments(ctx).verifies;
-  const { token, orderId } = v[i % v.length]!;
-  return { method: "POST", path: "/api/payments/verify-labour-payment", headers: payAuth(token), body: JSON.stringify({ orderId }) };
-}
-
-scenarios.push(
+export const scenarios: Scenario[] = [
+  { name: "bare route (ceiling)", note: "GET /__bench/bare: the worker with no I/O", build: () => ({ path: "/__bench/bare" }) },
+  { name: "GET /health/ready", note: "one SELECT 1", build: () => ({ path: "/health/ready" }) },
+  {
+    name: "read over HTTP mode",
+    note: "GET /__bench/db-http: one statement over SQL-over-HTTP",
+    build: () => ({ path: "/__bench/db-http" }),
+  },
+  {
+    name: "read over WebSocket Pool",
+    note: "GET /__bench/db-pool: the same statement in a Pool transaction (WebSocket + BEGIN/COMMIT)",
+    build: () => ({ path: "/__bench/db-pool" }),
+  },
+  {
+    name: "browse: GET /api/public/services",
+    note: "catalogue, edge-cached",
+    warmProbe: true,
+    setup: async (ctx) => void (await market(ctx)),
+    build: () => browse.services(),
+  },
+  {
+    name: "browse: providers of a service",
+    note: "GET /api/public/services/:id/providers: version read + Cache API",
+    warmProbe: true,
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx) => browse.providers(ctx),
+  },
+  {
+    name: "browse: provider-service detail",
+    note: "GET /api/public/provider-service/:id: version read + Cache API",
+    warmProbe: true,
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx) => browse.detail(ctx),
+  },
+  {
+    name: "browse: featured providers",
+    note: "GET /api/public/featured-providers: version read + Cache API",
+    warmProbe: true,
+    setup: async (ctx) => void (await market(ctx)),
+    build: () => browse.featured(),
+  },
+  {
+    name: "bookings list (customer)",
+    note: "GET /api/bookings, 100 distinct customers",
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx, i) => ({ path: "/api/bookings", headers: bearer(M(ctx).customers[i % VUS]!.token) }),
+  },
+  {
+    name: "POST /api/auth/login",
+    // scrypt ln=14 is CPU-bound (bench/login-cpu.ts) and local workerd runs one isolate: 100
+    // simultaneous logins queue behind each other, so this is a login storm of fixed size (every VU
+    // logs in once, distinct account and address) with a timeout above the whole queue.
+    note: "100 VUs log in once each (100 requests, 180 s timeout); scrypt ln=14 r=8 p=5",
+    amount: () => VUS,
+    timeout: 180,
+    setup: async (ctx) => void (await loginUsers(ctx)),
+    build: (ctx, i) => {
+      const users = ctx.cache.loginUsers as Party[];
+      return {
+        method: "POST",
+        path: "/api/auth/login",
+        headers: { "content-type": "application/json", "cf-connecting-ip": benchIp(i) },
+        body: JSON.stringify({ phone: users[i % users.length]!.phone, password: LOGIN_PASSWORD, role: "user" }),
+      };
+    },
+  },
+  {
+    name: "booking create",
+    note: "POST /api/bookings: 100 customers, a distinct slot per request, Idempotency-Key; one transaction",
+    setup: async (ctx) => void (await market(ctx)),
+    build: bookingCreate,
+  },
+  {
+    name: "provider status: accept",
+    note: "PUT /api/providers/bookings/:id/status pending → accepted, a distinct booking per request",
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx, i) => statusChange(ctx, M(ctx).acceptIds, i, "accepted"),
+  },
+  {
+    name: "provider status: reject",
+    note: "pending → rejected with a reason",
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx, i) => statusChange(ctx, M(ctx).rejectIds, i, "rejected"),
+  },
+  {
+    name: "provider status: complete",
+    note: "accepted → completed",
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx, i) => statusChange(ctx, M(ctx).completeIds, i, "completed"),
+  },
   {
     name: "payment initiate (new order)",
-    note: "POST /api/payments/initiate-labour-payment: auth, limiter, order claim, DO → sandbox initiateTransaction",
-    connections: 50,
-    expectedStatus: [200],
-    setup: async (ctx) => void (await setupPayments(ctx)),
-    request: (ctx, i) => labourInitiate(ctx, i),
-    requestSync: (ctx, i) => labourInitiate(ctx, i),
+    note: "POST /api/payments/initiate-labour-payment: each request a different customer's first order; DO → sandbox initiateTransaction",
+    setup: async (ctx) => void (await payments(ctx)),
+    build: (ctx, i) => {
+      const list = P(ctx).initiators;
+      const t = list[i % list.length]!;
+      return {
+        method: "POST",
+        path: "/api/payments/initiate-labour-payment",
+        headers: bearer(t.token),
+        body: JSON.stringify({ amount: 99, serviceName: "labors", paymentMethod: "paytm" }),
+      };
+    },
   },
   {
-    name: "payment verify (paid orders)",
-    note: "POST /api/payments/verify-labour-payment: auth, order read, DO (status read + activation once, then stored)",
-    connections: 50,
-    expectedStatus: [200],
-    setup: async (ctx) => void (await setupPayments(ctx)),
-    request: (ctx, i) => labourVerify(ctx, i),
-    requestSync: (ctx, i) => labourVerify(ctx, i),
+    name: "payment verify (sandbox-paid orders)",
+    note: `POST /api/payments/verify-labour-payment over ${PAID_ORDERS} orders paid at the sandbox (first verify or the webhook applies the payment)`,
+    setup: async (ctx) => void (await payments(ctx)),
+    build: (ctx, i) => {
+      const { token, orderId } = P(ctx).paid[i % P(ctx).paid.length]!;
+      return { method: "POST", path: "/api/payments/verify-labour-payment", headers: bearer(token), body: JSON.stringify({ orderId }) };
+    },
   },
-);
+  {
+    name: "refund request (admin)",
+    note: "POST /api/payments/refund: admin, full refund, each paid order once (the order's DO dedupes; no Idempotency-Key on this route)",
+    // Request indices 0 (the round-trip probe) and 1 (autocannon's template) are built before the run.
+    amount: (ctx) => (ctx.cache.refundOrders as string[]).length - 2,
+    setup: async (ctx) => {
+      await market(ctx);
+      ctx.cache.refundOrders = await paidOrders(ctx);
+    },
+    build: (ctx, i) => {
+      const orders = ctx.cache.refundOrders as string[];
+      const orderId = orders[i % orders.length]!;
+      return {
+        method: "POST",
+        path: "/api/payments/refund",
+        headers: bearer(M(ctx).admin.token),
+        body: JSON.stringify({ orderId, reason: "bench: service cancelled" }),
+      };
+    },
+  },
+  {
+    name: "100 users: browse-heavy mix",
+    note: "per 20 requests: 12 browse (4 endpoints), 3 bookings list, 2 unread count, 1 provider bookings, 2 booking creates",
+    setup: async (ctx) => void (await market(ctx)),
+    build: (ctx, i) => {
+      const m = M(ctx);
+      const customer = m.customers[i % VUS]!;
+      const k = i % 20;
+      if (k < 12) return [browse.services, browse.providers, browse.detail, browse.featured][k % 4]!(ctx);
+      if (k < 15) return { path: "/api/bookings?page=1&limit=10", headers: bearer(customer.token) };
+      if (k < 17) return { path: "/api/bookings/unread-count", headers: bearer(customer.token) };
+      if (k < 18) return { path: "/api/providers/bookings?page=1&limit=10", headers: bearer(m.plumber.provider.token) };
+      return bookingCreate(ctx, i);
+    },
+  },
+];

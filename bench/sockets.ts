@@ -1,9 +1,11 @@
 /**
- * Socket benchmarks with the apps' client (socket.io-client 4.8.1, polling then WebSocket):
- * - connect + join: handshake, CONNECT, `join` ack (what every app screen pays on mount);
- * - delivery: a provider's HTTP status change → `booking_updated` on the customer's socket (p50/p99);
- * - idle sockets: N WebSockets of one user registered in one UserHub; workerd RSS before, after
- *   connecting, and after idling past hibernation, plus one fan-out to all of them.
+ * Socket benchmark with the apps' client (socket.io-client 4.8.1, polling then WebSocket), shaped
+ * like real traffic: 100 users, each with 1–3 sockets (socket 1 sends its access token like the
+ * apps' WebRTC socket; the others only `join(userId)` like the booking and notification sockets).
+ * - connect + join: 100 users' first sockets at once, then their other sockets at once;
+ * - delivery: 100 providers change their booking at once (HTTP) → `booking_updated` on every
+ *   socket of the customer (latency to the last of them; lost events counted);
+ * - after idling past hibernation: the same again (booking completed), plus workerd RSS.
  *
  * `node bench/sockets.ts` starts its own stack and `wrangler dev`; `npm run bench` calls
  * `runSocketBench` against its running worker. Loopback only; bounded in time.
@@ -11,17 +13,18 @@
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { io, type Socket } from "socket.io-client";
-import { seedBookings, startLocalWorker } from "../test/e2e/local-worker.ts";
+import { type Party, seedBookings, startLocalWorker } from "../test/e2e/local-worker.ts";
 
-export type SocketBenchRow = { name: string; n: number; p50: number; p99: number; note: string };
+export type SocketBenchRow = { name: string; n: number; p50: number; p99: number; lost: number; note: string };
 
-const APP = { transports: ["polling", "websocket"] as ("polling" | "websocket")[], reconnection: false, forceNew: true, timeout: 20000 };
+const APP = { transports: ["polling", "websocket"] as ("polling" | "websocket")[], reconnection: false, forceNew: true, timeout: 30_000 };
 const pct = (xs: number[], p: number) => {
+  if (!xs.length) return -1;
   const s = [...xs].sort((a, b) => a - b);
   return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
 };
 
-function once<T>(s: Socket, event: string, ms = 15_000): Promise<T> {
+function once<T>(s: Socket, event: string, ms = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timeout waiting for ${event}`)), ms);
     s.once(event, (v: T) => {
@@ -43,104 +46,125 @@ function workerdRssMiB(pgid: number): number {
   }
 }
 
-export async function runSocketBench(opts: { base: string; databaseUrl: string; jwtSecret: string; pgid: number; idleSockets?: number }) {
+type BenchUser = { customer: Party; provider: Party; bookingId: string; sockets: Socket[] };
+
+const USERS = Number(process.env.BENCH_SOCKET_USERS ?? 100);
+const IDLE_MS = Number(process.env.BENCH_SOCKET_IDLE_MS ?? 20_000);
+
+async function connectAndJoin(base: string, user: BenchUser, withToken: boolean): Promise<number> {
+  const t0 = performance.now();
+  const s = io(base, withToken ? { ...APP, auth: { token: user.customer.token } } : APP);
+  user.sockets.push(s);
+  await once(s, "connect");
+  const ack = (await s.timeout(30_000).emitWithAck("join", user.customer.id)) as { status?: string };
+  if (ack?.status !== "success") throw new Error(`join refused: ${JSON.stringify(ack)}`);
+  return performance.now() - t0;
+}
+
+/** The session object's boot id (development diagnostics route): it changes when the object was evicted. */
+async function sessionBootId(base: string, sid: string | undefined): Promise<string> {
+  const r = await fetch(`${base}/socket.io/__session/${sid}`);
+  return r.ok ? ((await r.json()) as { bootId: string }).bootId : "?";
+}
+
+/** Every provider changes its booking at once; per user, the time until all of the customer's sockets saw it. */
+async function deliveryRound(base: string, users: BenchUser[], status: "accepted" | "completed") {
+  const latencies: number[] = [];
+  let lost = 0;
+  let httpErrors = 0;
+  await Promise.all(
+    users.map(async (u) => {
+      const got = u.sockets.map((s) =>
+        once(s, "booking_updated", 20_000).then(
+          () => true,
+          () => false,
+        ),
+      );
+      const t0 = performance.now();
+      const r = await fetch(`${base}/api/providers/bookings/${u.bookingId}/status`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${u.provider.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ status }),
+      });
+      await r.arrayBuffer();
+      if (r.status !== 200) httpErrors++;
+      const seen = await Promise.all(got);
+      lost += seen.filter((x) => !x).length;
+      if (seen.every(Boolean)) latencies.push(performance.now() - t0);
+    }),
+  );
+  return { latencies, lost, httpErrors };
+}
+
+export async function runSocketBench(opts: { base: string; databaseUrl: string; jwtSecret: string; pgid: number }) {
   const { base } = opts;
   const rows: SocketBenchRow[] = [];
-
-  // 1. connect + join, sequential (one app screen at a time).
-  const N1 = 40;
-  const { customer, provider, bookingIds } = await seedBookings(opts.databaseUrl, 61, "pending", opts.jwtSecret);
-  const fanoutBooking = bookingIds.pop()!;
-  const joinTimes: number[] = [];
-  for (let i = 0; i < N1; i++) {
-    const t0 = performance.now();
-    const s = io(base, APP);
-    await once(s, "connect");
-    await s.timeout(10_000).emitWithAck("join", customer.id);
-    joinTimes.push(performance.now() - t0);
-    s.disconnect();
+  const users: BenchUser[] = [];
+  for (let k = 0; k < USERS; k += 20) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, USERS - k) }, () => seedBookings(opts.databaseUrl, 1, "pending", opts.jwtSecret)),
+    );
+    for (const b of batch) users.push({ customer: b.customer, provider: b.provider, bookingId: b.bookingIds[0]!, sockets: [] });
   }
-  rows.push({
-    name: "socket connect + join (polling handshake, CONNECT, join ack)",
-    n: N1,
-    p50: pct(joinTimes, 50),
-    p99: pct(joinTimes, 99),
-    note: "ms",
-  });
-
-  // 2. HTTP write → socket event.
-  const listener = io(base, APP);
-  await once(listener, "connect");
-  await listener.timeout(10_000).emitWithAck("join", customer.id);
-  while (listener.io.engine.transport.name !== "websocket") await new Promise((r) => setTimeout(r, 20));
-  const delivery: number[] = [];
-  for (const id of bookingIds) {
-    const got = once(listener, "booking_updated");
-    const t0 = performance.now();
-    const r = await fetch(`${base}/api/providers/bookings/${id}/status`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${provider.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ status: "accepted" }),
+  try {
+    const rssBefore = workerdRssMiB(opts.pgid);
+    // 1. Connect + join: every user's first socket at once, then everyone's other sockets at once.
+    const first = await Promise.all(users.map((u) => connectAndJoin(base, u, true)));
+    const more = await Promise.all(users.flatMap((u, k) => Array.from({ length: k % 3 }, () => connectAndJoin(base, u, false))));
+    const sockets = users.flatMap((u) => u.sockets);
+    // The apps upgrade at once; wait until every socket rides its WebSocket.
+    const upgradeBy = Date.now() + 30_000;
+    while (sockets.some((s) => s.io.engine?.transport?.name !== "websocket") && Date.now() < upgradeBy)
+      await new Promise((r) => setTimeout(r, 50));
+    const rssConnected = workerdRssMiB(opts.pgid);
+    rows.push({
+      name: `connect + join, ${users.length} users at once (then their ${more.length} other sockets at once)`,
+      n: first.length + more.length,
+      p50: pct([...first, ...more], 50),
+      p99: pct([...first, ...more], 99),
+      lost: 0,
+      note: `ms; first sockets p50 ${pct(first, 50)} / p99 ${pct(first, 99)}; polling handshake, CONNECT (token on socket 1), join ack`,
     });
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`status change failed: ${r.status}`);
-    await got;
-    delivery.push(performance.now() - t0);
-  }
-  listener.disconnect();
-  rows.push({
-    name: "HTTP booking change → booking_updated on the socket",
-    n: delivery.length,
-    p50: pct(delivery, 50),
-    p99: pct(delivery, 99),
-    note: "ms, includes the HTTP request",
-  });
 
-  // 3. Idle sockets of one user (one UserHub).
-  const N3 = opts.idleSockets ?? Number(process.env.BENCH_IDLE_SOCKETS ?? 100);
-  const rssBefore = workerdRssMiB(opts.pgid);
-  const idle: Socket[] = [];
-  for (let i = 0; i < N3; i += 25) {
-    const batch = Array.from({ length: Math.min(25, N3 - i) }, () => io(base, { ...APP, transports: ["websocket"] as "websocket"[] }));
-    await Promise.all(batch.map((s) => once(s, "connect")));
-    await Promise.all(batch.map((s) => s.timeout(10_000).emitWithAck("join", customer.id)));
-    idle.push(...batch);
+    // 2. HTTP change → event on every socket of the customer, 100 changes at once.
+    const live = await deliveryRound(base, users, "accepted");
+    rows.push({
+      name: `${users.length} concurrent booking changes → booking_updated on ${sockets.length} sockets`,
+      n: live.latencies.length,
+      p50: pct(live.latencies, 50),
+      p99: pct(live.latencies, 99),
+      lost: live.lost + live.httpErrors,
+      note: `ms from the PUT to the customer's last socket (HTTP → outbox → UserHub → sessions); ${live.lost} events lost, ${live.httpErrors} HTTP errors`,
+    });
+
+    // 3. Idle past local hibernation (before the 25 s ping), then the same fan-out again. A sample
+    // of sessions says whether they really were evicted: their bootId changes on every constructor run.
+    const sample = sockets.slice(0, 20).map((s) => s.io.engine.id);
+    const bootIds = await Promise.all(sample.map((sid) => sessionBootId(base, sid)));
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const rssIdle = workerdRssMiB(opts.pgid);
+    const after = await Promise.all(sample.map((sid) => sessionBootId(base, sid)));
+    const evicted = after.filter((b, k) => b !== bootIds[k]).length;
+    const woken = await deliveryRound(base, users, "completed");
+    rows.push({
+      name: `after ${Math.round(IDLE_MS / 1000)} s idle: ${users.length} concurrent changes → ${sockets.length} sockets`,
+      n: woken.latencies.length,
+      p50: pct(woken.latencies, 50),
+      p99: pct(woken.latencies, 99),
+      lost: woken.lost + woken.httpErrors,
+      note: `ms; ${woken.lost} events lost, ${woken.httpErrors} HTTP errors; workerd RSS ${rssBefore} MiB → ${rssConnected} connected → ${rssIdle} after idling; ${evicted}/${sample.length} sampled sessions had been evicted (hibernated) and woke for the event`,
+    });
+  } finally {
+    for (const u of users) for (const s of u.sockets) s.disconnect();
   }
-  const rssConnected = workerdRssMiB(opts.pgid);
-  await new Promise((r) => setTimeout(r, 20_000)); // past local hibernation (~10-15 s), before the 25 s ping
-  const rssIdle = workerdRssMiB(opts.pgid);
-  // One fan-out to every socket: a booking change must reach all N.
-  let received = 0;
-  const all = new Promise<void>((resolve) => {
-    for (const s of idle)
-      s.once("booking_updated", () => {
-        if (++received === N3) resolve();
-      });
-  });
-  const t0 = performance.now();
-  await fetch(`${base}/api/providers/bookings/${fanoutBooking}/status`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${provider.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ status: "accepted" }),
-  }).then((r) => r.arrayBuffer());
-  await Promise.race([all, new Promise((r) => setTimeout(r, 30_000))]);
-  const fanout = performance.now() - t0;
-  for (const s of idle) s.disconnect();
-  rows.push({
-    name: `${N3} idle WebSockets of one user (one UserHub)`,
-    n: N3,
-    p50: Math.round(fanout),
-    p99: Math.round(fanout),
-    note: `fan-out to all: ${received}/${N3} in ${Math.round(fanout)} ms (HTTP change → outbox → hub → ${N3} sessions); workerd RSS ${rssBefore} → ${rssConnected} MiB connected → ${rssIdle} MiB after 20 s idle`,
-  });
   return rows;
 }
 
 export function socketRowsMarkdown(rows: SocketBenchRow[]): string {
   return [
-    "| socket scenario | n | p50 | p99 | note |",
-    "|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.name} | ${r.n} | ${r.p50} | ${r.p99} | ${r.note} |`),
+    "| socket scenario | n | p50 ms | p99 ms | lost | note |",
+    "|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.name} | ${r.n} | ${r.p50} | ${r.p99} | ${r.lost} | ${r.note} |`),
   ].join("\n");
 }
 
@@ -159,8 +183,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const md = socketRowsMarkdown(rows);
     console.log(`\n${md}\n`);
     writeFileSync("bench/results/sockets.md", `Socket benchmark ${new Date().toISOString()} (wrangler dev, loopback)\n\n${md}\n`);
+    process.exitCode = rows.some((r) => r.lost > 0) ? 1 : 0;
   } finally {
     await worker.stop();
-    process.exit(0);
+    process.exit();
   }
 }
