@@ -54,6 +54,9 @@ function configureDriver(localProxy: string | undefined): void {
   neonConfig.pipelineConnect = "password";
 }
 
+/** Pools whose close() has begun: errors from their sockets are the close itself. */
+const ending = new WeakSet<Pool>();
+
 export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY">): Db {
   configureDriver(config.NEON_LOCAL_PROXY);
   const counter: Counter = { n: 0 };
@@ -65,9 +68,13 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
     http,
     async transaction(fn, opts) {
       if (!pool) {
-        pool = new Pool({ connectionString: config.DATABASE_URL, max: 1 });
+        const p = new Pool({ connectionString: config.DATABASE_URL, max: 1 });
+        pool = p;
         // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
-        pool.on("error", (err: Error) => console.warn(JSON.stringify({ level: "warn", msg: "db idle client error", error: err.message })));
+        // Once close() ended the pool, its socket closing is expected, not worth a warning per request.
+        p.on("error", (err: Error) => {
+          if (!ending.has(p)) console.warn(JSON.stringify({ level: "warn", msg: "db idle client error", error: err.message }));
+        });
         counter.n++; // the WebSocket handshake; Postgres start-up is pipelined with the first query
       }
       // drizzle's logger sees every statement on this connection, BEGIN and COMMIT included.
@@ -78,7 +85,9 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
     async close() {
       const p = pool;
       pool = undefined;
-      if (p) await p.end().catch(() => undefined);
+      if (!p) return;
+      ending.add(p);
+      await p.end().catch(() => undefined);
     },
   };
 }
