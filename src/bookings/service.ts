@@ -4,7 +4,7 @@ import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
-import { emit, notify, notifyMany, type RealtimeEvent } from "../notifications/outbox";
+import { emit, type NotifyInput, notify, notifyMany, type RealtimeEvent } from "../notifications/outbox";
 import { type Appointment, displayDate } from "./time";
 
 /**
@@ -478,9 +478,10 @@ async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: 
     ],
     cancelled: ["Booking Cancelled", `Your booking for ${label} on ${slot} has been cancelled.`, "booking_cancelled"],
   };
+  const notes: NotifyInput[] = [];
   const c = toCustomer[to];
   if (c) {
-    await notify(tx, {
+    notes.push({
       userId: customerId,
       title: c[0],
       message: c[1],
@@ -490,7 +491,7 @@ async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: 
     });
   }
   if (to === "cancelled") {
-    await notify(tx, {
+    notes.push({
       userId: providerUserId,
       title: "Booking Cancelled by Customer",
       message: `${String(r.customer_name)} cancelled the booking for ${label} on ${slot}.${because}`,
@@ -503,7 +504,8 @@ async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: 
     { userId, event: "booking_updated", payload: { bookingId }, audience: "any" as const },
     { userId, event: "booking_unread_count_update", payload: {}, audience: "any" as const },
   ]);
-  await emit(tx, events);
+  // One insert for the notifications, one for every outbox row (pushes and socket events).
+  await notifyMany(tx, notes, events);
 }
 
 // ---------------------------------------------------------------------------------------------

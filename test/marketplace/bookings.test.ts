@@ -102,6 +102,8 @@ describe("two customers racing for one slot", () => {
       ids.map((id) => api("PUT", `/api/providers/bookings/${id}/status`, { token: provider.token, body: { status: "accepted" } })),
     );
     expect(accepts.map((r) => r.status).sort()).toEqual([200, 409]);
+    // auth, then connect, begin, the compare-and-set update, notifications, outbox, commit.
+    expect(Number(accepts.find((r) => r.status === 200)!.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(7);
     const loser = accepts.find((r) => r.status === 409)!;
     expect(loser.body.message).toMatch(/already accepted another booking/);
     const states = await rows(sql`select status::text as status from bookings where id in (${ids[0]}, ${ids[1]})`);
