@@ -194,7 +194,16 @@ async function paidOrders(ctx: BenchCtx): Promise<string[]> {
 
 // ---- the scenarios --------------------------------------------------------------------------------
 
+/** The foundation's baseline (issue 2): the same four at 32 connections, 5 s each. */
+const BASELINE_32: Scenario[] = [
+  { name: "bare route (ceiling) @32", connections: 32, duration: 5, build: () => ({ path: "/__bench/bare" }) },
+  { name: "GET /health/ready @32", connections: 32, duration: 5, build: () => ({ path: "/health/ready" }) },
+  { name: "read over HTTP mode @32", connections: 32, duration: 5, build: () => ({ path: "/__bench/db-http" }) },
+  { name: "read over WebSocket Pool @32", connections: 32, duration: 5, build: () => ({ path: "/__bench/db-pool" }) },
+];
+
 export const scenarios: Scenario[] = [
+  ...BASELINE_32,
   { name: "bare route (ceiling)", note: "GET /__bench/bare: the worker with no I/O", build: () => ({ path: "/__bench/bare" }) },
   { name: "GET /health/ready", note: "one SELECT 1", build: () => ({ path: "/health/ready" }) },
   {
