@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseClock } from "./time";
 
 /** Request shapes of the booking routes, as the apps send them (client-contract §3.6–§3.9). */
 
@@ -64,16 +65,10 @@ export const REPORT_INCIDENT_TYPES = [
  * Normalised to "HH:MM" (24 h) for the `time` column; null when it is not a clock time.
  */
 function incidentClock(text: string): string | null {
-  const m = /^(\d{1,2}):(\d{2})(?::\d{2})?\s*([ap]\.?m\.?)?$/i.exec(text);
-  if (!m) return null;
-  let hour = Number(m[1]);
-  const minute = Number(m[2]);
-  if (minute > 59) return null;
-  if (m[3]) {
-    if (hour < 1 || hour > 12) return null;
-    hour = (hour % 12) + (/^p/i.test(m[3]) ? 12 : 0);
-  } else if (hour > 23) return null;
-  return `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
+  // parseClock (the booking form's rules) after dropping seconds and the dots of "a.m."/"p.m.".
+  const minutes = parseClock(text.replace(/^(\d{1,2}:\d{2}):\d{2}/, "$1").replace(/([ap])\.?m\.?$/i, "$1m"));
+  if (minutes === null) return null;
+  return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
 }
 
 export const ReportCustomerBody = z.object({

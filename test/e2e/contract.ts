@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { randomBytes, scryptSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import pg from "pg";
+import { istSlot } from "../ist-slot.ts";
 import {
   appSocket,
   client,
@@ -40,17 +41,6 @@ const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJA
 
 const randomPhone = () => `${6 + Math.floor(Math.random() * 4)}${String(Math.floor(Math.random() * 1e9)).padStart(9, "0")}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** An appointment `days` ahead at `hour:minute` India time, in the user app's format ("02:30 PM"). */
-function istSlot(days: number, hour: number, minute = 0) {
-  const istNow = new Date(Date.now() + 330 * 60_000);
-  const d = new Date(Date.UTC(istNow.getUTCFullYear(), istNow.getUTCMonth(), istNow.getUTCDate() + days));
-  const h12 = hour % 12 === 0 ? 12 : hour % 12;
-  return {
-    appointmentDate: d.toISOString().slice(0, 10),
-    appointmentTime: `${String(h12).padStart(2, "0")}:${String(minute).padStart(2, "0")} ${hour < 12 ? "AM" : "PM"}`,
-  };
-}
 
 /** src/auth/password.ts format, at the cost the local worker runs with (PASSWORD_SCRYPT_LOG_N=10). */
 function scryptHash(password: string): string {

@@ -11,20 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { io, type Socket } from "socket.io-client";
+import { APP_OPTIONS } from "./contract-kit.ts";
 import { type LocalWorker, seedBookings, startLocalWorker } from "./local-worker.ts";
 
 const PORT = Number(process.env.E2E_PORT ?? 8797);
 const log = (m: string) => console.log(`[e2e] ${m}`);
-const APP_OPTIONS = {
-  transports: ["polling", "websocket"] as ("polling" | "websocket")[],
-  upgrade: true,
-  reconnection: true,
-  reconnectionAttempts: 5,
-  reconnectionDelay: 1000,
-  reconnectionDelayMax: 5000,
-  timeout: 20000,
-  forceNew: false,
-};
 
 function next<T = unknown>(s: Socket, event: string, timeoutMs = 10_000): Promise<T> {
   return new Promise((resolve, reject) => {
