@@ -5,7 +5,9 @@
  * wrangler dev does not fire crons by itself, so this script fires ours on schedule.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startStack } from "./stack.ts";
 
 const PORT = Number(process.env.PORT ?? 8787);
@@ -59,7 +61,16 @@ const args = [
   "--show-interactive-dev-session=false",
   ...Object.entries(overrides).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
 ];
-const wrangler = spawn("npx", args, { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+// Its own process group, so shutdown reaches npx, wrangler and workerd alike (npx alone does not
+// forward signals, which left workerd holding the port).
+const wrangler = spawn("npx", args, { stdio: "inherit", detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+const signalWrangler = (signal: NodeJS.Signals) => {
+  try {
+    if (wrangler.pid) process.kill(-wrangler.pid, signal);
+  } catch {
+    // already gone
+  }
+};
 
 // Cron Triggers (wrangler.toml [triggers]) fired through wrangler's scheduled-handler endpoint.
 const crons =
@@ -96,7 +107,10 @@ const shutdown = async () => {
   stopping = true;
   clearTimeout(timer);
   clearInterval(timer);
-  wrangler.kill("SIGINT");
+  signalWrangler("SIGINT");
+  const exited =
+    wrangler.exitCode !== null || (await Promise.race([once(wrangler, "exit").then(() => true), sleep(5_000).then(() => false)]));
+  if (!exited) signalWrangler("SIGKILL");
   await stack.stop();
   process.exit(0);
 };
