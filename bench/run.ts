@@ -21,10 +21,11 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import WebSocket from "ws";
 import { startStack } from "../scripts/stack.ts";
 import { type BenchCtx, openDb } from "./fixtures.ts";
 import { type Scenario, scenarios, VUS } from "./scenarios.ts";
-import { runSocketBench, type SocketBenchRow, socketRowsMarkdown } from "./sockets.ts";
+import { runSocketBench, type SocketBenchRow, socketRowsMarkdown, workerdRssMiB } from "./sockets.ts";
 
 const startedAt = Date.now();
 const PORT = Number(process.env.BENCH_PORT ?? 8788);
@@ -32,6 +33,9 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const DURATION = Number(process.env.BENCH_DURATION ?? process.env.BENCH_SECONDS ?? 8);
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim().toLowerCase());
 const withSockets = process.env.BENCH_SOCKETS !== "0";
+/** Memory soak: rounds of the same authenticated read traffic, workerd RSS sampled after each. */
+const SOAK_ROUNDS = Number(process.env.BENCH_SOAK_ROUNDS ?? 5);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 10);
 const PAYTM = { mid: "BXBENCH0000000000001", key: "benchkey01234567" };
 const JWT_SECRET = "bench-only-jwt-secret-0123456789abcdef0123";
 const log = (m: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${m}`);
@@ -152,6 +156,66 @@ async function waitReady() {
   throw new Error("wrangler dev did not become ready in 90 s");
 }
 
+/**
+ * The worker isolate's JS heap after a full GC, through wrangler's inspector (Chrome DevTools
+ * protocol): `HeapProfiler.collectGarbage`, then `Runtime.getHeapUsage`. Unlike workerd's RSS (the
+ * native allocator keeps what it took), this is what a leak in our code would grow. MiB, or -1.
+ */
+async function heapAfterGcMiB(): Promise<number> {
+  return Promise.race([heapProbe(), new Promise<number>((res) => setTimeout(() => res(-1), 60_000))]);
+}
+
+async function heapProbe(): Promise<number> {
+  try {
+    const targets = (await (await fetch(`http://127.0.0.1:${PORT + 1000}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+    const url = targets[0]?.webSocketDebuggerUrl;
+    if (!url) return -1;
+    const ws = new WebSocket(url);
+    await new Promise((res, rej) => {
+      ws.once("open", res);
+      ws.once("error", rej);
+    });
+    let id = 0;
+    const call = (method: string) =>
+      new Promise<Record<string, unknown>>((res) => {
+        const mine = ++id;
+        const onMessage = (data: WebSocket.RawData) => {
+          const msg = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown> };
+          if (msg.id !== mine) return;
+          ws.off("message", onMessage);
+          res(msg.result ?? {});
+        };
+        ws.on("message", onMessage);
+        ws.send(JSON.stringify({ id: mine, method, params: {} }));
+      });
+    if (process.env.BENCH_VERBOSE === "1") {
+      console.error("heap probe connected", url);
+      ws.on("message", (d) => console.error("inspector:", String(d).slice(0, 200)));
+    }
+    // Local workerd serves inspector commands when the isolate runs: a light trickle of requests pumps them.
+    let pumping = true;
+    const pump = (async () => {
+      while (pumping) {
+        await fetch(`${BASE}/__bench/bare`)
+          .then((r) => r.arrayBuffer())
+          .catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const gcStart = Date.now();
+    await call("HeapProfiler.collectGarbage");
+    if (process.env.BENCH_VERBOSE === "1") console.error(`heap probe: GC took ${Date.now() - gcStart} ms`);
+    const usage = await call("Runtime.getHeapUsage");
+    pumping = false;
+    await pump;
+    ws.close();
+    return Math.round((Number(usage.usedSize) / 2 ** 20) * 10) / 10;
+  } catch (err) {
+    if (process.env.BENCH_VERBOSE === "1") console.error("heap probe failed", err);
+    return -1;
+  }
+}
+
 type Row = {
   name: string;
   connections: number;
@@ -259,6 +323,39 @@ try {
       `${row.name.padEnd(38)} ${String(row.rps).padStart(6)} req/s  p50 ${String(row.p50).padStart(6)} ms  p99 ${String(row.p99).padStart(6)} ms  errors ${row.errors}  db rt ${row.roundTrips}  ${JSON.stringify(row.statuses)}`,
     );
   }
+  // Memory soak: a leak of per-request state grows with the requests served, so RSS keeps climbing
+  // round after round; caches and JIT warm-up level off after the first rounds.
+  const soakBase = scenarios.find((x) => x.name.startsWith(process.env.BENCH_SOAK_SCENARIO ?? "bookings list"));
+  const soak: { round: number; requests: number; rssMiB: number; heapMiB: number; errors: number }[] = [];
+  if (soakBase && SOAK_ROUNDS > 0 && (!only || only.some((w) => "soak".includes(w)))) {
+    if (soakBase.setup) await soakBase.setup(ctx);
+    soak.push({ round: 0, requests: 0, rssMiB: workerdRssMiB(wrangler.pid ?? -1), heapMiB: await heapAfterGcMiB(), errors: 0 });
+    for (let k = 1; k <= SOAK_ROUNDS; k++) {
+      const r = await run({ ...soakBase, name: `soak round ${k}`, duration: SOAK_SECONDS }, ctx);
+      await new Promise((res) => setTimeout(res, 2_000));
+      soak.push({
+        round: k,
+        requests: r.requests,
+        rssMiB: workerdRssMiB(wrangler.pid ?? -1),
+        heapMiB: await heapAfterGcMiB(),
+        errors: r.errors,
+      });
+      log(
+        `soak round ${k}: ${r.requests} requests, errors ${r.errors}, JS heap after GC ${soak.at(-1)!.heapMiB} MiB, workerd RSS ${soak.at(-1)!.rssMiB} MiB`,
+      );
+    }
+  }
+  // A leak grows the heap with every round; a steady state stays within a few MiB of round 1.
+  const heapGrowth = soak.length > 2 ? soak.at(-1)!.heapMiB - soak[1]!.heapMiB : 0;
+  const soakRequests = soak.reduce((a, x) => a + x.requests, 0);
+  const soakBad = soak.some((x) => x.errors > 0) || heapGrowth > 8;
+  const soakLine = soak.length
+    ? `Memory soak (${soakBase!.name}, ${SOAK_ROUNDS} × ${SOAK_SECONDS} s, ${soakRequests} requests): the worker isolate's JS heap after a full GC ${soak
+        .map((x) => x.heapMiB)
+        .join(" → ")} MiB (growth after round 1: ${heapGrowth.toFixed(1)} MiB; the run fails above 8); workerd RSS ${soak
+        .map((x) => x.rssMiB)
+        .join(" → ")} MiB (the native allocator keeps what it took; it levels off, 1.3–1.7 GiB locally, in longer runs).`
+    : "";
   let socketRows: SocketBenchRow[] = [];
   if (withSockets && (!only || only.some((w) => "sockets".includes(w)))) {
     log("socket scenarios");
@@ -266,7 +363,11 @@ try {
     for (const r of socketRows) log(`${r.name}: p50 ${r.p50} ms  p99 ${r.p99} ms  lost ${r.lost}`);
   }
   const elapsed = Math.round((Date.now() - startedAt) / 1000);
-  const bad = [...rows.filter((r) => r.errors > 0).map((r) => r.name), ...socketRows.filter((r) => r.lost > 0).map((r) => r.name)];
+  const bad = [
+    ...rows.filter((r) => r.errors > 0).map((r) => r.name),
+    ...socketRows.filter((r) => r.lost > 0).map((r) => r.name),
+    ...(soakBad ? ["memory soak"] : []),
+  ];
   failed = bad.length > 0;
   const md = [
     `Benchmark ${new Date().toISOString()} — **${machine}**.`,
@@ -281,13 +382,14 @@ try {
         `| ${r.name} | ${r.connections} | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors}${r.deliberate4xx ? ` (+${r.deliberate4xx} deliberate 4xx)` : ""} | ${r.roundTrips} | ${r.note ?? ""} |`,
     ),
     ...(socketRows.length ? ["", socketRowsMarkdown(socketRows)] : []),
+    ...(soakLine ? ["", soakLine] : []),
     "",
     failed ? `**FAILED**: errors or lost events in: ${bad.join("; ")}` : "All scenarios: zero errors, zero lost socket events.",
   ].join("\n");
   writeFileSync("bench/results/latest.md", `${md}\n`);
   writeFileSync(
     "bench/results/latest.json",
-    `${JSON.stringify({ machine, at: new Date().toISOString(), durationSeconds: DURATION, elapsedSeconds: elapsed, rows, sockets: socketRows, failed: bad }, null, 2)}\n`,
+    `${JSON.stringify({ machine, at: new Date().toISOString(), durationSeconds: DURATION, elapsedSeconds: elapsed, rows, sockets: socketRows, soak, failed: bad }, null, 2)}\n`,
   );
   console.log(`\n${md}\n\nwritten to bench/results/latest.{md,json}`);
   if (noise)

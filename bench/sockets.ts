@@ -35,7 +35,7 @@ function once<T>(s: Socket, event: string, ms = 30_000): Promise<T> {
 }
 
 /** RSS (MiB) of the workerd processes in our wrangler's process group (every Durable Object runs there locally). */
-function workerdRssMiB(pgid: number): number {
+export function workerdRssMiB(pgid: number): number {
   try {
     const pids = execSync(`pgrep -g ${pgid} workerd || true`).toString().trim().split(/\s+/).filter(Boolean);
     let kb = 0;
