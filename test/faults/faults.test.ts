@@ -11,18 +11,19 @@
 import { runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { FaultSpec } from "../../src/paytm/sandbox";
 import { api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
 import {
   callsFor,
   DAY_MS,
   initiateListing,
+  injectFault,
   type ListingSetup,
   listingRow,
   orderStub,
   ordersFor,
   payAtPaytm,
   providerWithListing,
-  sandbox,
 } from "../payments/support";
 import {
   completeAtPaytm,
@@ -39,9 +40,8 @@ import {
 const db = () => testDb();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type FaultMode = "timeout" | "http_500" | "http_502" | "http_503" | "malformed_json" | "bad_signature";
-const fault = (orderId: string, endpoint: string, mode: FaultMode, extra: Record<string, unknown> = {}) =>
-  sandbox("POST", "/__sandbox/faults", { endpoint, mode, orderId, ...extra });
+const fault = (orderId: string, endpoint: FaultSpec["endpoint"], mode: FaultSpec["mode"], extra: Partial<FaultSpec> = {}) =>
+  injectFault({ endpoint, mode, orderId, ...extra });
 
 /**
  * A trigger that kills the session's own backend when `table` is written for `id`: the connection
@@ -140,8 +140,8 @@ const initiate = (s: ListingSetup) => initiateListing(s);
 describe("Paytm misbehaves", () => {
   it("initiate times out: 503 with retryAfter, no token; the app's retry re-sends the same request and gets the order's one token", async () => {
     const s = await providerWithListing();
-    const scope = { endpoint: "initiateTransaction", custId: s.provider.id };
-    await sandbox("POST", "/__sandbox/faults", { ...scope, mode: "timeout", applied: false, hangMs: 4_000, count: 1 });
+    const scope = { endpoint: "initiateTransaction", custId: s.provider.id } as const;
+    await injectFault({ ...scope, mode: "timeout", applied: false, hangMs: 4_000, count: 1 });
     const res = await initiate(s);
     expectClear503(res);
     expect(res.body.errorCode).toBe("PAYMENT_GATEWAY_UNAVAILABLE");
@@ -161,9 +161,9 @@ describe("Paytm misbehaves", () => {
 
   it("initiate answered 5xx, then malformed JSON, then properly: two clear 503s, then the token; one order, paid once", async () => {
     const s = await providerWithListing();
-    const scope = { endpoint: "initiateTransaction", custId: s.provider.id };
-    await sandbox("POST", "/__sandbox/faults", { ...scope, mode: "http_502", count: 1 });
-    await sandbox("POST", "/__sandbox/faults", { ...scope, mode: "malformed_json", count: 1 });
+    const scope = { endpoint: "initiateTransaction", custId: s.provider.id } as const;
+    await injectFault({ ...scope, mode: "http_502", count: 1 });
+    await injectFault({ ...scope, mode: "malformed_json", count: 1 });
     expectClear503(await initiate(s));
     expectClear503(await initiate(s));
     const res = await initiate(s);

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { sql } from "drizzle-orm";
 import type { PaymentOrder } from "../../src/payments/payment-order";
 import { generateSignature } from "../../src/paytm/checksum";
+import type { FaultSpec } from "../../src/paytm/sandbox";
 import { api, config, type SeededUser, seedUser, testDb } from "../harness";
 
 type Webhook = { id: number; kind: string; orderId: string; status: string; contentType: string; body: string };
@@ -24,6 +25,9 @@ export async function sandbox<T = unknown>(method: string, path: string, body?: 
   if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${text}`);
   return JSON.parse(text) as T;
 }
+
+/** A Paytm fault for the sandbox to inject (scope it with orderId or custId: the sandbox is shared). */
+export const injectFault = (fault: FaultSpec) => sandbox("POST", "/__sandbox/faults", fault);
 
 /** The tester's click on the sandbox payment page: settles the order, returns the signed callback form. */
 export const payAtPaytm = (orderId: string, outcome: "success" | "failure" | "pending" = "success") =>

@@ -1,8 +1,7 @@
 /**
  * Refunds end to end on the real stack: API → PaymentOrder DO → refunds queue (the real miniflare
  * consumer, plus hand-delivered batches) → Paytm sandbox → webhook / cron poll → ledger.
- * One file on purpose: the fault tests inject sandbox faults, which are global to the sandbox, and
- * tests inside a file run one after another.
+ * Faults are injected for one order only (the sandbox is shared by every test file).
  */
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
@@ -12,6 +11,8 @@ import { api, seedUser, testDb } from "../harness";
 import {
   activeListing,
   deliver,
+  firstRefundDeliveryUnanswered,
+  injectFault,
   orderLedger,
   paidOrder,
   paytmCalls,
@@ -186,14 +187,7 @@ describe("refund failure at Paytm", () => {
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
     // Keep the first delivery from reaching Paytm, so the failure preset is in place before the apply.
-    await sandbox("POST", "/__sandbox/faults", {
-      endpoint: "refundApply",
-      orderId: order.paytmOrderId,
-      mode: "http_503",
-      applied: false,
-      count: 1,
-    });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_503", count: 3 });
+    await firstRefundDeliveryUnanswered(order.paytmOrderId);
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "will be rejected" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
@@ -359,14 +353,14 @@ describe("refund concurrency and at-least-once delivery", () => {
     const order = await paidOrder(customer);
     // Apply takes effect at Paytm but the response is a 500; the follow-up status read fails too
     // (3 attempts inside the client), so the first delivery learns nothing and is retried.
-    await sandbox("POST", "/__sandbox/faults", {
+    await injectFault({
       endpoint: "refundApply",
       orderId: order.paytmOrderId,
       mode: "http_500",
       applied: true,
       count: 1,
     });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_500", count: 3 });
+    await injectFault({ endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_500", count: 3 });
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "lost answer" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;
@@ -391,7 +385,7 @@ describe("refund concurrency and at-least-once delivery", () => {
     const customer = await seedUser("user");
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
-    await sandbox("POST", "/__sandbox/faults", {
+    await injectFault({
       endpoint: "refundApply",
       orderId: order.paytmOrderId,
       mode: "timeout",
@@ -426,14 +420,7 @@ describe("refund concurrency and at-least-once delivery", () => {
     const customer = await seedUser("user");
     const admin = await seedUser("admin");
     const order = await paidOrder(customer);
-    await sandbox("POST", "/__sandbox/faults", {
-      endpoint: "refundApply",
-      orderId: order.paytmOrderId,
-      mode: "http_503",
-      applied: false,
-      count: 1,
-    });
-    await sandbox("POST", "/__sandbox/faults", { endpoint: "refundStatus", orderId: order.paytmOrderId, mode: "http_503", count: 3 });
+    await firstRefundDeliveryUnanswered(order.paytmOrderId);
     const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "keeps failing" });
     const refundId = res.body.data.id as string;
     const refId = res.body.data.refId as string;

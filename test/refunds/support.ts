@@ -9,17 +9,9 @@ import { expect, vi } from "vitest";
 import worker from "../../src/index";
 import { createPaytmClient } from "../../src/paytm/client";
 import { api, config, type SeededUser, testDb } from "../harness";
+import { injectFault, sandbox } from "../payments/support";
 
-export async function sandbox<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${config().PAYTM_HOST}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
+export { injectFault, sandbox };
 
 export type PaidOrder = { id: string; paytmOrderId: string; txnId: string; amountPaise: number; userId: string };
 
@@ -116,6 +108,15 @@ export async function orderLedger(orderUuid: string) {
     sql`select refunded_amount_paise, refunds_open_paise, status from payment_orders where id = ${orderUuid}`,
   );
   return rows[0]!;
+}
+
+/**
+ * The first delivery of this order's refund learns nothing: the apply is answered 503 without
+ * taking effect, and the three status reads that follow are 503 too.
+ */
+export async function firstRefundDeliveryUnanswered(paytmOrderId: string): Promise<void> {
+  await injectFault({ endpoint: "refundApply", orderId: paytmOrderId, mode: "http_503", applied: false, count: 1 });
+  await injectFault({ endpoint: "refundStatus", orderId: paytmOrderId, mode: "http_503", count: 3 });
 }
 
 /** Paytm-side calls for one refId (exact: the sandbox counts before anything can fail). */
