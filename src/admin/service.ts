@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import { revokeSessions } from "../auth/tokens";
 import { isoSql, num, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { notFound } from "../http/errors";
@@ -129,12 +130,7 @@ export async function removeAccount(
     if (u.deleted_at) return { alreadyRemoved: true };
     const reason = "Removed by admin due to reports or policy violations";
     await tx.execute(sql`update users set deleted_at = now() where id = ${userId}`);
-    await tx.execute(
-      sql`update sessions set revoked_at = now(), revoke_reason = 'admin_removed' where user_id = ${userId} and revoked_at is null`,
-    );
-    await tx.execute(
-      sql`update refresh_tokens set revoked_at = now(), revoke_reason = 'admin_removed' where user_id = ${userId} and revoked_at is null`,
-    );
+    await revokeSessions(tx, userId, "admin_removed");
     await tx.execute(
       sql`insert into blocked_identifiers (identifier_type, value, role, reason, blocked_by, metadata)
           select t.kind::identifier_type, t.value, null, ${reason}, ${adminId}::uuid, jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)

@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { compactVerify, errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { AppError } from "../http/errors";
 
 /**
@@ -7,6 +7,7 @@ import { AppError } from "../http/errors";
  */
 export const ACCESS_TTL_SECONDS = 15 * 60;
 const ISSUER = "buildxpert";
+const CLOCK_TOLERANCE_SECONDS = 30;
 const keys = new Map<string, Uint8Array>();
 const keyOf = (secret: string) => {
   let k = keys.get(secret);
@@ -47,17 +48,45 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
       algorithms: ["HS256"],
       issuer: ISSUER,
       maxTokenAge: ACCESS_TTL_SECONDS,
-      clockTolerance: 30,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
-    const { sub, role, sid, jti, exp, typ } = payload as Record<string, unknown>;
-    if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
-      throw new AppError("INVALID_TOKEN", "Invalid token");
-    }
-    if (role !== "user" && role !== "provider" && role !== "admin") throw new AppError("INVALID_TOKEN", "Invalid token");
-    return { sub, role, sid, jti, exp };
+    return accessClaims(payload as Record<string, unknown>);
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (err instanceof joseErrors.JWTExpired) throw new AppError("TOKEN_EXPIRED", "Token expired");
     throw new AppError("INVALID_TOKEN", "Invalid token");
   }
+}
+
+/**
+ * The Socket.IO CONNECT token: everything `verifyAccessToken` checks (signature, algorithm, issuer,
+ * `typ`, claims, `iat` not in the future) except expiry, which is reported instead of refused. The
+ * apps hand their call socket one token and reconnect with it for as long as they run
+ * (client-contract §4.1), so the caller bounds an expired token by its session's lifetime
+ * (src/realtime/identity.ts). HTTP requests never use this.
+ */
+export async function verifySocketToken(secret: string, token: string, now = Date.now()): Promise<AccessClaims & { expired: boolean }> {
+  try {
+    const { payload } = await compactVerify(token, keyOf(secret), { algorithms: ["HS256"] });
+    const p = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    const nowSeconds = now / 1000;
+    if (p.iss !== ISSUER || typeof p.iat !== "number" || p.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new AppError("INVALID_TOKEN", "Invalid token");
+    }
+    const claims = accessClaims(p);
+    const expired = claims.exp < nowSeconds - CLOCK_TOLERANCE_SECONDS || nowSeconds - p.iat > ACCESS_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
+    return { ...claims, expired };
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError("INVALID_TOKEN", "Invalid token");
+  }
+}
+
+function accessClaims(payload: Record<string, unknown>): AccessClaims {
+  const { sub, role, sid, jti, exp, typ } = payload;
+  if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
+    throw new AppError("INVALID_TOKEN", "Invalid token");
+  }
+  if (role !== "user" && role !== "provider" && role !== "admin") throw new AppError("INVALID_TOKEN", "Invalid token");
+  return { sub, role, sid, jti, exp };
 }

@@ -3,6 +3,7 @@ import type { Db, HttpDb, TxDb } from "../db/client";
 import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
+import { OUTBOX_TOPICS } from "../notifications/outbox";
 import { signAccessToken } from "./jwt";
 
 /**
@@ -135,6 +136,8 @@ export async function rotateRefreshToken(
   secret: string,
   presented: string,
   meta: ClientMeta,
+  /** Called when reuse revoked the session (after commit): dispatch its outbox row. */
+  onSessionRevoked?: () => void,
 ): Promise<{ pair: TokenPair; userId: string }> {
   const rowId = await parseRefreshToken(secret, presented);
   if (!rowId) throw INVALID_REFRESH();
@@ -222,14 +225,11 @@ export async function rotateRefreshToken(
     }
 
     // A rotated token presented again after the window: someone else holds this family. End it.
-    await tx
-      .update(refreshTokens)
-      .set({ revokedAt: row.now, revokeReason: "reuse_detected" })
-      .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
-    await tx
-      .update(sessions)
-      .set({ revokedAt: row.now, revokeReason: "refresh_reuse" })
-      .where(and(eq(sessions.id, row.sessionId), isNull(sessions.revokedAt)));
+    await revokeAndAnnounce(tx, row.userId, "refresh_reuse", {
+      sessionId: row.sessionId,
+      familyId: row.familyId,
+      tokenReason: "reuse_detected",
+    });
     await tx.insert(securityEvents).values({
       userId: row.userId,
       eventType: "refresh_reuse",
@@ -241,33 +241,48 @@ export async function rotateRefreshToken(
     return { kind: "reuse", userId: row.userId, sessionId: row.sessionId };
   });
 
+  if (outcome.kind === "reuse") onSessionRevoked?.();
   if (outcome.kind === "invalid" || outcome.kind === "reuse") throw INVALID_REFRESH();
   return { pair: outcome.pair, userId: outcome.userId };
 }
 
-/** Revokes sessions (and their refresh tokens) of a user; `sessionId` narrows it to one. Returns how many sessions. */
+/**
+ * Revokes sessions (and their refresh tokens) of a user; `sessionId` narrows it to one. Returns how
+ * many sessions. Every path that ends a session comes through here (logout, logout-all, ending one
+ * session, password reset, refresh-token reuse, account deletion, admin removal).
+ *
+ * One statement, so it is atomic on either executor (an HTTP call or inside the caller's
+ * transaction): the sessions, their refresh tokens, and an outbox row naming the revoked session ids.
+ * Dispatched after commit (the caller's `dispatchAfterCommit`, or the cron sweep), that row makes the
+ * user's UserHub close the sockets those sessions opened (src/realtime/user-hub.ts).
+ */
 export async function revokeSessions(db: HttpDb | TxDb, userId: string, reason: string, sessionId?: string): Promise<number> {
-  const exec = db as HttpDb;
-  const revokedSessions = exec
-    .update(sessions)
-    .set({ revokedAt: sql`now()`, revokeReason: reason })
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), sessionId ? eq(sessions.id, sessionId) : undefined))
-    .returning({ id: sessions.id });
-  const revokedTokens = exec
-    .update(refreshTokens)
-    .set({ revokedAt: sql`now()`, revokeReason: reason })
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        isNull(refreshTokens.revokedAt),
-        sessionId ? eq(refreshTokens.sessionId, sessionId) : undefined,
-      ),
-    );
-  if ("batch" in exec) {
-    const [revoked] = await exec.batch([revokedSessions, revokedTokens]);
-    return revoked.length;
-  }
-  const revoked = await revokedSessions;
-  await revokedTokens;
-  return revoked.length;
+  return (await revokeAndAnnounce(db, userId, reason, { sessionId })).length;
+}
+
+async function revokeAndAnnounce(
+  db: HttpDb | TxDb,
+  userId: string,
+  sessionReason: string,
+  opts: { sessionId?: string | undefined; tokenReason?: string; familyId?: string } = {},
+): Promise<string[]> {
+  const { sessionId, familyId } = opts;
+  const tokenReason = opts.tokenReason ?? sessionReason;
+  const { rows } = await (db as HttpDb).execute<{ id: string }>(sql`
+    with revoked as (
+      update sessions set revoked_at = now(), revoke_reason = ${sessionReason}
+       where user_id = ${userId} and revoked_at is null ${sessionId ? sql`and id = ${sessionId}` : sql``}
+      returning id
+    ), tokens as (
+      update refresh_tokens set revoked_at = now(), revoke_reason = ${tokenReason}
+       where user_id = ${userId} and revoked_at is null
+         ${sessionId ? sql`and session_id = ${sessionId}` : sql``} ${familyId ? sql`and family_id = ${familyId}` : sql``}
+    ), announced as (
+      insert into outbox (topic, payload)
+      select ${OUTBOX_TOPICS.sessionsRevoked}, jsonb_build_object('userId', ${userId}::text, 'sessionIds', jsonb_agg(id))
+        from revoked
+      having count(*) > 0
+    )
+    select id from revoked`);
+  return rows.map((r) => r.id);
 }

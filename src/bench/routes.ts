@@ -5,12 +5,13 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 
 /**
- * Routes that exist only for `npm run bench` outside production: the bare ceiling and one read over
- * each database driver mode, so the cost of the WebSocket Pool path is measured, not assumed.
+ * Routes that exist only for `npm run bench`, which runs `wrangler dev` with ENVIRONMENT=development
+ * (404 in every other environment): the bare ceiling and one read over each database driver mode, so
+ * the cost of the WebSocket Pool path is measured, not assumed.
  */
 export const benchRoutes = new Hono<AppEnv>()
   .use("*", async (c, next) => {
-    if (c.get("config").ENVIRONMENT === "production") throw new AppError("ROUTE_NOT_FOUND", "Not found");
+    if (c.get("config").ENVIRONMENT !== "development") throw new AppError("ROUTE_NOT_FOUND", "Not found");
     await next();
   })
   // Public by design (never served in production): declared so the authorization matrix sees them.

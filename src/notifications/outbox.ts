@@ -50,7 +50,14 @@ export type PushMessage = {
   data: Record<string, unknown>;
 };
 
-export const OUTBOX_TOPICS = { push: "push.send", realtime: "realtime.emit" } as const;
+/**
+ * `sessionsRevoked` rows are written by src/auth/tokens.ts `revokeSessions` in the revoking statement
+ * itself; their payload is `SessionsRevoked`.
+ */
+export const OUTBOX_TOPICS = { push: "push.send", realtime: "realtime.emit", sessionsRevoked: "realtime.sessions_revoked" } as const;
+
+/** Sessions of one user that were revoked: their sockets must close. */
+export type SessionsRevoked = { userId: string; sessionIds: string[] };
 
 /** Cloudflare Queues: at most 100 messages and 256 KB per sendBatch (miniflare enforces 100 / 288 KB). */
 const QUEUE_BATCH_COUNT = 100;
@@ -165,8 +172,14 @@ export async function emit(db: Executor, events: RealtimeEvent | RealtimeEvent[]
 /** Delivers realtime events to a user's live sockets. Set by the realtime gateway (src/realtime). */
 export type RealtimeSink = (env: Env, events: RealtimeEvent[]) => Promise<void>;
 let realtimeSink: RealtimeSink = async () => {};
+/** Closes the sockets of revoked sessions. Set by the realtime gateway too; throws if it could not. */
+export type RevocationSink = (env: Env, revoked: SessionsRevoked[]) => Promise<void>;
+let revocationSink: RevocationSink = async () => {};
 export function setRealtimeSink(sink: RealtimeSink): void {
   realtimeSink = sink;
+}
+export function setRevocationSink(sink: RevocationSink): void {
+  revocationSink = sink;
 }
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -233,12 +246,25 @@ export async function dispatchOutbox(
     const pushes = rows.filter((r) => r.topic === OUTBOX_TOPICS.push);
     const live = rows.filter((r) => r.topic === OUTBOX_TOPICS.realtime).map((r) => r.payload as unknown as RealtimeEvent);
     const failed = pushes.length ? await enqueuePushes(env, pushes) : new Map<number, string>();
+    const revocations = rows.filter((r) => r.topic === OUTBOX_TOPICS.sessionsRevoked);
+    const known = new Set<string>(Object.values(OUTBOX_TOPICS));
     for (const r of rows) {
-      if (r.topic !== OUTBOX_TOPICS.push && r.topic !== OUTBOX_TOPICS.realtime) failed.set(r.id, `unknown topic ${r.topic}`);
+      if (!known.has(r.topic)) failed.set(r.id, `unknown topic ${r.topic}`);
     }
     if (live.length) {
       // Live events are best effort: a socket that misses one refetches on its next screen load.
       await realtimeSink(env, live).catch(() => undefined);
+    }
+    if (revocations.length) {
+      // Not best effort: a socket left open would keep a revoked session's calls. Retried by the sweep.
+      try {
+        await revocationSink(
+          env,
+          revocations.map((r) => r.payload as unknown as SessionsRevoked),
+        );
+      } catch (err) {
+        for (const r of revocations) failed.set(r.id, err instanceof Error ? err.message : String(err));
+      }
     }
     const sent = rows.filter((r) => !failed.has(r.id)).map((r) => r.id);
     if (sent.length) {

@@ -27,6 +27,8 @@ export const ENGINE_ERRORS = {
   BAD_REQUEST: { code: 3, message: "Bad request" },
   FORBIDDEN: { code: 4, message: "Forbidden" },
   UNSUPPORTED_PROTOCOL_VERSION: { code: 5, message: "Unsupported protocol version" },
+  /** Ours (answered with HTTP 429): the client handles it like any refused handshake and retries later. */
+  TOO_MANY_REQUESTS: { code: 3, message: "Too many connections from this address, retry later" },
 } as const;
 
 export function engineError(e: (typeof ENGINE_ERRORS)[keyof typeof ENGINE_ERRORS], status = 400): Response {

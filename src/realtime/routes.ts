@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ENGINE_ERRORS, engineError } from "./protocol";
@@ -12,12 +12,12 @@ export const socketRoutes = new Hono<AppEnv>();
 
 const gateway = describe({ summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)", tags: ["realtime"], access: "public" });
 
-/** Development diagnostics for the end-to-end run and the bench (404 in production). */
+/** Development diagnostics for the end-to-end run and the bench (404 in every other environment). */
 socketRoutes.get(
   "/__session/:sid",
   describe({ summary: "Session diagnostics (development only)", tags: ["realtime"], access: "public" }),
   async (c) => {
-    if (c.get("config").ENVIRONMENT === "production") return c.notFound();
+    if (c.get("config").ENVIRONMENT !== "development") return c.notFound();
     const stub = sessionStub(c.env, c.req.param("sid"));
     if (!stub) return c.notFound();
     if (c.req.query("terminate") === "1") await stub.terminate();
@@ -26,8 +26,32 @@ socketRoutes.get(
 );
 
 // The client asks for `/socket.io/` (trailing slash); `/socket.io` is accepted too.
-socketRoutes.all("/", gateway, (c) => route(c.env, c.req.raw));
-socketRoutes.all("/*", gateway, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? route(c.env, c.req.raw) : c.notFound()));
+socketRoutes.all("/", gateway, (c) => gate(c));
+socketRoutes.all("/*", gateway, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? gate(c) : c.notFound()));
+
+/** SOCKET_LIMITER's period (wrangler.toml). */
+const HANDSHAKE_RETRY_AFTER_SECONDS = 10;
+
+/**
+ * Every Engine.IO handshake creates a session object, so handshakes are limited per client address
+ * (SOCKET_LIMITER, CF-Connecting-IP). The budget fits a carrier NAT's worth of devices each opening
+ * the apps' four sockets and reconnecting; a flood is refused with an Engine.IO error that
+ * socket.io-client treats as a failed attempt and retries with backoff. Requests on an existing
+ * session are not counted. Exempt, like the API limiter: requests without the header (local tools)
+ * and the `development` environment (the end-to-end run and the bench connect from one address).
+ */
+async function gate(c: Context<AppEnv>): Promise<Response> {
+  const ip = c.req.header("cf-connecting-ip");
+  if (ip && !c.req.query("sid") && c.get("config").ENVIRONMENT !== "development") {
+    const { success } = await c.env.SOCKET_LIMITER.limit({ key: `ip:${ip}` });
+    if (!success) {
+      const res = engineError(ENGINE_ERRORS.TOO_MANY_REQUESTS, 429);
+      res.headers.set("retry-after", String(HANDSHAKE_RETRY_AFTER_SECONDS));
+      return res;
+    }
+  }
+  return route(c.env, c.req.raw);
+}
 
 function sessionStub(env: Env, sid: string) {
   try {

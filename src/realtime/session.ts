@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "../http/errors";
 import { createLogger } from "../lib/log";
-import { identifySocket, isUuid } from "./identity";
+import { identifySocket, isUuid, sessionIsLive } from "./identity";
 import type { Delivery } from "./policy";
 import {
   binaryForPolling,
@@ -46,6 +46,9 @@ type Session = {
   /** Bound by a valid token in CONNECT auth: the only identity that may place or receive calls. */
   userId?: string;
   role?: "user" | "provider" | "admin";
+  /** The auth session behind that token (revoking it closes this socket) and the token's `exp` in seconds. */
+  sessionId?: string;
+  tokenExpiresAt?: number;
   /** Compatibility `join(userId)` of a socket without a token: triggers only. */
   joinedUserId?: string;
 };
@@ -69,10 +72,15 @@ const CALL_COMMANDS = new Set<string>([
   "call:ice-candidate",
   "call:end",
 ]);
+/** Commands that start something re-check the session every time; the rest at most this often. */
+const SESSION_RECHECK_MS = 5_000;
+const ALWAYS_RECHECK = new Set<string>(["call:initiate", "call:accept"]);
 /** Events upstream listened for that the apps never send; accepted and ignored. */
 const IGNORED_EVENTS = new Set(["call:connection-state", "call:error", "call:quality", "error"]);
 
 const log = createLogger("info", { component: "realtime-session" });
+
+const ANONYMOUS = { userId: undefined, role: undefined, sessionId: undefined, tokenExpiresAt: undefined, joinedUserId: undefined };
 
 export type Ack = { status: "success" } | { status: "error"; message: string; errorCode: string };
 
@@ -82,6 +90,8 @@ export class RealtimeSession extends DurableObject<Env> {
   private pendingPoll: ((r: Response) => void) | undefined;
   private decoder = socketDecoder((p) => this.queueSocketPacket(p));
   private decodedQueue: SocketPacket[] = [];
+  /** When the auth session was last found live (memory only: after hibernation the next command checks). */
+  private sessionCheckedAt = 0;
   /** Changes on every constructor run, i.e. after each hibernation or eviction (dev diagnostics). */
   private readonly bootId = crypto.randomUUID();
 
@@ -380,7 +390,7 @@ export class RealtimeSession extends DurableObject<Env> {
       case SocketPacketType.DISCONNECT:
         if (p.nsp === "/") {
           await this.leaveHubs(s);
-          this.patch({ connected: false, userId: undefined, role: undefined, joinedUserId: undefined, socketId: undefined });
+          this.patch({ ...ANONYMOUS, connected: false, socketId: undefined });
         }
         return;
       case SocketPacketType.EVENT:
@@ -400,15 +410,19 @@ export class RealtimeSession extends DurableObject<Env> {
     }
     const token = (p.data as { token?: unknown } | undefined)?.token;
     if (s.connected) await this.leaveHubs(s);
-    let identity: { userId?: string; role?: Session["role"] } = {};
+    let identity: Pick<Session, "userId" | "role" | "sessionId" | "tokenExpiresAt"> = ANONYMOUS;
+    this.sessionCheckedAt = 0;
     if (typeof token === "string" && token.length > 0) {
       try {
         const who = await identifySocket(this.env, token);
-        identity = { userId: who.userId, role: who.role };
-        await this.hub(who.userId).register(who.userId, this.sid, true);
+        identity = { userId: who.userId, role: who.role, sessionId: who.sessionId, tokenExpiresAt: who.tokenExpiresAt };
+        // False: the session was revoked between the check and now.
+        if (!(await this.hub(who.userId).register(who.userId, this.sid, true, who.sessionId))) {
+          throw new AppError("INVALID_TOKEN", "Session is no longer valid");
+        }
       } catch (err) {
         const code = err instanceof AppError ? err.code : "INVALID_TOKEN";
-        this.patch({ connected: false, userId: undefined, role: undefined, joinedUserId: undefined });
+        this.patch({ ...ANONYMOUS, connected: false });
         // socket.io-client surfaces this as connect_error with err.message and err.data.
         this.sendSocket({
           type: SocketPacketType.CONNECT_ERROR,
@@ -445,11 +459,38 @@ export class RealtimeSession extends DurableObject<Env> {
       return ack({ status: "success", userId: normalised });
     }
     if (CALL_COMMANDS.has(name)) {
+      const session = s.userId ? await this.sessionState(s, name) : "live";
+      if (session === "revoked") {
+        // Revoked since connect and its close has not arrived (yet): nothing call:* for it, and it goes.
+        ack({ status: "error", message: "Session is no longer valid", errorCode: "WEBRTC_NOT_AUTHENTICATED" });
+        await this.close("session revoked");
+        return;
+      }
+      // Starting or answering a call needs a verdict; signalling of a call in progress rides out a blip.
+      if (session === "unknown" && ALWAYS_RECHECK.has(name))
+        return ack({ status: "error", message: "Call service error", errorCode: "WEBRTC_ERROR" });
       const result = await this.onCall(s, name as CallCommand, args[0]);
       ack(result);
       return;
     }
     if (IGNORED_EVENTS.has(name)) return ack({ status: "success" });
+  }
+
+  /**
+   * Revocation normally closes this socket through the user's hub; this covers a delayed or lost
+   * close. "unknown": the database could not say (it is down, and the command would fail there too).
+   */
+  private async sessionState(s: Session, command: string): Promise<"live" | "revoked" | "unknown"> {
+    if (!s.userId || !s.sessionId || s.tokenExpiresAt === undefined) return "revoked";
+    if (!ALWAYS_RECHECK.has(command) && Date.now() - this.sessionCheckedAt < SESSION_RECHECK_MS) return "live";
+    try {
+      const live = await sessionIsLive(this.env, { userId: s.userId, sessionId: s.sessionId, tokenExpiresAt: s.tokenExpiresAt });
+      if (live) this.sessionCheckedAt = Date.now();
+      return live ? "live" : "revoked";
+    } catch (err) {
+      log.warn("session re-check failed", { error: err instanceof Error ? err.message : String(err) });
+      return "unknown";
+    }
   }
 
   private async onCall(s: Session, command: CallCommand, data: unknown): Promise<Ack> {

@@ -1,8 +1,9 @@
-import { type RealtimeEvent, setRealtimeSink } from "../notifications/outbox";
+import { type RealtimeEvent, type SessionsRevoked, setRealtimeSink, setRevocationSink } from "../notifications/outbox";
 
 /**
- * The outbox's realtime sink: events are grouped per user and handed to that user's hub, which
- * applies the real-time policy per socket. Registered at module load (imported by src/jobs/register.ts).
+ * The outbox's realtime sinks: events are grouped per user and handed to that user's hub, which
+ * applies the real-time policy per socket; revoked sessions go to their user's hub, which closes
+ * the sockets they opened. Registered at module load (imported by src/jobs/register.ts).
  */
 export async function deliverToUsers(env: Env, events: RealtimeEvent[]): Promise<void> {
   const byUser = new Map<string, RealtimeEvent[]>();
@@ -11,7 +12,21 @@ export async function deliverToUsers(env: Env, events: RealtimeEvent[]): Promise
     const key = e.userId.toLowerCase();
     byUser.set(key, [...(byUser.get(key) ?? []), e]);
   }
-  await Promise.all([...byUser].map(([userId, list]) => env.USER_HUB.get(env.USER_HUB.idFromName(userId)).deliver(list)));
+  await Promise.all([...byUser].map(([userId, list]) => hub(env, userId).deliver(list)));
 }
 
+/** Throws when a hub could not be reached, so the outbox keeps the row for the sweep. */
+export async function closeRevokedSockets(env: Env, revoked: SessionsRevoked[]): Promise<void> {
+  const byUser = new Map<string, string[]>();
+  for (const r of revoked) {
+    if (typeof r.userId !== "string" || !r.userId || !Array.isArray(r.sessionIds)) continue;
+    const key = r.userId.toLowerCase();
+    byUser.set(key, [...(byUser.get(key) ?? []), ...r.sessionIds.filter((id) => typeof id === "string")]);
+  }
+  await Promise.all([...byUser].map(([userId, sessionIds]) => hub(env, userId).closeSessions(sessionIds)));
+}
+
+const hub = (env: Env, userId: string) => env.USER_HUB.get(env.USER_HUB.idFromName(userId));
+
 setRealtimeSink(deliverToUsers);
+setRevocationSink(closeRevokedSockets);

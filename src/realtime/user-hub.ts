@@ -5,13 +5,22 @@ import { deliveryFor } from "./policy";
 
 const log = createLogger("info", { component: "user-hub" });
 
-/** Oldest registrations beyond this are dropped (upstream capped sockets per user at 15-20, §5.1). */
-export const MAX_SOCKETS_PER_USER = 32;
+/**
+ * Live sockets kept per user, in two pools that never displace each other: sockets that proved
+ * identity, and token-less `join(userId)` sockets. Beyond its cap a pool drops its own oldest
+ * (upstream capped sockets per user at 15-20, §5.1). User ids are public (provider listings), so a
+ * token-less socket must never be able to push out, close, or end the calls of an authenticated one.
+ */
+export const MAX_AUTHENTICATED_SOCKETS = 32;
+export const MAX_ANONYMOUS_SOCKETS = 32;
+/** How long a revoked session id is remembered, to refuse a socket that passed its check just before the revocation. */
+const REVOKED_MEMORY_MS = 60 * 60 * 1000;
 
 /**
  * Owns the set of live sockets of one user (name = user id): which Engine.IO sessions to deliver
- * to, and whether each proved its identity. Every emitter (the outbox sink, the call rooms) goes
- * through `deliver`, which applies the real-time policy per socket (src/realtime/policy.ts).
+ * to, whether each proved its identity, and for those, the auth session (refresh-token family) that
+ * opened them, so revoking that session closes them. Every emitter (the outbox sink, the call rooms)
+ * goes through `deliver`, which applies the real-time policy per socket (src/realtime/policy.ts).
  *
  * It also knows the user's live calls, so that when the user's last call-capable (authenticated)
  * socket goes away, the call room can end the call; any other socket closing changes nothing
@@ -24,40 +33,81 @@ export class UserHub extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL);" +
+      "CREATE TABLE IF NOT EXISTS sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL, session_id TEXT);" +
         "CREATE TABLE IF NOT EXISTS calls (booking_id TEXT PRIMARY KEY);" +
+        "CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);" +
         // A DO does not know the name it was reached by (anchors §3.1), so callers state it.
         "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);",
     );
+    // Hubs created before sockets remembered their session.
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(sockets)").toArray();
+    if (!columns.some((c) => c.name === "session_id")) this.sql.exec("ALTER TABLE sockets ADD COLUMN session_id TEXT");
   }
 
-  async register(userId: string, sid: string, authenticated: boolean): Promise<void> {
+  /**
+   * Adds a socket to its pool. An authenticated socket names its auth session; false means that
+   * session was revoked meanwhile (the caller refuses the CONNECT).
+   */
+  async register(userId: string, sid: string, authenticated: boolean, sessionId?: string): Promise<boolean> {
+    if (sessionId && this.sql.exec("SELECT 1 FROM revoked_sessions WHERE session_id = ?", sessionId).toArray().length) return false;
     this.sql.exec("INSERT INTO meta (k, v) VALUES ('user_id', ?) ON CONFLICT (k) DO NOTHING", userId);
     this.sql.exec(
-      "INSERT INTO sockets (sid, authenticated, registered_at) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET authenticated = max(authenticated, excluded.authenticated)",
+      "INSERT INTO sockets (sid, authenticated, registered_at, session_id) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (sid) DO UPDATE SET authenticated = max(authenticated, excluded.authenticated), session_id = coalesce(excluded.session_id, session_id)",
       sid,
       authenticated ? 1 : 0,
       Date.now(),
+      sessionId ?? null,
     );
-    const extra = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sockets").one().n - MAX_SOCKETS_PER_USER;
-    if (extra <= 0) return;
+    const pool = this.sql.exec<{ authenticated: number }>("SELECT authenticated FROM sockets WHERE sid = ?", sid).one().authenticated;
+    const cap = pool === 1 ? MAX_AUTHENTICATED_SOCKETS : MAX_ANONYMOUS_SOCKETS;
+    const extra = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sockets WHERE authenticated = ?", pool).one().n - cap;
+    if (extra <= 0) return true;
     const evicted = this.sql
-      .exec<{ sid: string; authenticated: number }>(
-        "DELETE FROM sockets WHERE sid IN (SELECT sid FROM sockets WHERE sid <> ? ORDER BY registered_at LIMIT ?) RETURNING sid, authenticated",
+      .exec<{ sid: string }>(
+        "DELETE FROM sockets WHERE sid IN (SELECT sid FROM sockets WHERE authenticated = ? AND sid <> ? ORDER BY registered_at, rowid LIMIT ?) RETURNING sid",
+        pool,
         sid,
         extra,
       )
       .toArray();
     // An evicted socket is closed, as upstream disconnected the oldest: left open it would look
     // connected to its app but never get another event. Its client reconnects and registers afresh.
+    // A new authenticated socket just arrived, so evicting from that pool never leaves the user's calls without one.
+    await this.terminate(evicted.map((e) => e.sid));
+    return true;
+  }
+
+  /**
+   * The auth sessions were revoked (src/auth/tokens.ts `revokeSessions`, through the outbox): their
+   * sockets are closed, and remembered so a CONNECT that passed its check just before cannot register.
+   */
+  async closeSessions(sessionIds: string[]): Promise<number> {
+    if (!sessionIds.length) return 0;
+    const now = Date.now();
+    const list = JSON.stringify(sessionIds);
+    this.sql.exec("DELETE FROM revoked_sessions WHERE revoked_at < ?", now - REVOKED_MEMORY_MS);
+    this.sql.exec(
+      "INSERT INTO revoked_sessions (session_id, revoked_at) SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT (session_id) DO NOTHING",
+      now,
+      list,
+    );
+    const closed = this.sql
+      .exec<{ sid: string }>("DELETE FROM sockets WHERE session_id IN (SELECT value FROM json_each(?)) RETURNING sid", list)
+      .toArray();
+    await this.terminate(closed.map((c) => c.sid));
+    if (closed.length) await this.afterCallSocketLoss();
+    return closed.length;
+  }
+
+  private async terminate(sids: string[]): Promise<void> {
     await Promise.all(
-      evicted.map(({ sid: old }) =>
-        this.env.REALTIME_SESSION.get(this.env.REALTIME_SESSION.idFromString(old))
+      sids.map((sid) =>
+        this.env.REALTIME_SESSION.get(this.env.REALTIME_SESSION.idFromString(sid))
           .terminate()
-          .catch((err: unknown) => log.warn("evicting session failed", { error: err instanceof Error ? err.message : String(err) })),
+          .catch((err: unknown) => log.warn("closing session failed", { error: err instanceof Error ? err.message : String(err) })),
       ),
     );
-    if (evicted.some((e) => e.authenticated === 1)) await this.afterCallSocketLoss();
   }
 
   async unregister(sid: string): Promise<void> {

@@ -6,6 +6,7 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
+import { dispatchAfterCommit } from "../notifications/outbox";
 import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
 import * as users from "./service";
 
@@ -81,6 +82,7 @@ usersRoutes.delete(
   requireAuth(),
   async (c) => {
     await users.deleteAccount(c.get("db"), principalOf(c).userId, clientMeta(c));
+    dispatchAfterCommit(c.env, c.executionCtx); // the revoked sessions' sockets close (src/auth/tokens.ts)
     return ok(c, { deleted: true }, { message: "Account deleted successfully." });
   },
 );

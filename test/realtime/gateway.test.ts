@@ -289,3 +289,21 @@ describe("identity and the real-time policy", () => {
     expect(await hubStub(me.id).counts()).toEqual({ authenticated: 0, anonymous: 1 });
   });
 });
+
+describe("development-only diagnostics", () => {
+  it("a non-development worker serves neither /socket.io/__session (not even ?terminate=1) nor /__bench", async () => {
+    const s = await open();
+    for (const path of [
+      `/socket.io/__session/${s.sid}`,
+      `/socket.io/__session/${s.sid}?terminate=1`,
+      "/__bench/bare",
+      "/__bench/db-http",
+    ]) {
+      const res = await SELF.fetch(`http://127.0.0.1${path}`);
+      expect(res.status, path).toBe(404);
+      await res.text();
+    }
+    // The session was not terminated.
+    expect((await sessionStub(s.sid).diagnostics()).session).toMatchObject({ connected: true });
+  });
+});
