@@ -442,7 +442,7 @@ export async function resetPassword(
     });
     return "ok" as const;
   });
-  if (outcome === "ok") closeRevokedSockets(deps);
+  if (outcome === "ok") dispatchRevocation(deps);
   if (outcome === "bad_token") throw new AppError("BAD_REQUEST", "Invalid or expired reset token. Please verify the OTP again.");
   if (outcome === "no_user") throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
 }
@@ -451,11 +451,11 @@ export async function resetPassword(
 // Tokens and sessions
 
 /** `revokeSessions` wrote an outbox row naming the revoked sessions: deliver it now, so their sockets close. */
-const closeRevokedSockets = (deps: AuthDeps) => dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });
+const dispatchRevocation = (deps: AuthDeps) => dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });
 
 export async function refresh(deps: AuthDeps, refreshToken: string): Promise<TokenPair & { user: ReturnType<typeof userView> | null }> {
   const { pair, userId } = await rotateRefreshToken(deps.db, deps.config.JWT_SECRET, refreshToken, deps.meta, () =>
-    closeRevokedSockets(deps),
+    dispatchRevocation(deps),
   );
   const [user] = await deps.db.http.select().from(users).where(eq(users.id, userId)).limit(1);
   return { ...pair, user: user ? userView(user) : null };
@@ -483,7 +483,7 @@ export async function logout(deps: AuthDeps, principal: { userId: string; sessio
       .limit(1);
     if (row && row.sessionId !== principal.sessionId) await revokeSessions(db.http, principal.userId, "logout", row.sessionId);
   }
-  closeRevokedSockets(deps);
+  dispatchRevocation(deps);
   await db.http.insert(securityEvents).values({
     userId: principal.userId,
     eventType: "logout",
@@ -495,7 +495,7 @@ export async function logout(deps: AuthDeps, principal: { userId: string; sessio
 
 export async function logoutAll(deps: AuthDeps, userId: string): Promise<number> {
   const n = await revokeSessions(deps.db.http, userId, "logout_all");
-  closeRevokedSockets(deps);
+  dispatchRevocation(deps);
   await deps.db.http.insert(securityEvents).values({
     userId,
     eventType: "logout_all",
@@ -539,7 +539,7 @@ export async function listSessions(db: HttpDb, userId: string, currentSessionId:
 export async function revokeSession(deps: AuthDeps, userId: string, sessionId: string): Promise<void> {
   const n = await revokeSessions(deps.db.http, userId, "session_revoked", sessionId);
   if (n === 0) throw new AppError("NOT_FOUND", "Session not found");
-  closeRevokedSockets(deps);
+  dispatchRevocation(deps);
   await deps.db.http.insert(securityEvents).values({
     userId,
     eventType: "session_revoked",

@@ -459,15 +459,15 @@ export class RealtimeSession extends DurableObject<Env> {
       return ack({ status: "success", userId: normalised });
     }
     if (CALL_COMMANDS.has(name)) {
-      const session = s.userId ? await this.sessionState(s, name) : "live";
-      if (session === "revoked") {
+      const verdict = s.userId ? await this.sessionState(s, name) : "live";
+      if (verdict === "revoked") {
         // Revoked since connect and its close has not arrived (yet): nothing call:* for it, and it goes.
         ack({ status: "error", message: "Session is no longer valid", errorCode: "WEBRTC_NOT_AUTHENTICATED" });
         await this.close("session revoked");
         return;
       }
       // Starting or answering a call needs a verdict; signalling of a call in progress rides out a blip.
-      if (session === "unknown" && ALWAYS_RECHECK.has(name))
+      if (verdict === "unknown" && ALWAYS_RECHECK.has(name))
         return ack({ status: "error", message: "Call service error", errorCode: "WEBRTC_ERROR" });
       const result = await this.onCall(s, name as CallCommand, args[0]);
       ack(result);

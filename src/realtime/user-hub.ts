@@ -13,8 +13,11 @@ const log = createLogger("info", { component: "user-hub" });
  */
 export const MAX_AUTHENTICATED_SOCKETS = 32;
 export const MAX_ANONYMOUS_SOCKETS = 32;
-/** How long a revoked session id is remembered, to refuse a socket that passed its check just before the revocation. */
-const REVOKED_MEMORY_MS = 60 * 60 * 1000;
+/**
+ * How long a revoked session id is remembered: long enough to refuse a CONNECT whose database check
+ * passed just before the revocation committed (a query plus a hop); an alarm forgets it afterwards.
+ */
+const REVOKED_MEMORY_MS = 10 * 60 * 1000;
 
 /**
  * Owns the set of live sockets of one user (name = user id): which Engine.IO sessions to deliver
@@ -86,18 +89,26 @@ export class UserHub extends DurableObject<Env> {
     if (!sessionIds.length) return 0;
     const now = Date.now();
     const list = JSON.stringify(sessionIds);
-    this.sql.exec("DELETE FROM revoked_sessions WHERE revoked_at < ?", now - REVOKED_MEMORY_MS);
     this.sql.exec(
       "INSERT INTO revoked_sessions (session_id, revoked_at) SELECT value, ? FROM json_each(?) WHERE true ON CONFLICT (session_id) DO NOTHING",
       now,
       list,
     );
+    await this.ctx.storage.setAlarm(now + REVOKED_MEMORY_MS);
     const closed = this.sql
       .exec<{ sid: string }>("DELETE FROM sockets WHERE session_id IN (SELECT value FROM json_each(?)) RETURNING sid", list)
       .toArray();
     await this.terminate(closed.map((c) => c.sid));
     if (closed.length) await this.afterCallSocketLoss();
     return closed.length;
+  }
+
+  /** Forgets revoked session ids past their time (set by closeSessions; alarms may repeat, anchors §3.1). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.sql.exec("DELETE FROM revoked_sessions WHERE revoked_at <= ?", now - REVOKED_MEMORY_MS);
+    const next = this.sql.exec<{ at: number | null }>("SELECT min(revoked_at) AS at FROM revoked_sessions").one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next + REVOKED_MEMORY_MS);
   }
 
   private async terminate(sids: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { dispatchOutbox, emit } from "../../src/notifications/outbox";
 import "../../src/realtime/sink";
@@ -87,6 +87,42 @@ describe("the per-user socket cap", () => {
     await oldest.waitClosed();
     expect(await hub.counts()).toEqual({ authenticated: CAP, anonymous: 1 });
     expect((await sessionStub(anon.sid).diagnostics()).session).toMatchObject({ connected: true });
+  });
+});
+
+describe("hub storage", () => {
+  it("a hub created before sockets remembered their session upgrades its table and keeps its sockets", async () => {
+    const me = await seedUser("user");
+    const hub = hubStub(me.id);
+    const old = env.REALTIME_SESSION.newUniqueId().toString();
+    await runInDurableObject(hub, (_i, state) => {
+      state.storage.sql.exec(
+        "DROP TABLE sockets; CREATE TABLE sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL)",
+      );
+      state.storage.sql.exec("INSERT INTO sockets VALUES (?, 0, ?)", old, Date.now());
+    });
+    await evictDurableObject(hub);
+    const s = await open(me.token);
+    expect(s.connectError).toBeUndefined();
+    expect(await hub.counts()).toEqual({ authenticated: 1, anonymous: 1 });
+    expect(await hub.closeSessions([me.sessionId])).toBe(1);
+    await s.waitClosed();
+  });
+
+  it("remembers revoked sessions only for a while (its alarm forgets them)", async () => {
+    const me = await seedUser("user");
+    const hub = hubStub(me.id);
+    await hub.closeSessions([me.sessionId, crypto.randomUUID()]);
+    const remembered = () =>
+      runInDurableObject(hub, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM revoked_sessions").one().n);
+    expect(await remembered()).toBe(2);
+    expect(await runDurableObjectAlarm(hub)).toBe(true); // early: nothing is old enough yet
+    expect(await remembered()).toBe(2);
+    await runInDurableObject(hub, (_i, state) => {
+      state.storage.sql.exec("UPDATE revoked_sessions SET revoked_at = revoked_at - 11 * 60 * 1000");
+    });
+    expect(await runDurableObjectAlarm(hub)).toBe(true);
+    expect(await remembered()).toBe(0);
   });
 });
 
