@@ -30,5 +30,6 @@ export const MEDIA_BODIES: readonly MediaBody[] = [
   mediaBody(/^\/api\/services\/[^/]+\/providers$/, "service registration photos", WORKING_PROOF_PHOTOS + 1),
 ];
 
-/** "8 MB", "64 KB": how the limit is named in the 413 message. */
-export const sizeLabel = (bytes: number) => (bytes >= MiB ? `${Math.round(bytes / MiB)} MB` : `${Math.round(bytes / 1024)} KB`);
+/** "8 MB", "64 KB" (binary multiples), "1 MB" for 1,000,000: how the limit is named in the 413 message. */
+export const sizeLabel = (bytes: number) =>
+  bytes % MiB === 0 ? `${bytes / MiB} MB` : bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${Math.round(bytes / 1e5) / 10} MB`;
