@@ -6,7 +6,7 @@ import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
 import type { Logger } from "../lib/log";
-import { isDataUrl, storeImage } from "../media/store";
+import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
 import { dispatchAfterCommit, notify } from "../notifications/outbox";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
@@ -96,18 +96,24 @@ export async function signup(
   }
   if (taken.length > 0) throw new AppError("ALREADY_EXISTS", "Email already registered");
 
-  let profilePicUrl = "";
+  // The account's id is chosen now, so the photo is stored under its owner before verify-otp creates it.
+  const userId = crypto.randomUUID();
   const pic = input.profilePicUrl?.trim() ?? "";
-  if (isDataUrl(pic)) profilePicUrl = await storeImage(deps.env, config.PUBLIC_BASE_URL, "profile-pictures", pic);
-  else if (/^https:\/\/\S{1,2000}$/.test(pic)) profilePicUrl = pic;
-  // Anything else (the user app's `file://` fallback) means "no photo", as upstream's default did.
+  // Anything but an image or an https URL (the user app's `file://` fallback) means "no photo", as upstream's default did.
+  const profilePicUrl =
+    isDataUrl(pic) || /^https:\/\//i.test(pic) || isOurUrl(pic, config.PUBLIC_BASE_URL)
+      ? await acceptImage(
+          { env: deps.env, publicBaseUrl: config.PUBLIC_BASE_URL, userId },
+          { value: pic, kind: "profile-pictures", field: "profilePicUrl" },
+        )
+      : "";
 
   const passwordHash = hashPassword(input.password, params(config));
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,
     role: input.role,
     purpose: "signup",
-    payload: { fullName: input.fullName, email, passwordHash, profilePicUrl },
+    payload: { userId, fullName: input.fullName, email, passwordHash, profilePicUrl },
   });
   await sendCode(deps, { phone: input.phone, role: input.role, purpose: "signup", code, challengeId });
   return { phone: input.phone, expiresInSeconds: 300, resendAfterSeconds: 30 };
@@ -126,7 +132,7 @@ export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; ro
   return { phone: input.phone };
 }
 
-type PendingSignup = { fullName: string; email: string | null; passwordHash: string; profilePicUrl: string };
+type PendingSignup = { userId?: string; fullName: string; email: string | null; passwordHash: string; profilePicUrl: string };
 
 export async function verifySignupOtp(
   deps: AuthDeps,
@@ -158,6 +164,7 @@ export async function verifySignupOtp(
       const [user] = await tx
         .insert(users)
         .values({
+          id: pending.userId,
           role,
           phone: input.phone,
           fullName: pending.fullName,

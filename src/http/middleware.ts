@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { createLogger } from "../lib/log";
+import { MEDIA_BODIES, sizeLabel } from "../media/limits";
 import { MAX_PAYLOAD } from "../realtime/protocol";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
@@ -41,17 +42,26 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
-/** Routes that accept base64 images (profile photo, working proof) get a larger body limit. */
-const MEDIA_ROUTES = [/^\/api\/users\/profile$/, /^\/api\/services\/[^/]+\/providers$/, /^\/api\/auth\/signup$/];
-const tooLarge = () => {
-  throw new AppError("PAYLOAD_TOO_LARGE", "Request body is too large");
-};
-const smallBody = bodyLimit({ maxSize: 64 * 1024, onError: tooLarge });
-const mediaBody = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: tooLarge });
-/** Engine.IO long-poll POSTs may batch packets up to the maxPayload the handshake advertises. */
-const socketBody = bodyLimit({ maxSize: MAX_PAYLOAD, onError: tooLarge });
+/**
+ * Body limits, chosen by path before routing: the calls that carry base64 images get limits sized
+ * from what the apps send (src/media/limits.ts), Engine.IO long-poll POSTs the maxPayload the
+ * handshake advertises, everything else 64 KB. The 413 names the limit that applied.
+ */
+const limit = (maxSize: number, what?: string) =>
+  bodyLimit({
+    maxSize,
+    onError: (c) => {
+      // Refused unread: cancel the upload, so the runtime does not report the abandoned stream.
+      if (c.req.raw.body && !c.req.raw.body.locked) c.req.raw.body.cancel().catch(() => undefined);
+      throw new AppError("PAYLOAD_TOO_LARGE", `Request body is larger than the ${sizeLabel(maxSize)} limit${what ? ` for ${what}` : ""}`);
+    },
+  });
+const smallBody = limit(64 * 1024);
+const socketBody = limit(MAX_PAYLOAD, "socket.io packets");
+const mediaBodies = MEDIA_BODIES.map((m) => ({ path: m.path, check: limit(m.maxBytes, m.what) }));
 
 export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
   if (c.req.path.startsWith("/socket.io")) return socketBody(c, next);
-  return MEDIA_ROUTES.some((r) => r.test(c.req.path)) ? mediaBody(c, next) : smallBody(c, next);
+  const media = mediaBodies.find((m) => m.path.test(c.req.path));
+  return (media?.check ?? smallBody)(c, next);
 };

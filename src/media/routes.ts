@@ -1,25 +1,48 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../http/context";
+import type { AppContext, AppEnv } from "../http/context";
 import { notFound } from "../http/errors";
 import { describe } from "../http/meta";
 import { params } from "../http/validate";
+import { MEDIA_FILE, MEDIA_KINDS } from "./store";
 
-/** Public, immutable image objects written by storeImage (keys are unguessable uuids). */
-export const mediaRoutes = new Hono<AppEnv>().get(
-  "/:folder/:name",
+/**
+ * Public, immutable image objects written by storeImage: `/media/<kind>/<owner>/<file>` for every
+ * kind, and `/media/<kind>/<file>` for images stored before keys named their owner.
+ */
+export const mediaRoutes = new Hono<AppEnv>();
+
+const kind = z.enum(MEDIA_KINDS);
+const file = z.string().regex(MEDIA_FILE);
+
+async function serve(c: AppContext, key: string) {
+  const obj = await c.env.MEDIA.get(key);
+  if (!obj) throw notFound("Image");
+  return new Response(obj.body, {
+    headers: {
+      "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+      "cache-control": "public, max-age=31536000, immutable",
+      etag: obj.httpEtag,
+    },
+  });
+}
+
+mediaRoutes.get(
+  "/:kind/:owner/:name",
   describe({ summary: "An uploaded image", tags: ["media"], access: "public" }),
-  params(z.object({ folder: z.string().regex(/^[a-z0-9-]{1,40}$/), name: z.string().regex(/^[0-9a-f-]{36}\.(jpg|png|webp|gif|heic)$/) })),
-  async (c) => {
-    const { folder, name } = c.req.valid("param");
-    const obj = await c.env.MEDIA.get(`${folder}/${name}`);
-    if (!obj) throw notFound("Image");
-    return new Response(obj.body, {
-      headers: {
-        "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
-        "cache-control": "public, max-age=31536000, immutable",
-        etag: obj.httpEtag,
-      },
-    });
+  params(z.object({ kind, owner: z.uuid(), name: file })),
+  (c) => {
+    const { kind, owner, name } = c.req.valid("param");
+    return serve(c, `${kind}/${owner}/${name}`);
+  },
+);
+
+mediaRoutes.get(
+  "/:kind/:name",
+  describe({ summary: "An uploaded image (stored before keys named their owner)", tags: ["media"], access: "public" }),
+  params(z.object({ kind, name: file })),
+  (c) => {
+    const { kind, name } = c.req.valid("param");
+    return serve(c, `${kind}/${name}`);
   },
 );

@@ -3,14 +3,13 @@ import { edgeCachedJson } from "../catalogue/cache";
 import { listPublicServices } from "../catalogue/service";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
-import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
-import { isDataUrl, isOwnMediaUrl, storeImage } from "../media/store";
+import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
-import { deleteRegistration, type ImageStorer, myRegistrations, registerService, updateRegistration } from "./service";
+import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 
 /** /api/services: provider service registration and my-registrations. */
 export const servicesRoutes = new Hono<AppEnv>();
@@ -18,19 +17,8 @@ export const servicesRoutes = new Hono<AppEnv>();
 const tags = ["services"];
 const provider = requireAuth("provider");
 
-/** data:image URLs go to the object store; https URLs are kept as they are; anything else is refused. */
-function imageStorer(c: AppContext): ImageStorer {
-  return (refs, prefix) =>
-    Promise.all(
-      refs.map((ref) => {
-        if (isDataUrl(ref)) return storeImage(c.env, c.get("config").PUBLIC_BASE_URL, prefix, ref);
-        if (/^https:\/\/[^\s]+$/i.test(ref) || isOwnMediaUrl(ref, c.get("config").PUBLIC_BASE_URL)) return Promise.resolve(ref);
-        throw new AppError("VALIDATION_ERROR", "Images must be data:image URLs or https URLs", {
-          errors: [{ field: "workingProofUrls", message: "not a data:image or https URL" }],
-        });
-      }),
-    );
-}
+/** The object store the registration's images go to (keyed under the caller by the service). */
+const media = (c: AppContext): MediaStore => ({ env: c.env, publicBaseUrl: c.get("config").PUBLIC_BASE_URL });
 
 servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags, access: "public" }), (c) =>
   edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, async () => ({
@@ -54,7 +42,7 @@ servicesRoutes.post(
   body(RegistrationBody),
   async (c) => {
     const { category } = c.req.valid("param");
-    const r = await registerService(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), imageStorer(c));
+    const r = await registerService(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), media(c));
     dispatchAfterCommit(c.env, c.executionCtx);
     return ok(
       c,
@@ -80,7 +68,7 @@ servicesRoutes.put(
   body(RegistrationUpdateBody),
   async (c) => {
     const { category } = c.req.valid("param");
-    const { listingId } = await updateRegistration(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), imageStorer(c));
+    const { listingId } = await updateRegistration(c.get("db"), principalOf(c).userId, category, c.req.valid("json"), media(c));
     return ok(c, { providerServiceId: listingId }, { message: "Service registration updated successfully" });
   },
 );

@@ -4,6 +4,7 @@ import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../catal
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
+import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
 import { notify } from "../notifications/outbox";
 import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 
@@ -18,16 +19,14 @@ import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 type Row = Record<string, unknown>;
 const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
 
-/** Turns data URLs into stored https URLs; passed in by the route (the object store is HTTP-side). */
-export type ImageStorer = (refs: string[], prefix: string) => Promise<string[]>;
-
 type Category = {
   id: string;
   name: string;
   isPaid: boolean;
   validityDays: number;
   subs: { id: string; slug: string }[];
-  existingListingId: string | null;
+  /** The caller's live listing in this category, with the image URLs it holds now. */
+  existing: { id: string; proofs: string[]; certificate: string | null } | null;
 };
 
 async function loadCategory(db: HttpDb, category: string, providerUserId: string): Promise<Category> {
@@ -37,7 +36,8 @@ async function loadCategory(db: HttpDb, category: string, providerUserId: string
     sql`select sm.id, sm.name, sm.is_paid, sm.listing_validity_days, sm.is_active,
                (select coalesce(json_agg(json_build_object('id', s.id, 'slug', s.slug)), '[]'::json)
                   from sub_services s where s.service_id = sm.id and s.is_active) as subs,
-               (select ps.id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id
+               (select json_build_object('id', ps.id, 'proofs', coalesce(ps.working_proof_urls, '{}'), 'certificate', pp.engineering_certificate_url)
+                  from provider_services ps join provider_profiles pp on pp.id = ps.provider_id
                  where ps.service_id = sm.id and pp.user_id = ${providerUserId} and ps.status <> 'deleted') as existing
           from services_master sm where sm.name = ${name}`,
   );
@@ -50,7 +50,7 @@ async function loadCategory(db: HttpDb, category: string, providerUserId: string
     isPaid: Boolean(r.is_paid),
     validityDays: num(r.listing_validity_days),
     subs,
-    existingListingId: (r.existing as string | null) ?? null,
+    existing: (typeof r.existing === "string" ? JSON.parse(r.existing) : r.existing) ?? null,
   };
 }
 
@@ -115,15 +115,44 @@ async function insertPrices(tx: TxDb, listingId: string, serviceId: string, pric
   );
 }
 
+/**
+ * The registration's images (working proofs, engineering certificate) as URLs to save: new photos
+ * stored under the provider, our URLs accepted only if the provider owns them (client-contract §3.5).
+ */
+async function registrationImages(
+  owner: MediaOwner,
+  input: Pick<RegistrationUpdate, "workingProofUrls" | "engineeringCertificateUrl">,
+  existing?: { proofs: string[]; certificate: string | null },
+): Promise<{ proofs?: string[]; certificate?: string }> {
+  const proofs = input.workingProofUrls
+    ? imageList(input.workingProofUrls, { kind: "working-proofs", field: "workingProofUrls", current: existing?.proofs })
+    : [];
+  const certificate: ImageInput[] = input.engineeringCertificateUrl
+    ? [
+        {
+          value: input.engineeringCertificateUrl,
+          kind: "certificates",
+          field: "engineeringCertificateUrl",
+          current: [existing?.certificate],
+        },
+      ]
+    : [];
+  const urls = await acceptImages(owner, [...proofs, ...certificate]);
+  return {
+    proofs: input.workingProofUrls ? urls.slice(0, proofs.length) : undefined,
+    certificate: certificate.length > 0 ? urls[proofs.length] : undefined,
+  };
+}
+
 export async function registerService(
   db: Db,
   providerUserId: string,
   category: string,
   input: RegistrationInput,
-  storeImages: ImageStorer,
+  media: MediaStore,
 ): Promise<{ listing: Row; isFreeService: boolean; serviceName: string }> {
   const cat = await loadCategory(db.http, category, providerUserId);
-  if (cat.existingListingId) throw conflict("Already registered for this service", "ALREADY_EXISTS");
+  if (cat.existing) throw conflict("Already registered for this service", "ALREADY_EXISTS");
   const prices = pricedSubServices(cat, input.subServices);
   const isEngineering = cat.name === "engineer-interior" || input.isEngineeringProvider === true;
   if (cat.name === "engineer-interior" && !input.engineeringCertificateUrl)
@@ -132,10 +161,7 @@ export async function registerService(
     });
   // Images go to the object store before the transaction: R2 is not transactional, and an orphaned
   // image after a failed insert is harmless, while holding a DB transaction across uploads is not.
-  const proofs = await storeImages(input.workingProofUrls ?? [], `working-proofs/${providerUserId}`);
-  const [certificate] = input.engineeringCertificateUrl
-    ? await storeImages([input.engineeringCertificateUrl], `certificates/${providerUserId}`)
-    : [undefined];
+  const { proofs = [], certificate } = await registrationImages({ ...media, userId: providerUserId }, input);
   try {
     const listing = await db.transaction(async (tx) => {
       const profileId = await upsertProfileAndAddress(tx, providerUserId, {
@@ -183,16 +209,14 @@ export async function updateRegistration(
   providerUserId: string,
   category: string,
   input: RegistrationUpdate,
-  storeImages: ImageStorer,
+  media: MediaStore,
 ): Promise<{ listingId: string }> {
   const cat = await loadCategory(db.http, category, providerUserId);
-  if (!cat.existingListingId) throw notFound("Service registration");
-  const listingId = cat.existingListingId;
+  if (!cat.existing) throw notFound("Service registration");
+  const listingId = cat.existing.id;
   const prices = input.subServices ? pricedSubServices(cat, input.subServices) : undefined;
-  const proofs = input.workingProofUrls ? await storeImages(input.workingProofUrls, `working-proofs/${providerUserId}`) : undefined;
-  const [certificate] = input.engineeringCertificateUrl
-    ? await storeImages([input.engineeringCertificateUrl], `certificates/${providerUserId}`)
-    : [undefined];
+  // Edit mode sends the stored URLs back with any new photos; those it holds now stay acceptable.
+  const { proofs, certificate } = await registrationImages({ ...media, userId: providerUserId }, input, cat.existing);
   await db.transaction(async (tx) => {
     await upsertProfileAndAddress(tx, providerUserId, {
       years: input.yearsOfExperience,

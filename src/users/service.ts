@@ -4,7 +4,7 @@ import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
-import { isDataUrl, isOwnMediaUrl, storeImage } from "../media/store";
+import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
 import { addressView, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */
@@ -47,11 +47,6 @@ export async function getProfile(db: HttpDb, userId: string) {
 
 export type ProfileUpdate = { fullName?: string; email?: string; profilePicUrl?: string | null };
 
-const ourMediaKey = (url: string, base: string) => {
-  const prefix = `${base.replace(/\/$/, "")}/media/`;
-  return url.startsWith(prefix) ? url.slice(prefix.length) : null;
-};
-
 export async function updateProfile(
   deps: { db: Db; env: Env; publicBaseUrl: string; waitUntil: (p: Promise<unknown>) => void },
   userId: string,
@@ -61,16 +56,14 @@ export async function updateProfile(
   const current = await liveUser(db.http, userId);
   const set: { [K in keyof typeof users.$inferInsert]?: (typeof users.$inferInsert)[K] | ReturnType<typeof sql> } = {};
 
+  const media: MediaOwner = { env: deps.env, publicBaseUrl: deps.publicBaseUrl, userId };
   let newPic: string | undefined;
   if (input.profilePicUrl !== undefined) {
     const pic = (input.profilePicUrl ?? "").trim();
-    if (pic === "") newPic = "";
-    else if (isDataUrl(pic)) newPic = await storeImage(deps.env, deps.publicBaseUrl, "profile-pictures", pic);
-    else if (/^https:\/\/\S{1,2000}$/.test(pic) || isOwnMediaUrl(pic, deps.publicBaseUrl)) newPic = pic;
-    else
-      throw new AppError("VALIDATION_ERROR", "Profile picture must be an image (data:image/...) or an https URL", {
-        errors: [{ field: "profilePicUrl", message: "must be a data:image/* URL, an https URL or empty" }],
-      });
+    newPic =
+      pic === ""
+        ? ""
+        : await acceptImage(media, { value: pic, kind: "profile-pictures", field: "profilePicUrl", current: [current.profilePicUrl] });
     set.profilePicUrl = newPic;
   }
 
@@ -100,8 +93,9 @@ export async function updateProfile(
   }
   if (!updated) throw new AppError("BAD_REQUEST", NAME_LIMIT_MESSAGE);
 
-  // The replaced photo, if we stored it, is deleted after the response.
-  const oldKey = newPic !== undefined && current.profilePicUrl !== newPic ? ourMediaKey(current.profilePicUrl, deps.publicBaseUrl) : null;
+  // The replaced photo is deleted after the response, if it is one this account stored.
+  const oldKey =
+    newPic !== undefined && current.profilePicUrl !== newPic ? ownedMediaKey(media, current.profilePicUrl, "profile-pictures") : null;
   if (oldKey) deps.waitUntil(deps.env.MEDIA.delete(oldKey).catch(() => undefined));
   return userView(updated);
 }

@@ -25,7 +25,7 @@ describe("profile (client-contract §3.2)", () => {
     const up = await api("PUT", "/api/users/profile", { token: u.accessToken, body: { profilePicUrl: PNG } });
     expect(up.status).toBe(200);
     const url = up.body.data.user.profilePicUrl;
-    expect(url).toMatch(/^https?:\/\/.+\/media\/profile-pictures\/[0-9a-f-]+\.png$/);
+    expect(url).toMatch(new RegExp(`^https?://.+/media/profile-pictures/${u.id}/[0-9a-f-]{36}\\.png$`));
     expect(up.body.data.user.profile_pic_url).toBe(url);
     expect(up.body.data.profile_pic_url).toBe(url);
     expect(up.body.profile_pic_url).toBe(url);
