@@ -61,8 +61,12 @@ async function allGone(tree: { pid: number; command: string }[]) {
   );
 }
 
+/** Every process the cases saw, so a failed case can still be cleaned up after its parent died. */
+const seen = new Set<number>();
+
 const treeOf = (pid: number) => {
   const tree = descendants(pid);
+  for (const p of tree) seen.add(p.pid);
   // What the test relies on being there: the guardian, postgres, wrangler's workerd.
   expect(tree.some((p) => p.command.includes("dev-guardian"))).toBe(true);
   expect(tree.some((p) => /postgres/.test(p.command))).toBe(true);
@@ -92,15 +96,18 @@ beforeAll(async () => {
 afterEach(() => {
   // A failed case must not leave its stack behind for the next one (or the developer).
   for (const p of running.splice(0)) {
-    for (const d of descendants(p.pid!)) {
-      try {
-        process.kill(d.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    for (const d of descendants(p.pid!)) seen.add(d.pid);
     p.kill("SIGKILL");
   }
+  for (const pid of seen) {
+    if (!alive(pid)) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  seen.clear();
 });
 
 afterAll(() => {
