@@ -17,7 +17,8 @@
  * Environment: PORT (8787, the API), PG_PORT (55432), FRONT_DOOR_PORT (5488), PAYTM_SANDBOX_PORT
  * (8790), EXPO_MOCK_PORT (8791): 0 picks a free port (not for PORT). DEV_DATA_DIR: keep the database in
  * DEV_DATA_DIR/pg and wrangler's local state in DEV_DATA_DIR/wrangler (default .local/pg and
- * .wrangler/state). DATABASE_URL: use that server instead of the embedded one.
+ * .wrangler/state). DEV_VARS_FILE: the worker's development variables (default .dev.vars, created
+ * from .dev.vars.example when missing). DATABASE_URL: use that server instead of the embedded one.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
@@ -51,6 +52,11 @@ const ports = [
 ];
 const portOf = (env: string) => ports.find((p) => p.env === env)?.port ?? 0;
 const dataDir = process.env.DEV_DATA_DIR ? path.resolve(process.env.DEV_DATA_DIR) : undefined;
+const devVarsFile = process.env.DEV_VARS_FILE || ".dev.vars";
+if (devVarsFile !== ".dev.vars" && !existsSync(devVarsFile)) {
+  fail(`DEV_VARS_FILE=${devVarsFile} does not exist`);
+  process.exit(1);
+}
 
 /** Why 127.0.0.1:port cannot be listened on (EADDRINUSE, EACCES), or null when it is free. */
 function portProblem(port: number): Promise<string | null> {
@@ -173,12 +179,12 @@ setInterval(() => {
 // ---------------------------------------------------------------------------------------------------
 // Starting.
 
-if (!existsSync(".dev.vars")) {
+if (devVarsFile === ".dev.vars" && !existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   log("created .dev.vars from .dev.vars.example (development values only)");
 }
 const vars = Object.fromEntries(
-  readFileSync(".dev.vars", "utf8")
+  readFileSync(devVarsFile, "utf8")
     .split("\n")
     .filter((l) => /^[A-Z_]+=/.test(l))
     .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
@@ -231,6 +237,8 @@ async function start() {
     String(PORT),
     "--show-interactive-dev-session=false",
     ...(dataDir ? ["--persist-to", path.join(dataDir, "wrangler")] : []),
+    // wrangler reads .dev.vars by itself; any other file replaces it.
+    ...(devVarsFile !== ".dev.vars" ? ["--env-file", devVarsFile] : []),
     ...Object.entries(overrides).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   // Its own process group, so stopping reaches npx, wrangler and workerd alike (npx alone does not

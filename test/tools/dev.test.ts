@@ -89,6 +89,8 @@ beforeAll(async () => {
     PAYTM_SANDBOX_PORT: paytm,
     EXPO_MOCK_PORT: expo,
     DEV_DATA_DIR: path.join(root, "state"),
+    // Read-only: dev would otherwise create .dev.vars in the checkout, which wrangler runs then pick up.
+    DEV_VARS_FILE: ".dev.vars.example",
     WRANGLER_SEND_METRICS: "false",
   };
 });
