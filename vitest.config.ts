@@ -26,38 +26,62 @@ const alias = PREBUNDLED.map((spec) => {
 });
 
 export default defineConfig({
-  resolve: { alias },
-  plugins: [
-    // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "warn",
-          DATABASE_URL: inject("databaseUrl"),
-          NEON_LOCAL_PROXY: inject("neonLocalProxy"),
-          PAYTM_HOST: inject("paytmUrl"),
-          PAYTM_MID: inject("paytmMid"),
-          PAYTM_MERCHANT_KEY: inject("paytmKey"),
-          PAYTM_WEBSITE: "WEBSTAGING",
-          // Fault tests hold Paytm answers past this; loopback answers take milliseconds.
-          PAYTM_TIMEOUT_MS: "3000",
-          EXPO_PUSH_URL: inject("expoPushUrl"),
-          PUBLIC_BASE_URL: "http://127.0.0.1:8787",
-          SMS_DRIVER: "console",
-          JWT_SECRET: "test-only-jwt-secret-0123456789abcdef0123",
-          CORS_ORIGINS: "http://localhost:8081",
-          // Lower KDF cost through configuration only; the code path is production's.
-          PASSWORD_SCRYPT_LOG_N: "10",
+  test: {
+    projects: [
+      {
+        // The API in real workerd against a real Postgres (the global setup starts the local stack).
+        extends: false,
+        resolve: { alias },
+        plugins: [
+          // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_LOCAL_PROXY: inject("neonLocalProxy"),
+                PAYTM_HOST: inject("paytmUrl"),
+                PAYTM_MID: inject("paytmMid"),
+                PAYTM_MERCHANT_KEY: inject("paytmKey"),
+                PAYTM_WEBSITE: "WEBSTAGING",
+                // Fault tests hold Paytm answers past this; loopback answers take milliseconds.
+                PAYTM_TIMEOUT_MS: "3000",
+                EXPO_PUSH_URL: inject("expoPushUrl"),
+                PUBLIC_BASE_URL: "http://127.0.0.1:8787",
+                SMS_DRIVER: "console",
+                JWT_SECRET: "test-only-jwt-secret-0123456789abcdef0123",
+                CORS_ORIGINS: "http://localhost:8081",
+                // Lower KDF cost through configuration only; the code path is production's.
+                PASSWORD_SCRYPT_LOG_N: "10",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workerd",
+          globalSetup: ["./test/global-setup.ts"],
+          include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+          exclude: ["test/tools/**"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
-    })),
-  ],
-  test: {
-    globalSetup: ["./test/global-setup.ts"],
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+      {
+        // The Node-side tooling (npm run dev, the front door) as a developer runs it: real processes, real ports.
+        extends: false,
+        test: {
+          name: "tools",
+          environment: "node",
+          include: ["test/tools/**/*.test.ts"],
+          // After the workerd project, one file at a time: these start whole stacks on a shared machine.
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

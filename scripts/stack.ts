@@ -24,6 +24,8 @@ export type StackOptions = {
   demo: boolean;
   paytm: { mid: string; key: string; webhookUrl?: string; refundWebhookUrl?: string };
   log?: (msg: string) => void;
+  /** Told each child process as soon as it runs (the embedded postmaster), for a watchdog. */
+  onProcess?: (p: { name: string; pid: number }) => void;
 };
 
 export type Stack = {
@@ -40,36 +42,49 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const pg = await startDatabase({ dataDir: o.dataDir, port: o.pgPort, persistent: o.persistent });
+  if (pg.pid) o.onProcess?.({ name: "postgres", pid: pg.pid });
   log(`postgres ready on ${pg.host}:${pg.port} (${Date.now() - t0} ms)`);
-  if (o.fresh) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
-  await createDatabase(pg.adminUrl, o.database).catch((err: { code?: string }) => {
-    if (err?.code !== "42P04") throw err; // already exists: a persistent dev database
-  });
-  const url = new URL(pg.adminUrl);
-  url.pathname = `/${o.database}`;
-  const databaseUrl = url.toString();
-  await migrate(databaseUrl);
-  await seed(databaseUrl, { demo: o.demo });
-  log(`database ${o.database} migrated and seeded${o.demo ? " with demo data" : ""}`);
-  const door = await startFrontDoor({ port: o.frontDoorPort ?? 0 });
-  const paytm = await startPaytmSandbox({
-    port: o.paytmPort ?? 0,
-    merchants: { [o.paytm.mid]: o.paytm.key },
-    webhookUrl: o.paytm.webhookUrl,
-    refundWebhookUrl: o.paytm.refundWebhookUrl,
-  });
-  const expo = await startExpoMock({ port: o.expoPort ?? 0 });
-  return {
-    databaseUrl,
-    neonLocalProxy: `127.0.0.1:${door.port}`,
-    paytmUrl: paytm.url,
-    expoPushUrl: `${expo.url}/--/api/v2/push/send`,
-    paytm,
-    expo,
-    async stop() {
-      await Promise.allSettled([paytm.close(), expo.close(), door.close()]);
-      if (o.fresh && !o.persistent) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
-      await pg.stop?.();
-    },
-  };
+  // What has started so far, stopped in reverse if a later step fails: a half-started stack must not
+  // keep ports and a data directory busy for the next attempt.
+  const started: (() => Promise<unknown>)[] = [async () => pg.stop?.()];
+  try {
+    if (o.fresh) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
+    await createDatabase(pg.adminUrl, o.database).catch((err: { code?: string }) => {
+      if (err?.code !== "42P04") throw err; // already exists: a persistent dev database
+    });
+    const url = new URL(pg.adminUrl);
+    url.pathname = `/${o.database}`;
+    const databaseUrl = url.toString();
+    if (o.fresh && !o.persistent) started.push(() => dropDatabase(pg.adminUrl, o.database).catch(() => {}));
+    await migrate(databaseUrl);
+    await seed(databaseUrl, { demo: o.demo });
+    log(`database ${o.database} migrated and seeded${o.demo ? " with demo data" : ""}`);
+    const door = await startFrontDoor({ port: o.frontDoorPort ?? 0 });
+    started.push(() => door.close());
+    const paytm = await startPaytmSandbox({
+      port: o.paytmPort ?? 0,
+      merchants: { [o.paytm.mid]: o.paytm.key },
+      webhookUrl: o.paytm.webhookUrl,
+      refundWebhookUrl: o.paytm.refundWebhookUrl,
+    });
+    started.push(() => paytm.close());
+    const expo = await startExpoMock({ port: o.expoPort ?? 0 });
+    started.push(() => expo.close());
+    return {
+      databaseUrl,
+      neonLocalProxy: `127.0.0.1:${door.port}`,
+      paytmUrl: paytm.url,
+      expoPushUrl: `${expo.url}/--/api/v2/push/send`,
+      paytm,
+      expo,
+      async stop() {
+        await Promise.allSettled([paytm.close(), expo.close(), door.close()]);
+        if (o.fresh && !o.persistent) await dropDatabase(pg.adminUrl, o.database).catch(() => {});
+        await pg.stop?.();
+      },
+    };
+  } catch (err) {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+    throw err;
+  }
 }

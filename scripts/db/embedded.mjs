@@ -116,8 +116,9 @@ async function loadEmbeddedPostgres() {
  * @param {string} [opts.password]    superuser password (default 'postgres')
  * @param {(line: string) => void} [opts.log] receives postgres/initdb output (default: kept in memory and only
  *                                    printed when start-up fails)
- * @returns {Promise<{host: string, port: number, user: string, password: string, adminUrl: string,
- *           dataDir: string, external: false, stop: () => Promise<void>}>}
+ * @returns {Promise<{host: string, port: number, pid: number, user: string, password: string, adminUrl: string,
+ *           dataDir: string, external: false, stop: () => Promise<void>}>}  `pid` is the postmaster's (for a watchdog
+ *          that must stop it should this process die without calling stop()).
  */
 export async function startEmbeddedPostgres({
   dataDir,
@@ -225,6 +226,7 @@ export async function startEmbeddedPostgres({
     return {
       host: "127.0.0.1",
       port: usePort,
+      pid: pgInstance.process.pid,
       user,
       password,
       adminUrl: makeUrl({ host: "127.0.0.1", port: usePort, user, password, database: "postgres" }),
@@ -284,6 +286,7 @@ export async function startDatabase(opts = {}) {
       password: decodeURIComponent(u.password),
       adminUrl: databaseUrl,
       dataDir: undefined,
+      pid: undefined,
       external: true,
       async stop() {},
     };

@@ -59,8 +59,14 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
+  // Every socket, WebSocket and pooled client below has an 'error' listener: an unhandled 'error' event
+  // kills the process, and with it every stack that runs the front door (dev, the test setup). Postgres
+  // restarting under load must cost the requests in flight, never the front door.
+  server.on("error", (err) => log("error", `server: ${err.message}`));
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  wss.on("error", (err) => log("warn", `WebSocket server: ${err.message}`));
   server.on("upgrade", (req, socket, head) => {
+    socket.on("error", (err) => log("debug", `upgrade socket: ${err.message}`));
     const url = new URL(req.url, "http://front-door");
     if (url.pathname !== "/v1" && url.pathname !== "/v2") return rejectUpgrade(socket, 404, "Not Found");
     const target = parseAddress(url.searchParams.get("address"));
@@ -297,6 +303,10 @@ class PoolRegistry {
       // them, but without a listener the 'error' event would crash the process.
       pool.on("error", (err) => this.log("debug", `idle pooled connection to ${target.database} closed: ${err.message}`));
       pool.on("connect", (client) => {
+        // pg.Pool listens for errors only while a client is idle. A checked-out client whose server goes away
+        // (immediate shutdown, crash, pg_terminate_backend) emits 'error' besides failing its query; the query's
+        // rejection is what the request answers with, and the pool discards the broken client on release.
+        client.on("error", (err) => this.log("debug", `pooled connection to ${target.database} lost: ${err.message}`));
         // Track the transaction status of every ReadyForQuery. Neon's pool only takes a connection back when it is
         // idle ('I'); a statement like BEGIN sent over HTTP leaves it 'T' and must not leak into the next request.
         client[TX_STATUS] = "I";

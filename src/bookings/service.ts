@@ -5,6 +5,7 @@ import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { emit, type NotifyInput, notify, notifyMany, type RealtimeEvent } from "../notifications/outbox";
+import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
 
 /**
@@ -78,8 +79,7 @@ export async function createBooking(db: Db, input: CreateBookingInput): Promise<
                              'pricePaise', x.price_paise)), '[]'::json)
                       from provider_sub_services x join sub_services s on s.id = x.sub_service_id
                      where x.provider_service_id = ps.id) as subs,
-                   exists (select 1 from labour_access la where la.user_id = ${input.customerId}
-                            and now() >= la.starts_at and now() < la.expires_at) as has_labour_access,
+                   ${hasLabourAccessSql(input.customerId)} as has_labour_access,
                    (select count(*)::int from bookings ob where ob.customer_id = ${input.customerId}
                        and ob.provider_service_id = ps.id and ob.appointment_at = ${input.appointment.at.toISOString()}
                        and ob.status not in ('pending', 'accepted')) as finished_at_slot

@@ -1,7 +1,6 @@
-import { and, desc, eq, gt, inArray, ne, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import {
-  labourAccess,
   paymentApiLogs,
   paymentAttempts,
   paymentEvents,
@@ -579,40 +578,74 @@ export type LabourAccessStatus = {
   isExpired: boolean;
 };
 
-/** Access = a paid window covering now (renewals are contiguous windows). The bookings engine checks this too. */
+/**
+ * Labour access now: a paid window covering now(). The ONE definition, read by the status endpoint,
+ * the bookings check and anything else that asks (windows never overlap, so at most one row matches).
+ * `userId` is a value or an SQL expression (e.g. a column of the caller's query).
+ */
+export const labourWindowNow = (userId: SQL | string): SQL =>
+  sql`select la.id, la.starts_at, la.expires_at from labour_access la
+       where la.user_id = ${userId} and la.starts_at <= now() and now() < la.expires_at`;
+
+/** `labourWindowNow` as a boolean SQL expression, for callers that check access inside a larger query. */
+export const hasLabourAccessSql = (userId: SQL | string): SQL => sql`exists (${labourWindowNow(userId)})`;
+
+/**
+ * Active iff a window covers now (`labourWindowNow`); it then runs from that window's start to the end
+ * of the back-to-back windows that follow it (renewals start where the previous window ends).
+ */
 export async function labourAccessStatus(db: HttpDb, userId: string): Promise<LabourAccessStatus> {
-  const [r] = await db
-    .select({
-      currentStart: sql<string | null>`min(${labourAccess.startsAt}) filter (where ${labourAccess.expiresAt} > now())`,
-      lastStart: sql<string | null>`max(${labourAccess.startsAt})`,
-      end: sql<string | null>`max(${labourAccess.expiresAt})`,
-      now: sql<string>`now()`,
-    })
-    .from(labourAccess)
-    .where(eq(labourAccess.userId, userId));
-  if (!r?.end) return { hasAccess: false, accessStatus: "inactive", startDate: null, endDate: null, daysRemaining: 0, isExpired: false };
-  const end = new Date(r.end);
-  const now = new Date(r.now);
-  const active = end > now;
-  const start = new Date((active ? r.currentStart : r.lastStart) ?? r.end);
+  const { rows } = await db.execute<{
+    current_start: string | null;
+    current_end: string | null;
+    last_start: string | null;
+    last_end: string | null;
+    any_window: boolean;
+    now: string;
+  }>(sql`
+    with recursive cur as (${labourWindowNow(userId)}),
+    run as (
+      select starts_at, expires_at from cur
+      union
+      select la.starts_at, la.expires_at from labour_access la join run on la.user_id = ${userId} and la.starts_at = run.expires_at
+    )
+    select to_json((select starts_at from cur))#>>'{}' as current_start,
+           to_json((select max(expires_at) from run))#>>'{}' as current_end,
+           to_json(max(starts_at) filter (where starts_at <= now()))#>>'{}' as last_start,
+           to_json(max(expires_at) filter (where expires_at <= now()))#>>'{}' as last_end,
+           count(*) > 0 as any_window,
+           to_json(now())#>>'{}' as now
+      from labour_access where user_id = ${userId}`);
+  const r = rows[0];
+  const now = new Date(r?.now ?? Date.now());
+  if (r?.current_start && r.current_end) {
+    const end = new Date(r.current_end);
+    return {
+      hasAccess: true,
+      accessStatus: "active",
+      startDate: new Date(r.current_start).toISOString(),
+      endDate: end.toISOString(),
+      daysRemaining: Math.ceil((end.getTime() - now.getTime()) / 86_400_000),
+      isExpired: false,
+    };
+  }
+  if (!r?.any_window || !r.last_end) {
+    return { hasAccess: false, accessStatus: "inactive", startDate: null, endDate: null, daysRemaining: 0, isExpired: false };
+  }
   return {
-    hasAccess: active,
-    accessStatus: active ? "active" : "expired",
-    startDate: start.toISOString(),
-    endDate: end.toISOString(),
-    daysRemaining: active ? Math.ceil((end.getTime() - now.getTime()) / 86_400_000) : 0,
-    isExpired: !active,
+    hasAccess: false,
+    accessStatus: "expired",
+    startDate: new Date(r.last_start ?? r.last_end).toISOString(),
+    endDate: new Date(r.last_end).toISOString(),
+    daysRemaining: 0,
+    isExpired: true,
   };
 }
 
-/** For other capabilities (bookings of labour listings): does this user hold labour access right now? */
+/** For other capabilities: does this user hold labour access right now? */
 export async function hasLabourAccess(db: HttpDb, userId: string): Promise<boolean> {
-  const [r] = await db
-    .select({ id: labourAccess.id })
-    .from(labourAccess)
-    .where(and(eq(labourAccess.userId, userId), gt(labourAccess.expiresAt, sql`now()`), sql`${labourAccess.startsAt} <= now()`))
-    .limit(1);
-  return Boolean(r);
+  const { rows } = await db.execute<{ ok: boolean }>(sql`select ${hasLabourAccessSql(userId)} as ok`);
+  return rows[0]?.ok === true;
 }
 
 /** The apps' status words (upstream: pending/completed/failed); the ledger keeps its own. */

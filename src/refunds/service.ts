@@ -376,7 +376,11 @@ async function adminNotes(tx: TxDb, r: RefundRow, o: OrderRow, title: string, me
  * A full refund takes back what the payment bought (explicit, and recorded as an event):
  * - listing fee: the listing's paid window shrinks by this order's window; if nothing is left the
  *   listing becomes `expired` (a deleted listing stays deleted);
- * - labour access: this order's access window is removed.
+ * - labour access: this order's access window is removed, and the windows bought after it move
+ *   earlier by the part of it not yet used, so the weeks still paid for start at once and stay whole
+ *   (labourAccessStatus and the bookings check read the same rows; a stranded future window would be
+ *   "paid" but never "now"). The used part of a refunded week cannot be taken back; an admin who
+ *   wants to charge for it refunds partially, which revokes nothing.
  * Idempotent: guarded by the `access_revoked:<order>` event, written once.
  */
 async function revokeGrant(tx: TxDb, o: OrderRow, r: RefundRow): Promise<boolean> {
@@ -395,7 +399,7 @@ async function revokeGrant(tx: TxDb, o: OrderRow, r: RefundRow): Promise<boolean
     .returning({ id: paymentEvents.id });
   if (claimed.length === 0) return false;
   if (o.purpose === "labour_access") {
-    await tx.execute(sql`delete from labour_access where order_id = ${o.id}`);
+    await revokeLabourWindow(tx, o);
     return true;
   }
   if (o.providerServiceId && o.grantedFrom && o.grantedUntil) {
@@ -411,6 +415,28 @@ async function revokeGrant(tx: TxDb, o: OrderRow, r: RefundRow): Promise<boolean
     return true;
   }
   return false;
+}
+
+async function revokeLabourWindow(tx: TxDb, o: OrderRow): Promise<void> {
+  // The payment path's lock (applyPayment): a purchase racing this revocation would chain its window
+  // from an end that is about to move.
+  await tx.execute(sql`select 1 from users where id = ${o.userId} for no key update`);
+  const { rows } = await tx.execute<{ expires_at: string; unused: string; ended: boolean }>(sql`
+    delete from labour_access where order_id = ${o.id}
+    returning to_json(expires_at)#>>'{}' as expires_at, (expires_at - greatest(starts_at, now()))::text as unused,
+              expires_at <= now() as ended`);
+  const gone = rows[0];
+  if (!gone || gone.ended) return;
+  const { rows: later } = await tx.execute<{ id: string }>(sql`
+    select id from labour_access where user_id = ${o.userId} and starts_at >= ${gone.expires_at}::timestamptz
+     order by starts_at for update`);
+  // One row at a time, earliest first: labour_access_no_overlap is checked per row, and a later window
+  // moved before its predecessor would overlap it.
+  for (const w of later) {
+    await tx.execute(sql`
+      update labour_access set starts_at = starts_at - ${gone.unused}::interval, expires_at = expires_at - ${gone.unused}::interval
+       where id = ${w.id}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

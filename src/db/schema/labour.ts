@@ -7,12 +7,15 @@ import { users } from "./users";
 /**
  * Customer access to labour listings (₹99 for 7 days, §3.6), one row per paid order. Upstream kept
  * a status and dates on `users`, never enforced them server-side, and its expiry job crashed (§10 #11,
- * #13). Access now = a window covering now(); nothing has to flip a status at expiry.
+ * #13). Access now = a window covering now() (`labourWindowNow` in payments/service.ts: the one
+ * definition the status endpoint and the bookings check share); nothing has to flip a status at expiry.
  *
  * - `order_id` is unique: applying the same payment twice (callback + verify + reconciliation) grants once.
  * - A renewal starts at the current window's end; the exclusion constraint
  *   `labour_access_no_overlap` (custom migration, btree_gist) rejects overlapping windows per user,
  *   so two concurrent renewals cannot both extend from the same old expiry.
+ * - A full refund deletes its order's window and moves the windows after it earlier by its unused part
+ *   (refunds/service.ts), so the paid windows stay back to back from now and none is stranded later.
  */
 export const labourAccess = pgTable(
   "labour_access",
