@@ -39,6 +39,13 @@ const ConfigSchema = z
     SMS_API_URL: z.url().optional(),
     SMS_API_KEY: z.string().optional(),
     SMS_SENDER: z.string().optional(),
+    /**
+     * Daily OTP SMS budgets (India calendar day, src/auth/sms.ts), on top of the per-address throttle:
+     * per destination number (a real user needs a few a day; stops SMS bombing of one phone), and for
+     * the whole deployment (caps the SMS bill if many numbers or addresses are used at once).
+     */
+    SMS_DAILY_LIMIT_PER_NUMBER: z.coerce.number().int().min(1).max(1000).default(10),
+    SMS_DAILY_LIMIT_GLOBAL: z.coerce.number().int().min(1).default(10_000),
     EXPO_PUSH_URL: z.url(),
     EXPO_ACCESS_TOKEN: z.string().optional(),
     GEOCODER_URL: z.url().optional(),

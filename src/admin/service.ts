@@ -111,9 +111,10 @@ export async function setReportStatus(
 
 /**
  * Removes an account the way the apps' admin screens expect, without erasing history (§10 #8):
- * soft delete, every session and refresh token revoked, phone and e-mail blocked for every role,
- * a provider's listings withdrawn, and live bookings on either side cancelled with the other party
- * told. One transaction: it happens completely or not at all.
+ * soft delete, every session and refresh token revoked, the phone and e-mail blocked for the removed
+ * account's role only (the same phone's account of the other role is another person's standing, and
+ * keeps working), a provider's listings withdrawn, and live bookings on either side cancelled with the
+ * other party told. One transaction: it happens completely or not at all.
  */
 export async function removeAccount(
   db: Db,
@@ -130,10 +131,11 @@ export async function removeAccount(
     if (u.deleted_at) return { alreadyRemoved: true };
     const reason = "Removed by admin due to reports or policy violations";
     await tx.execute(sql`update users set deleted_at = now() where id = ${userId}`);
+    // The one revocation path, so whatever it does for a revoked session (live sockets included) happens here too.
     await revokeSessions(tx, userId, "admin_removed");
     await tx.execute(
       sql`insert into blocked_identifiers (identifier_type, value, role, reason, blocked_by, metadata)
-          select t.kind::identifier_type, t.value, null, ${reason}, ${adminId}::uuid, jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)
+          select t.kind::identifier_type, t.value, ${role}::user_role, ${reason}, ${adminId}::uuid, jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)
             from (values ('phone', ${u.phone as string}), ('email', ${(u.email as string | null) ?? null})) as t(kind, value)
            where t.value is not null
           on conflict (identifier_type, value, role) do nothing`,

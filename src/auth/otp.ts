@@ -10,7 +10,8 @@ import { hmacHex } from "./tokens";
  * 6 digits from the CSPRNG, stored as HMAC(JWT_SECRET, purpose|role|phone|code) so a database
  * read gives nothing usable and a code for one purpose or role can never match another's hash.
  * Single use, 5-minute expiry, 30 s resend cooldown, at most 5 sends per 15 minutes.
- * 5 wrong codes lock phone+role+purpose for 15 minutes (otp_lockouts, which resends cannot reset).
+ * 5 wrong codes lock phone+role+purpose for 15 minutes (otp_lockouts, which resends cannot reset);
+ * each attempt is reserved there before its code is compared, so concurrency cannot exceed the 5.
  */
 export const OTP_TTL_SECONDS = 5 * 60;
 export const RESEND_COOLDOWN_SECONDS = 30;
@@ -69,30 +70,47 @@ export async function lockoutRemaining(db: Exec, phone: string, roles: Role[], p
 }
 
 /**
- * Records one wrong code atomically (concurrent guesses each count once). The window restarts
- * 15 minutes after its first failure or once a lock has run out. Returns what the apps display.
+ * Reserves one attempt per role before a code is compared: a single upsert counts it as a failure
+ * unless 5 are already counted in the window, so no more than 5 wrong codes are ever compared per
+ * lock window, however many arrive at once or from however many addresses (checking the lock first
+ * and recording the failure after the comparison let parallel guesses through). The 5th reservation
+ * sets the lock. The window restarts 15 minutes after its first failure or once a lock has run out.
+ * Returns the roles whose reservation was granted, with their count; a role missing was refused.
  */
-export async function recordFailure(
+async function reserveAttempts(
   db: Exec,
   phone: string,
-  role: Role,
+  roles: Role[],
   purpose: Purpose,
-): Promise<{ failed: number; lockedUntil: Date | null }> {
-  const fresh = sql`(${otpLockouts.windowStartedAt} < now() - interval '15 minutes' or ${otpLockouts.lockedUntil} <= now())`;
+): Promise<{ role: Role; failed: number; lockedUntil: Date | null }[]> {
+  const locked = sql`(${otpLockouts.lockedUntil} is not null and ${otpLockouts.lockedUntil} > now())`;
+  const fresh = sql`(${otpLockouts.lockedUntil} is not null or ${otpLockouts.windowStartedAt} < now() - make_interval(secs => ${LOCK_SECONDS}))`;
   const next = sql`(case when ${fresh} then 1 else ${otpLockouts.failedCount} + 1 end)`;
-  const [row] = await (db as HttpDb)
+  return (db as HttpDb)
     .insert(otpLockouts)
-    .values({ phone, role, purpose, failedCount: 1 })
+    .values(roles.map((role) => ({ phone, role, purpose, failedCount: 1 })))
     .onConflictDoUpdate({
       target: [otpLockouts.phone, otpLockouts.role, otpLockouts.purpose],
       set: {
         failedCount: next,
         windowStartedAt: sql`case when ${fresh} then now() else ${otpLockouts.windowStartedAt} end`,
-        lockedUntil: sql`case when ${next} >= ${MAX_FAILED} then now() + interval '15 minutes' else null end`,
+        lockedUntil: sql`case when ${next} >= ${MAX_FAILED} then now() + make_interval(secs => ${LOCK_SECONDS}) else null end`,
       },
+      setWhere: sql`not ${locked} and (${fresh} or ${otpLockouts.failedCount} < ${MAX_FAILED})`,
     })
-    .returning({ failed: otpLockouts.failedCount, lockedUntil: otpLockouts.lockedUntil });
-  return { failed: row!.failed, lockedUntil: row!.lockedUntil };
+    .returning({ role: otpLockouts.role, failed: otpLockouts.failedCount, lockedUntil: otpLockouts.lockedUntil });
+}
+
+/** Gives reserved attempts back (a right code, or a request refused before any comparison). */
+async function releaseAttempts(db: Exec, phone: string, roles: Role[], purpose: Purpose): Promise<void> {
+  if (roles.length === 0) return;
+  await (db as HttpDb)
+    .update(otpLockouts)
+    .set({
+      failedCount: sql`greatest(${otpLockouts.failedCount} - 1, 0)`,
+      lockedUntil: sql`case when ${otpLockouts.failedCount} - 1 >= ${MAX_FAILED} then ${otpLockouts.lockedUntil} else null end`,
+    })
+    .where(and(eq(otpLockouts.phone, phone), eq(otpLockouts.purpose, purpose), inArray(otpLockouts.role, roles)));
 }
 
 export function wrongCodeError(failed: number, lockedUntil: Date | null): AppError {
@@ -197,8 +215,9 @@ export function openChallenges(db: Exec, phone: string, purpose: Purpose, role?:
 /**
  * Checks a code against the open, unexpired challenges (a phone may have a pending user and a
  * pending provider signup; verify-otp carries no role, so the code itself picks the challenge).
- * Every candidate is compared, in constant time, so timing does not reveal which one matched.
- * A wrong code is counted against each candidate's lockout. Returns the matching challenge.
+ * An attempt is reserved against each candidate's lockout first (refused: locked, nothing compared);
+ * then every candidate is compared, in constant time, so timing does not reveal which one matched.
+ * A right code gives the reservations back; a wrong one leaves them counted. Returns the match.
  */
 export async function checkCode(
   db: HttpDb,
@@ -207,25 +226,37 @@ export async function checkCode(
 ): Promise<OpenChallenge> {
   const all = await openChallenges(db, s.phone, s.purpose, s.role);
   if (all.length === 0) throw new AppError("OTP_EXPIRED", s.notFound);
-  const locked = await lockoutRemaining(
-    db,
-    s.phone,
-    all.map((c) => c.role),
-    s.purpose,
-  );
-  if (locked > 0) throw lockedError(locked);
   const live = all.filter((c) => c.expiresAt.getTime() > Date.now() && (s.purpose !== "password_reset" || !c.verifiedAt));
-  if (live.length === 0) throw new AppError("OTP_EXPIRED", "OTP expired. Please request a new one.");
+  if (live.length === 0) {
+    const locked = await lockoutRemaining(
+      db,
+      s.phone,
+      all.map((c) => c.role),
+      s.purpose,
+    );
+    if (locked > 0) throw lockedError(locked);
+    throw new AppError("OTP_EXPIRED", "OTP expired. Please request a new one.");
+  }
+  const roles = live.map((c) => c.role);
+  const reserved = await reserveAttempts(db, s.phone, roles, s.purpose);
+  if (reserved.length < roles.length) {
+    await releaseAttempts(
+      db,
+      s.phone,
+      reserved.map((r) => r.role),
+      s.purpose,
+    );
+    const refused = roles.filter((r) => !reserved.some((x) => x.role === r));
+    throw lockedError((await lockoutRemaining(db, s.phone, refused, s.purpose)) || LOCK_SECONDS);
+  }
   let match: OpenChallenge | undefined;
   for (const c of live) {
     const h = await otpHash(secret, { phone: s.phone, role: c.role, purpose: s.purpose, code: s.code });
     if (constantTimeEqualStrings(h, c.codeHash) && !match) match = c;
   }
-  if (match) return match;
-  let worst = { failed: 0, lockedUntil: null as Date | null };
-  for (const c of live) {
-    const r = await recordFailure(db, s.phone, c.role, s.purpose);
-    if (r.failed > worst.failed) worst = r;
+  if (match) {
+    await releaseAttempts(db, s.phone, roles, s.purpose);
+    return match;
   }
   await db
     .update(otpChallenges)
@@ -236,5 +267,6 @@ export async function checkCode(
         live.map((c) => c.id),
       ),
     );
+  const worst = reserved.reduce((w, r) => (r.failed > w.failed ? r : w));
   throw wrongCodeError(worst.failed, worst.lockedUntil);
 }

@@ -1,7 +1,16 @@
 import { and, desc, eq, exists, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
-import { blockedIdentifiers, loginAttempts, otpChallenges, refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import {
+  blockedIdentifiers,
+  loginAttempts,
+  loginLockouts,
+  otpChallenges,
+  refreshTokens,
+  securityEvents,
+  sessions,
+  users,
+} from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
@@ -42,7 +51,7 @@ async function isBlocked(db: HttpDb | TxDb, role: Role, phone: string, email?: s
   const rows = await (db as HttpDb)
     .select({ id: blockedIdentifiers.id })
     .from(blockedIdentifiers)
-    .where(and(or(isNull(blockedIdentifiers.role), eq(blockedIdentifiers.role, role)), or(...ids)))
+    .where(and(eq(blockedIdentifiers.role, role), or(...ids)))
     .limit(1);
   return rows.length > 0;
 }
@@ -213,49 +222,60 @@ export async function verifySignupOtp(
 type LoginState = {
   user_id: string | null;
   password_hash: string | null;
-  lock_seconds: number;
-  failed_count: number;
   ip_failures: number;
   blocked: boolean;
+  /** The attempt's place in the lock window (1-5), or null when it was refused or not asked for. */
+  reserved: number | null;
+  lock_seconds: number;
 };
 
 /**
- * Everything login needs to decide, in one round trip: the account, the lock (5 failures since the
- * last success or password reset, within 15 minutes of each other, lock 15 minutes from the last),
- * the caller address's recent failures and the block list.
+ * Everything login needs to decide, in one round trip: the account, the caller address's recent
+ * failures, the block list, and the reservation of this attempt against the password lock
+ * (login_lockouts), taken only when neither the address nor a block refuses the request first.
+ * The reservation counts the attempt as a failure before the password is checked and is refused once
+ * 5 are counted in the window (the 5th sets a 15-minute lock), so parallel guesses cannot all be
+ * checked before the first failure is recorded. `lock_seconds` is read from the statement's snapshot:
+ * 0 for a lock that a concurrent attempt has just set.
  */
 async function loginState(db: HttpDb, phone: string, role: Role, ip: string): Promise<LoginState> {
+  const lockedNow = sql`(l.locked_until is not null and l.locked_until > now())`;
+  const fresh = sql`(l.locked_until is not null or l.window_started_at < now() - make_interval(secs => ${LOGIN_LOCK_SECONDS}))`;
+  const next = sql`(case when ${fresh} then 1 else l.failed_count + 1 end)`;
   const res = await db.execute<LoginState>(sql`
     with u as (
       select id, email, password_hash from users where phone = ${phone} and role = ${role} and deleted_at is null
     ),
-    since as (
-      select greatest(
-        now() - interval '30 minutes',
-        coalesce((select max(attempted_at) from login_attempts where phone = ${phone} and role = ${role} and outcome = 'success'), '-infinity'),
-        coalesce((select max(created_at) from security_events where user_id = (select id from u) and event_type = 'password_reset'), '-infinity')
-      ) as t
+    ipf as (
+      select count(*)::int as n from login_attempts where ip = ${ip} and outcome = 'failed' and attempted_at > now() - interval '15 minutes'
     ),
-    f as (
-      select attempted_at from login_attempts
-      where phone = ${phone} and role = ${role} and outcome = 'failed' and attempted_at > (select t from since)
-      order by attempted_at desc limit ${LOGIN_MAX_FAILED}
+    b as (
+      select exists (
+        select 1 from blocked_identifiers bi
+        where bi.role = ${role}
+          and ((bi.identifier_type = 'phone' and bi.value = ${phone}) or (bi.identifier_type = 'email' and bi.value = (select email from u)))
+      ) as blocked
+    ),
+    r as (
+      insert into login_lockouts as l (phone, role, failed_count)
+      select ${phone}, ${role}::user_role, 1 where (select n from ipf) < ${IP_MAX_FAILED} and not (select blocked from b)
+      on conflict (phone, role) do update set
+        failed_count = ${next},
+        window_started_at = case when ${fresh} then now() else l.window_started_at end,
+        locked_until = case when ${next} >= ${LOGIN_MAX_FAILED} then now() + make_interval(secs => ${LOGIN_LOCK_SECONDS}) else null end
+      where not ${lockedNow} and (${fresh} or l.failed_count < ${LOGIN_MAX_FAILED})
+      returning l.failed_count
     )
     select
       (select id from u) as user_id,
       (select password_hash from u) as password_hash,
-      (select count(*) from f)::int as failed_count,
+      (select n from ipf) as ip_failures,
+      (select blocked from b) as blocked,
+      (select failed_count from r) as reserved,
       coalesce((
-        select extract(epoch from (max(attempted_at) + interval '15 minutes' - now()))
-        from f having count(*) >= ${LOGIN_MAX_FAILED} and max(attempted_at) - min(attempted_at) <= interval '15 minutes'
-          and max(attempted_at) + interval '15 minutes' > now()
-      ), 0)::float8 as lock_seconds,
-      (select count(*) from login_attempts where ip = ${ip} and outcome = 'failed' and attempted_at > now() - interval '15 minutes')::int as ip_failures,
-      exists (
-        select 1 from blocked_identifiers b
-        where (b.role is null or b.role = ${role})
-          and ((b.identifier_type = 'phone' and b.value = ${phone}) or (b.identifier_type = 'email' and b.value = (select email from u)))
-      ) as blocked
+        select extract(epoch from (l.locked_until - now())) from login_lockouts l
+        where l.phone = ${phone} and l.role = ${role} and l.locked_until > now()
+      ), 0)::float8 as lock_seconds
   `);
   return res.rows[0]!;
 }
@@ -294,14 +314,14 @@ export async function login(
       retryAfter: 15 * 60,
     });
   }
-  if (state.lock_seconds > 0) {
-    // Refused even with the right password, and not counted again (upstream's window kept sliding).
-    await attempt("blocked", "phone_blocked");
-    throw loginLockedError(state.lock_seconds);
-  }
   if (state.blocked) {
     await attempt("blocked", "identifier_blocked");
     throw blockedError();
+  }
+  if (state.reserved === null) {
+    // Refused even with the right password, and not counted again (upstream's window kept sliding).
+    await attempt("blocked", "phone_blocked");
+    throw loginLockedError(state.lock_seconds || LOGIN_LOCK_SECONDS);
   }
 
   let verdict = { ok: false, needsRehash: false };
@@ -309,12 +329,12 @@ export async function login(
   else dummyVerify(input.password, params(config)); // same work whether or not the account exists
 
   if (!verdict.ok || !state.user_id) {
+    // Already counted by the reservation; this row is the audit trail.
     await attempt("failed", "bad_credentials");
-    const failed = state.failed_count + 1;
-    if (failed >= LOGIN_MAX_FAILED) throw loginLockedError(LOGIN_LOCK_SECONDS);
+    if (state.reserved >= LOGIN_MAX_FAILED) throw loginLockedError(LOGIN_LOCK_SECONDS);
     // One message whether the phone, the role or the password was wrong (no account enumeration).
     throw new AppError("INVALID_CREDENTIALS", "Invalid phone number or password", {
-      extra: { remainingAttempts: LOGIN_MAX_FAILED - failed },
+      extra: { remainingAttempts: LOGIN_MAX_FAILED - state.reserved },
     });
   }
 
@@ -342,6 +362,8 @@ export async function login(
       userAgent: meta.userAgent?.slice(0, 300),
       metadata: { sessionId: s.sessionId },
     }),
+    // A successful login starts a new window (this attempt's reservation included).
+    db.http.delete(loginLockouts).where(and(eq(loginLockouts.phone, input.phone), eq(loginLockouts.role, input.role))),
   ]);
   return { ...s.pair, user: userView(user!) };
 }
@@ -438,6 +460,8 @@ export async function resetPassword(
       .where(and(eq(users.phone, input.phone), eq(users.role, input.role), isNull(users.deletedAt)))
       .returning({ id: users.id });
     if (!user) return "no_user" as const;
+    // A new password ends the password lock too (the reset proved the phone's owner is there).
+    await tx.delete(loginLockouts).where(and(eq(loginLockouts.phone, input.phone), eq(loginLockouts.role, input.role)));
     const revoked = await revokeSessions(tx, user.id, "password_reset");
     await tx.insert(securityEvents).values({
       userId: user.id,

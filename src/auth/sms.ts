@@ -1,12 +1,13 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
-import { devSmsOutbox } from "../db/schema";
+import { devSmsOutbox, smsDailySends } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import type { Logger } from "../lib/log";
 import { OutboundTimeout, outboundFetch } from "../lib/outbound";
 
 /**
- * SMS adapter, chosen by SMS_DRIVER:
+ * SMS adapter, chosen by SMS_DRIVER, behind daily budgets (per number and global, SMS_DAILY_LIMIT_*):
  * - `console` (development/test; production refuses it in src/env.ts): prints one `[DEV-SMS]` line
  *   with the code and records the message in `dev_sms_outbox`, where tests and the local bench read
  *   it (a worker's console cannot be read from a vitest test, and isolate memory is not shared with
@@ -28,7 +29,67 @@ export function otpText(msg: Pick<OtpSms, "code" | "purpose">): string {
 
 export type SmsDeps = { config: Config; db: HttpDb; log: Logger; fetchImpl?: typeof fetch };
 
+/**
+ * Sends one OTP within the daily budgets: a count is reserved per number and globally before the
+ * gateway is called, and given back if the send fails, so only delivered messages spend budget.
+ */
 export async function sendOtpSms(deps: SmsDeps, msg: OtpSms): Promise<void> {
+  const day = await reserveBudget(deps, msg.phone);
+  try {
+    await deliver(deps, msg);
+  } catch (err) {
+    await releaseBudget(deps.db, [`phone:${msg.phone}`, "global"], day).catch(() => undefined);
+    throw err;
+  }
+}
+
+const TODAY_IN_INDIA = sql`(now() at time zone 'Asia/Kolkata')::date`;
+
+/** Seconds until the next midnight in India (UTC+05:30, no daylight saving), when the budgets reset. */
+export function secondsUntilIndiaMidnight(nowMs = Date.now()): number {
+  const local = Math.floor(nowMs / 1000) + 19_800;
+  return 86_400 - (local % 86_400);
+}
+
+/**
+ * One statement: the number's count, then (only if that was granted) the global count, each an
+ * upsert that refuses at its limit, so concurrent sends cannot overshoot either. Returns the day.
+ */
+async function reserveBudget({ config, db, log }: SmsDeps, phone: string): Promise<string> {
+  const { rows } = await db.execute<{ day: string; number_ok: boolean; global_ok: boolean }>(sql`
+    with n as (
+      insert into sms_daily_sends as s (scope, day, sent) values (${`phone:${phone}`}, ${TODAY_IN_INDIA}, 1)
+      on conflict (scope, day) do update set sent = s.sent + 1 where s.sent < ${config.SMS_DAILY_LIMIT_PER_NUMBER}
+      returning 1
+    ),
+    g as (
+      insert into sms_daily_sends as s (scope, day, sent) select 'global', ${TODAY_IN_INDIA}, 1 where exists (select 1 from n)
+      on conflict (scope, day) do update set sent = s.sent + 1 where s.sent < ${config.SMS_DAILY_LIMIT_GLOBAL}
+      returning 1
+    )
+    select ${TODAY_IN_INDIA}::text as day, exists (select 1 from n) as number_ok, exists (select 1 from g) as global_ok
+  `);
+  const r = rows[0]!;
+  const retryAfter = secondsUntilIndiaMidnight();
+  if (!r.number_ok) {
+    throw new AppError("RATE_LIMITED", "Too many OTP requests for this number today. Please try again tomorrow.", { retryAfter });
+  }
+  if (!r.global_ok) {
+    await releaseBudget(db, [`phone:${phone}`], r.day).catch(() => undefined);
+    log.error("sms daily budget exhausted", { limit: config.SMS_DAILY_LIMIT_GLOBAL });
+    throw new AppError("RATE_LIMITED", "We cannot send verification codes right now. Please try again later.", { retryAfter });
+  }
+  return r.day;
+}
+
+async function releaseBudget(db: HttpDb, scopes: string[], day: string): Promise<void> {
+  await db
+    .update(smsDailySends)
+    .set({ sent: sql`greatest(${smsDailySends.sent} - 1, 0)` })
+    .where(and(inArray(smsDailySends.scope, scopes), eq(smsDailySends.day, day)));
+}
+
+async function deliver(deps: SmsDeps, msg: OtpSms): Promise<void> {
   const { config } = deps;
   switch (config.SMS_DRIVER) {
     case "console":

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { AccessClaims } from "../auth/jwt";
 import type { Db } from "../db/client";
 import type { Config } from "../env";
 import type { Logger } from "../lib/log";
@@ -14,6 +15,8 @@ export type AppEnv = {
     config: Config;
     db: Db;
     principal?: Principal;
+    /** The bearer token's verification, once per request (src/http/auth.ts verifiedClaims). */
+    bearer?: Promise<{ claims: AccessClaims } | { error: unknown }>;
   };
 };
 

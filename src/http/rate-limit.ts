@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./context";
+import { verifiedClaims } from "./auth";
+import type { AppContext, AppEnv } from "./context";
 import { AppError } from "./errors";
 
 /**
@@ -7,15 +8,18 @@ import { AppError } from "./errors";
  * abuse, far above what the apps send. Route-specific limits (AUTH_LIMITER on login/OTP, PAYMENT_LIMITER
  * on initiation) stay where they are and are stricter.
  *
- * Key: the bearer token's `sub` when the request carries a JWT-shaped token, else CF-Connecting-IP.
- * The token is decoded, not verified: a forged `sub` only buys a trip to requireAuth's local signature
- * check (a 401 without a database round trip), so it cannot be used to spend someone else's budget
- * usefully, and verifying twice would cost every request an HMAC.
+ * Key: the subject of a bearer token that verifies (signature, issuer, expiry: a local HMAC, done once
+ * per request and reused by requireAuth), else CF-Connecting-IP. A token that fails verification buys
+ * no identity, so a forged `sub` can neither spend its victim's budget nor, varied per request, escape
+ * the address ceiling. An expired token counts against its address too, though its signature is
+ * genuine: it no longer authorises anything, and a leaked old token would otherwise let anyone pin its
+ * owner's budget forever; its owner's app spends one request of its address on the 401 and refreshes.
  *
  * Not limited: Paytm's server-to-server traffic (callback, webhook, checkout page: few source IPs, many
  * orders), Socket.IO long-polling (its own session rules), health checks and media. Nor requests without
- * CF-Connecting-IP and token (only local tools; Cloudflare always sets the header at the edge), nor the
- * `development` environment, where `npm run dev` and `npm run bench` drive the worker from one address.
+ * CF-Connecting-IP and a valid token (only local tools and tests: Cloudflare always sets the header at the
+ * edge, and a client cannot set or remove it there), nor the `development` environment, where
+ * `npm run dev` and `npm run bench` drive the worker from one address.
  */
 const EXEMPT = /^\/api\/payments\/(paytm-callback|paytm-webhook|checkout\/)/;
 const RETRY_AFTER_SECONDS = 60; // the binding's period
@@ -23,7 +27,7 @@ const RETRY_AFTER_SECONDS = 60; // the binding's period
 export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.path.startsWith("/api/") || EXEMPT.test(c.req.path)) return next();
   if (c.get("config").ENVIRONMENT === "development") return next();
-  const key = keyOf(c.req.header("authorization"), c.req.header("cf-connecting-ip"));
+  const key = await keyOf(c);
   if (!key) return next();
   const { success } = await c.env.API_LIMITER.limit({ key });
   if (!success)
@@ -33,19 +37,11 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   return next();
 };
 
-export function keyOf(authorization: string | undefined, ip: string | undefined): string | undefined {
-  const sub = authorization ? subjectOf(authorization) : undefined;
-  if (sub) return `u:${sub}`;
-  return ip ? `ip:${ip}` : undefined;
-}
-
-function subjectOf(authorization: string): string | undefined {
-  const m = /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]*\s*$/i.exec(authorization);
-  if (!m) return undefined;
-  try {
-    const payload = JSON.parse(atob(m[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: unknown };
-    return typeof payload.sub === "string" && payload.sub.length <= 64 ? payload.sub : undefined;
-  } catch {
-    return undefined;
+async function keyOf(c: AppContext): Promise<string | undefined> {
+  if (c.req.header("authorization")) {
+    const claims = await verifiedClaims(c).catch(() => undefined);
+    if (claims) return `u:${claims.sub}`;
   }
+  const ip = c.req.header("cf-connecting-ip");
+  return ip ? `ip:${ip}` : undefined;
 }

@@ -28,6 +28,24 @@ export const CLEANUP_RULES: Rule[] = [
           and not exists (select 1 from refresh_tokens r where r.session_id = sessions.id and r.expires_at > ${at}::timestamptz))`,
   },
   { name: "login_attempts", table: "login_attempts", where: (at) => sql`attempted_at < ${at}::timestamptz - interval '90 days'` },
+  // Lock windows last 15 minutes and locks 15 more; a day later a row only says "no failures".
+  {
+    name: "login_lockouts",
+    table: "login_lockouts",
+    where: (at) =>
+      sql`window_started_at < ${at}::timestamptz - interval '1 day' and (locked_until is null or locked_until < ${at}::timestamptz)`,
+  },
+  {
+    name: "otp_lockouts",
+    table: "otp_lockouts",
+    where: (at) =>
+      sql`window_started_at < ${at}::timestamptz - interval '1 day' and (locked_until is null or locked_until < ${at}::timestamptz)`,
+  },
+  {
+    name: "sms_daily_sends",
+    table: "sms_daily_sends",
+    where: (at) => sql`day < (${at}::timestamptz at time zone 'Asia/Kolkata')::date - 2`,
+  },
   { name: "security_events", table: "security_events", where: (at) => sql`created_at < ${at}::timestamptz - interval '1 year'` },
   {
     name: "push_tokens",

@@ -100,4 +100,119 @@ describe("concurrency", () => {
     expect(after.body.locked).toBe(true);
     expect(after.status).toBe(429);
   });
+
+  // Parallel guessing: every guess comes from its own address, so neither AUTH_LIMITER (20/min per
+  // address) nor the per-address login ceiling is what stops it; only the per-account lock can.
+  const wrongCodes = (real: string, n: number) =>
+    Array.from({ length: n }, (_, i) => String((Number(real) + 1 + i) % 1_000_000).padStart(6, "0"));
+
+  async function pendingSignup() {
+    const phone = randomPhone();
+    const s = await api("POST", "/api/auth/signup", {
+      headers: { "cf-connecting-ip": randomIp() },
+      body: { fullName: "Parallel Guess", email: `pg.${phone}@example.com`, phone, password: TEST_PASSWORD, role: "user" },
+    });
+    expect(s.status).toBe(200);
+    return { phone, real: await lastOtp(phone, "signup") };
+  }
+
+  /** Wrong codes compared against the challenge (the lock's ledger). */
+  async function otpGuessesEvaluated(phone: string) {
+    const { rows } = await testDb().http.execute<{ attempts: number; users: number }>(
+      sql`select coalesce(sum(attempts), 0)::int as attempts, (select count(*)::int from users where phone = ${phone}) as users
+            from otp_challenges where phone = ${phone}`,
+    );
+    return rows[0]!;
+  }
+
+  it("19 wrong OTPs at once evaluate at most 5; the right code sent after them is refused", async () => {
+    const { phone, real } = await pendingSignup();
+    const guesses = await Promise.all(
+      wrongCodes(real, 19).map((otp) =>
+        api("POST", "/api/auth/verify-otp", { headers: { "cf-connecting-ip": randomIp() }, body: { phone, otp } }),
+      ),
+    );
+    // Each guess is judged by the account lock, not throttled by an address limit.
+    for (const g of guesses) expect(["INVALID_OTP", "ACCOUNT_LOCKED"], g.text).toContain(g.body.errorCode);
+    expect(guesses.filter((g) => g.body.errorCode === "INVALID_OTP").length).toBeLessThanOrEqual(5);
+    for (const g of guesses.filter((x) => x.body.locked)) {
+      expect(g.status).toBe(429);
+      expect(g.body).toMatchObject({ errorCode: "ACCOUNT_LOCKED", remainingAttempts: 0 });
+      expect(g.body.lockoutTimeRemaining).toBeGreaterThan(0);
+      expect(g.body.message).toMatch(/Too many failed attempts.*\d+:\d\d/);
+    }
+    const right = await api("POST", "/api/auth/verify-otp", { headers: { "cf-connecting-ip": randomIp() }, body: { phone, otp: real } });
+    expect(right.status).toBe(429);
+    expect(right.body).toMatchObject({ errorCode: "ACCOUNT_LOCKED", locked: true });
+    const ledger = await otpGuessesEvaluated(phone);
+    expect(ledger.attempts, "wrong codes compared").toBeLessThanOrEqual(5);
+    expect(ledger.users).toBe(0);
+  });
+
+  it("19 wrong OTPs and the right one at once: at most 5 are evaluated, whichever wins", async () => {
+    const { phone, real } = await pendingSignup();
+    const codes = [...wrongCodes(real, 19), real];
+    const answers = await Promise.all(
+      codes.map((otp) => api("POST", "/api/auth/verify-otp", { headers: { "cf-connecting-ip": randomIp() }, body: { phone, otp } })),
+    );
+    for (const a of answers) expect([200, 400, 429], a.text).toContain(a.status);
+    expect(answers.filter((a) => a.body.errorCode === "RATE_LIMITED")).toHaveLength(0);
+    const signedUp = answers[19]!.status === 200;
+    const ledger = await otpGuessesEvaluated(phone);
+    // The right code wins only if it reserved one of the first five attempts (it then gives its
+    // reservation back, which one more wrong code may take); the challenge is used up after that.
+    expect(ledger.attempts, "wrong codes compared").toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => a.body.errorCode === "INVALID_OTP").length).toBeLessThanOrEqual(5);
+    expect(ledger.users).toBe(signedUp ? 1 : 0);
+  });
+
+  it("19 wrong passwords at once evaluate at most 5; the right one sent after them is refused", async () => {
+    const u = await signupViaApi("user");
+    const guesses = await Promise.all(
+      Array.from({ length: 19 }, (_, i) =>
+        api("POST", "/api/auth/login", {
+          headers: { "cf-connecting-ip": randomIp() },
+          body: { phone: u.phone, password: `wrong-password-${i}`, role: "user" },
+        }),
+      ),
+    );
+    // Each guess is judged by the account lock, not throttled by an address limit.
+    for (const g of guesses) expect(["INVALID_CREDENTIALS", "ACCOUNT_LOCKED"], g.text).toContain(g.body.errorCode);
+    expect(guesses.filter((g) => g.body.errorCode === "INVALID_CREDENTIALS").length).toBeLessThanOrEqual(5);
+    for (const g of guesses.filter((x) => x.status === 423)) {
+      expect(g.body).toMatchObject({ errorCode: "ACCOUNT_LOCKED", locked: true, remainingAttempts: 0 });
+      expect(g.body.message).toMatch(/Too many failed attempts.*\d+:\d\d/);
+    }
+    const right = await api("POST", "/api/auth/login", {
+      headers: { "cf-connecting-ip": randomIp() },
+      body: { phone: u.phone, password: TEST_PASSWORD, role: "user" },
+    });
+    expect(right.status).toBe(423);
+    expect(right.text).not.toContain("accessToken");
+    const { rows } = await testDb().http.execute<{ n: number }>(
+      sql`select count(*)::int as n from login_attempts where phone = ${u.phone} and outcome = 'failed'`,
+    );
+    expect(rows[0]!.n, "wrong passwords checked").toBeLessThanOrEqual(5);
+  });
+
+  it("19 wrong passwords and the right one at once: at most 5 are evaluated, whichever wins", async () => {
+    const u = await signupViaApi("user");
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api("POST", "/api/auth/login", {
+          headers: { "cf-connecting-ip": randomIp() },
+          body: { phone: u.phone, password: i === 19 ? TEST_PASSWORD : `wrong-password-${i}`, role: "user" },
+        }),
+      ),
+    );
+    for (const a of answers) expect([200, 401, 423], a.text).toContain(a.status);
+    const loggedIn = answers[19]!.status === 200;
+    const { rows } = await testDb().http.execute<{ n: number }>(
+      sql`select count(*)::int as n from login_attempts where phone = ${u.phone} and outcome = 'failed'`,
+    );
+    // The right password wins only if it reserved one of the first five attempts, after at most four
+    // wrong ones; a successful login starts a new window, which allows five more.
+    expect(rows[0]!.n, "wrong passwords checked").toBeLessThanOrEqual(loggedIn ? 4 + 5 : 5);
+    expect(answers.filter((a) => a.body.errorCode === "INVALID_CREDENTIALS").length).toBeLessThanOrEqual(loggedIn ? 4 + 4 : 5);
+  });
 });

@@ -163,8 +163,37 @@ describe("login", () => {
     expect(by.blocked).toBe(1); // the attempt during the lock is not a new failure
 
     // When the lock has run out, the right password works again.
-    await db.http.execute(sql`update login_attempts set attempted_at = attempted_at - interval '16 minutes' where phone = ${u.phone}`);
+    await db.http.execute(
+      sql`update login_lockouts set locked_until = now() - interval '1 second', window_started_at = window_started_at - interval '16 minutes'
+           where phone = ${u.phone}`,
+    );
     expect((await api("POST", "/api/auth/login", { headers, body: { ...wrong, password: TEST_PASSWORD } })).status).toBe(200);
+  });
+
+  it("a successful login starts a new window, and a password reset lifts the lock", async () => {
+    const u = await signupViaApi("user");
+    const headers = { "cf-connecting-ip": randomIp() };
+    const wrong = { phone: u.phone, password: "wrong-password", role: "user" };
+    for (let i = 0; i < 4; i++) expect((await api("POST", "/api/auth/login", { headers, body: wrong })).status).toBe(401);
+    expect((await api("POST", "/api/auth/login", { headers, body: { ...wrong, password: TEST_PASSWORD } })).status).toBe(200);
+    const afterSuccess = await api("POST", "/api/auth/login", { headers, body: wrong });
+    expect(afterSuccess.body.remainingAttempts).toBe(4);
+
+    for (let i = 0; i < 4; i++) await api("POST", "/api/auth/login", { headers, body: wrong });
+    expect((await api("POST", "/api/auth/login", { headers, body: { ...wrong, password: TEST_PASSWORD } })).status).toBe(423);
+    expect((await api("POST", "/api/auth/forgot-password", { headers, body: { phone: u.phone, role: "user" } })).status).toBe(200);
+    const v = await api("POST", "/api/auth/forgot-password/verify", {
+      headers,
+      body: { phone: u.phone, otp: await lastOtp(u.phone, "password_reset"), role: "user" },
+    });
+    expect(v.status).toBe(200);
+    const newPassword = "Fresh-Passw0rd";
+    const reset = await api("POST", "/api/auth/forgot-password/reset", {
+      headers,
+      body: { phone: u.phone, resetToken: v.body.data.resetToken, newPassword, role: "user" },
+    });
+    expect(reset.status).toBe(200);
+    expect((await api("POST", "/api/auth/login", { headers, body: { ...wrong, password: newPassword } })).status).toBe(200);
   });
 
   it("an unknown phone and a wrong password look the same", async () => {
@@ -213,7 +242,7 @@ describe("login", () => {
 
     const email = `blocked.${randomPhone()}@example.com`;
     await db.http.execute(
-      sql`insert into blocked_identifiers (identifier_type, value, role, reason) values ('email', ${email}, null, 'test')`,
+      sql`insert into blocked_identifiers (identifier_type, value, role, reason) values ('email', ${email}, 'provider', 'test')`,
     );
     const signup = await api("POST", "/api/auth/signup", {
       headers: { "cf-connecting-ip": randomIp() },

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, istSlot, seedListing, seedUser, testDb } from "../harness";
+import { api, istSlot, randomIp, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
 /** Admin screens (stats, reports, moderation, removals), monitoring and provider earnings. */
 
@@ -148,9 +148,11 @@ describe("admin", () => {
     expect((await api("GET", "/api/providers/bookings", { token: listing.provider.token })).status).toBe(401);
     const db = testDb();
     const blocked = (
-      await db.http.execute(sql`select identifier_type::text as t from blocked_identifiers where value = ${listing.provider.phone}`)
+      await db.http.execute(
+        sql`select identifier_type::text as t, role::text as role from blocked_identifiers where value = ${listing.provider.phone}`,
+      )
     ).rows;
-    expect(blocked).toEqual([{ t: "phone" }]);
+    expect(blocked).toEqual([{ t: "phone", role: "provider" }]);
     const list = await api("GET", `/api/public/services/${listing.serviceId}/providers?limit=50`);
     expect(list.body.data.providers.map((p: { provider_service_id: string }) => p.provider_service_id)).not.toContain(
       listing.providerServiceId,
@@ -165,6 +167,54 @@ describe("admin", () => {
       role: "user",
       full_name: customer.fullName,
     });
+  });
+
+  it("removing one role's account of a phone blocks that role only: the same phone's other account keeps working", async () => {
+    const admin = await seedUser("admin");
+    const customer = await signupViaApi("user");
+    const provider = await signupViaApi("provider", { phone: customer.phone });
+    const headers = { "cf-connecting-ip": randomIp() };
+
+    const del = await api("DELETE", `/api/admin/providers/${provider.id}`, { token: admin.token });
+    expect(del.status).toBe(200);
+
+    // The removed provider: every session ends at once, and the phone and e-mail cannot log in or sign up again as a provider.
+    expect((await api("GET", "/api/auth/me", { token: provider.accessToken })).status).toBe(401);
+    expect((await api("POST", "/api/auth/refresh", { body: { refreshToken: provider.refreshToken } })).status).toBe(401);
+    const providerLogin = await api("POST", "/api/auth/login", {
+      headers,
+      body: { phone: customer.phone, password: TEST_PASSWORD, role: "provider" },
+    });
+    expect(providerLogin.status).toBe(403);
+    expect(providerLogin.body.errorCode).toBe("ACCOUNT_BLOCKED");
+    const again = await api("POST", "/api/auth/signup", {
+      headers,
+      body: {
+        fullName: "Back Again",
+        email: `again.${customer.phone}@example.com`,
+        phone: customer.phone,
+        password: TEST_PASSWORD,
+        role: "provider",
+      },
+    });
+    expect(again.status).toBe(403);
+
+    // The customer on the same phone: the live session, a refresh, a new login and a password reset all still work.
+    expect((await api("GET", "/api/auth/me", { token: customer.accessToken })).status).toBe(200);
+    expect((await api("POST", "/api/auth/refresh", { body: { refreshToken: customer.refreshToken } })).status).toBe(200);
+    const login = await api("POST", "/api/auth/login", { headers, body: { phone: customer.phone, password: TEST_PASSWORD, role: "user" } });
+    expect(login.status).toBe(200);
+    expect(login.body.data.user.id).toBe(customer.id);
+    expect((await api("POST", "/api/auth/forgot-password", { headers, body: { phone: customer.phone, role: "user" } })).status).toBe(200);
+
+    const { rows } = await testDb().http.execute<{ t: string; role: string }>(
+      sql`select identifier_type::text as t, role::text as role from blocked_identifiers
+           where value in (${customer.phone}, ${`provider.${customer.phone}@example.com`}) order by 1`,
+    );
+    expect(rows).toEqual([
+      { t: "email", role: "provider" },
+      { t: "phone", role: "provider" },
+    ]);
   });
 
   it("monitoring reports status and alerts in the app's shape", async () => {

@@ -4,9 +4,11 @@
  * AUTH_LIMITER on the unauthenticated auth routes, PAYMENT_LIMITER on payment initiation,
  * API_LIMITER on every /api route (src/http/rate-limit.ts).
  */
+
+import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { keyOf } from "../../src/http/rate-limit";
-import { type ApiResponse, api, randomIp, randomPhone, seedUser } from "../harness";
+import { signAccessToken } from "../../src/auth/jwt";
+import { type ApiResponse, api, config, randomIp, randomPhone, seedUser } from "../harness";
 
 function expectRetryAfterSeconds(res: ApiResponse) {
   expect(res.status).toBe(429);
@@ -73,9 +75,54 @@ describe("rate limits", () => {
 
   it("API_LIMITER keys a signed-in caller by user, whatever address they come from", async () => {
     const u = await seedUser("user");
-    expect(keyOf(`Bearer ${u.token}`, "10.0.0.1")).toBe(`u:${u.id}`);
-    expect(keyOf(`Bearer ${u.token}`, "10.0.0.2")).toBe(`u:${u.id}`);
-    expect(keyOf("Bearer garbage", "10.0.0.3")).toBe("ip:10.0.0.3");
-    expect(keyOf(undefined, undefined)).toBeUndefined();
+    // The route does not matter (the limit runs before routing): a 404 costs no database trip.
+    const { res, passed } = await untilLimited(700, () =>
+      api("GET", "/api/no-such-route", { token: u.token, headers: { "cf-connecting-ip": randomIp() } }),
+    );
+    expectRetryAfterSeconds(res);
+    expect(passed).toBeGreaterThan(250);
+  });
+
+  it("a forged or expired token naming a user spends its sender's address budget, never that user's", async () => {
+    const victim = await seedUser("user");
+    const [h, p, s] = victim.token.split(".");
+    const forged = `${h}.${p}.${s!.slice(0, -4)}${s!.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
+    const expired = (
+      await signAccessToken(config().JWT_SECRET, { userId: victim.id, role: "user", sessionId: victim.sessionId }, Date.now() - 16 * 60_000)
+    ).token;
+    const attacker = randomIp();
+    const answers: number[] = [];
+    // Concurrent waves of 20 until the 300/min budget is spent (700 at most: the binding's window may
+    // roll over once during the run).
+    while (!answers.includes(429) && answers.length < 700) {
+      const rs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          api("GET", "/api/auth/me", { token: i % 2 ? forged : expired, headers: { "cf-connecting-ip": attacker } }),
+        ),
+      );
+      answers.push(...rs.map((r) => r.status));
+    }
+    expect(answers, "the sender's address is spent").toContain(429);
+    expect(answers.filter((x) => x === 401).length, "each bad token is answered 401 until then").toBeGreaterThan(250);
+    // The victim, from their own address, is not limited anywhere.
+    const me = await api("GET", "/api/auth/me", { token: victim.token, headers: { "cf-connecting-ip": randomIp() } });
+    expect(me.status).toBe(200);
+  });
+
+  it("a random forged subject per request does not escape the per-address ceiling", async () => {
+    const attacker = randomIp();
+    const wrongKey = new TextEncoder().encode("x".repeat(48));
+    const { res, passed } = await untilLimited(700, async () => {
+      const token = await new SignJWT({ role: "user", sid: crypto.randomUUID(), typ: "access" })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(crypto.randomUUID())
+        .setIssuer("buildxpert")
+        .setIssuedAt()
+        .setExpirationTime("15m")
+        .sign(wrongKey);
+      return api("GET", "/api/no-such-route", { token, headers: { "cf-connecting-ip": attacker } });
+    });
+    expectRetryAfterSeconds(res);
+    expect(passed).toBeGreaterThan(250);
   });
 });

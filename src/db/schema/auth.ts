@@ -1,5 +1,19 @@
 import { sql } from "drizzle-orm";
-import { type AnyPgColumn, check, index, integer, jsonb, pgEnum, pgTable, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  type AnyPgColumn,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  unique,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, id, timestamptz, updatedAt } from "./columns";
 import { userRole, users } from "./users";
 
@@ -124,7 +138,10 @@ export const otpChallenges = pgTable(
 
 /**
  * Failed-OTP counter and lockout per phone+role+purpose (5 wrong codes lock for 15 minutes, §3.1).
- * Survives the challenge being replaced, so resending cannot reset the counter.
+ * Survives the challenge being replaced, so resending cannot reset the counter. An attempt is reserved
+ * here (counted as a failure) before its code is compared, in one upsert that refuses once 5 are
+ * counted, so parallel guesses cannot all be compared before the first failure lands; a right code
+ * gives its reservation back.
  */
 export const otpLockouts = pgTable(
   "otp_lockouts",
@@ -142,6 +159,24 @@ export const otpLockouts = pgTable(
     unique("otp_lockouts_subject_uq").on(t.phone, t.role, t.purpose),
     check("otp_lockouts_failed_count_nonneg", sql`${t.failedCount} >= 0`),
   ],
+);
+
+/**
+ * The password lock per phone+role, the same way: 5 wrong passwords within 15 minutes lock for 15
+ * minutes. Each attempt reserves a count (one upsert, refused while locked or at 5) before the password
+ * is checked; a successful login and a password reset delete the row. Rows exist for unknown phones
+ * too, so the lock does not reveal which phones have accounts. `login_attempts` stays the audit trail.
+ */
+export const loginLockouts = pgTable(
+  "login_lockouts",
+  {
+    phone: text("phone").notNull(),
+    role: userRole("role").notNull(),
+    failedCount: integer("failed_count").notNull().default(0),
+    windowStartedAt: timestamptz("window_started_at").notNull().defaultNow(),
+    lockedUntil: timestamptz("locked_until"),
+  },
+  (t) => [primaryKey({ columns: [t.phone, t.role] }), check("login_lockouts_failed_count_nonneg", sql`${t.failedCount} >= 0`)],
 );
 
 export const loginOutcome = pgEnum("login_outcome", ["success", "failed", "blocked"]);
@@ -195,9 +230,10 @@ export const securityEvents = pgTable(
 export const identifierType = pgEnum("identifier_type", ["phone", "email"]);
 
 /**
- * Identifiers barred from signup/login. An admin removal blocks the phone and e-mail for both the
- * `user` and `provider` roles (§3.9); `role` NULL blocks every role. NULLs are not distinct in the
- * unique key, so "blocked for all roles" cannot be inserted twice.
+ * Identifiers barred from signup/login, per role: removal is per account, and one phone or e-mail may
+ * hold a customer and a provider account, so removing one must not lock out the other (an admin
+ * removal blocks the removed account's phone and e-mail for its own role). `role` is NOT NULL: there
+ * is no "every role" block; barring a person from both apps takes one row per role.
  */
 export const blockedIdentifiers = pgTable(
   "blocked_identifiers",
@@ -206,14 +242,29 @@ export const blockedIdentifiers = pgTable(
     identifierType: identifierType("identifier_type").notNull(),
     /** Normalised: 10-digit phone, or lower-cased e-mail. */
     value: text("value").notNull(),
-    role: userRole("role"),
+    role: userRole("role").notNull(),
     reason: text("reason").notNull(),
     blockedBy: uuid("blocked_by").references(() => users.id, { onDelete: "set null" }),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [unique("blocked_identifiers_uq").on(t.identifierType, t.value, t.role).nullsNotDistinct()],
+  (t) => [unique("blocked_identifiers_uq").on(t.identifierType, t.value, t.role)],
+);
+
+/**
+ * OTP SMS sent per India calendar day, for the daily budgets (src/auth/sms.ts): one row per
+ * destination number (`phone:<10 digits>`) and one for the whole deployment (`global`, the SMS bill).
+ * A send reserves a count before the gateway is called and gives it back if the send fails.
+ */
+export const smsDailySends = pgTable(
+  "sms_daily_sends",
+  {
+    scope: text("scope").notNull(),
+    day: date("day").notNull(),
+    sent: integer("sent").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.day] }), check("sms_daily_sends_sent_nonneg", sql`${t.sent} >= 0`)],
 );
 
 /**
