@@ -12,6 +12,7 @@ import { z } from "zod";
  *   a booking's total of several prices still fits (see MAX_PRICE_RUPEES).
  */
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const NO_CONTROL = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/;
 
 /** A free-text string; chain `.trim()`, `.min()`, `.max()` as for z.string(). */

@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { isConnectionLost, pgCode, pgConstraint } from "../db/client";
+import { isConnectionLost, isDbTimeout, pgCode, pgConstraint } from "../db/client";
 import { ConfigError } from "../env";
 import { createLogger } from "../lib/log";
 import type { AppEnv } from "./context";
@@ -46,6 +46,8 @@ export function toAppError(err: unknown): AppError {
     case "08003":
       return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
   }
+  if (isDbTimeout(err))
+    return new AppError("SERVICE_UNAVAILABLE", "Database is not answering; please retry", { retryAfter: 2, cause: err });
   if (isConnectionLost(err)) return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
   if (isDurableObjectReset(err)) return new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1, cause: err });
   return new AppError("INTERNAL_ERROR", "Something went wrong", { cause: err });
@@ -78,7 +80,12 @@ export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {
     });
   } else if (INPUT_SQLSTATES.has(pgCode(err) ?? "")) {
     // Bad input only the database caught: a schema missed an input class, worth a warning.
-    log.warn("request rejected by the database", { path: c.req.path, code: appErr.code, sqlstate: pgCode(err), constraint: pgConstraint(err) });
+    log.warn("request rejected by the database", {
+      path: c.req.path,
+      code: appErr.code,
+      sqlstate: pgCode(err),
+      constraint: pgConstraint(err),
+    });
   } else {
     log.info("request rejected", { path: c.req.path, code: appErr.code, status: appErr.status });
   }

@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import { z, type ZodType } from "zod";
+import { type ZodType, z } from "zod";
 import { AppError, type FieldError } from "./errors";
 import { nulPath } from "./fields";
 import { META, type RouteMeta } from "./meta";

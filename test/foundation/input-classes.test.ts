@@ -15,7 +15,10 @@ function expectFieldError(res: { status: number; body: Record<string, unknown> }
   const what = JSON.stringify(res.body).slice(0, 300);
   expect(res.status, what).toBe(400);
   expect(res.body, what).toMatchObject({ status: "error", errorCode: "VALIDATION_ERROR" });
-  expect((res.body.errors as { field: string }[]).map((e) => e.field), what).toContain(field);
+  expect(
+    (res.body.errors as { field: string }[]).map((e) => e.field),
+    what,
+  ).toContain(field);
 }
 
 describe("U+0000 in any text field is a 400 naming the field, never a 500", () => {
@@ -38,20 +41,35 @@ describe("U+0000 in any text field is a 400 naming the field, never a 500", () =
         "booking address",
         api("POST", "/api/bookings", {
           token: customer.token,
-          body: { providerServiceId: listing.providerServiceId, selectedServices: ["shower-installation"], address: NUL, ...istSlot(6, 12) },
+          body: {
+            providerServiceId: listing.providerServiceId,
+            selectedServices: ["shower-installation"],
+            address: NUL,
+            ...istSlot(6, 12),
+          },
         }),
         "address",
       ],
-      ["cancellation reason", api("PUT", `/api/bookings/${bookingId}/cancel`, { token: customer.token, body: { cancellationReason: NUL } }), "cancellationReason"],
+      [
+        "cancellation reason",
+        api("PUT", `/api/bookings/${bookingId}/cancel`, { token: customer.token, body: { cancellationReason: NUL } }),
+        "cancellationReason",
+      ],
       [
         "rejection reason",
-        api("PUT", `/api/providers/bookings/${bookingId}/status`, { token: provider.token, body: { status: "rejected", rejectionReason: NUL } }),
+        api("PUT", `/api/providers/bookings/${bookingId}/status`, {
+          token: provider.token,
+          body: { status: "rejected", rejectionReason: NUL },
+        }),
         "rejectionReason",
       ],
       ["review", api("POST", `/api/bookings/${bookingId}/rate`, { token: customer.token, body: { rating: 4, review: NUL } }), "review"],
       [
         "report of a provider",
-        api("POST", `/api/bookings/${bookingId}/report`, { token: customer.token, body: { reportReason: "No show", reportDescription: NUL } }),
+        api("POST", `/api/bookings/${bookingId}/report`, {
+          token: customer.token,
+          body: { reportReason: "No show", reportDescription: NUL },
+        }),
         "reportDescription",
       ],
       [
@@ -77,7 +95,10 @@ describe("U+0000 in any text field is a 400 naming the field, never a 500", () =
       ],
       [
         "report moderation note",
-        api("PUT", `/api/admin/reports/${crypto.randomUUID()}/status`, { token: admin.token, body: { status: "resolved", adminNote: NUL } }),
+        api("PUT", `/api/admin/reports/${crypto.randomUUID()}/status`, {
+          token: admin.token,
+          body: { status: "resolved", adminNote: NUL },
+        }),
         "adminNote",
       ],
       [
@@ -143,13 +164,19 @@ describe("money that the ledger's integer columns cannot hold is a 400 naming th
       });
       expectFieldError(r, "subServices.0.price");
     }
-    expect(await rows(sql`select ps.id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}`)).toEqual([]);
+    expect(
+      await rows(
+        sql`select ps.id from provider_services ps join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}`,
+      ),
+    ).toEqual([]);
   });
 
   it("a booking whose total overflows the integer column", async () => {
     // Three sub-services at the highest price a provider may set (₹1 crore each): ₹3 crore is past int4 paise.
     const crore = 1_000_000_000;
-    const listing = await seedListing({ prices: { "tap-installation": crore, "shower-installation": crore, "bathroom-fixing-cleaning": crore } });
+    const listing = await seedListing({
+      prices: { "tap-installation": crore, "shower-installation": crore, "bathroom-fixing-cleaning": crore },
+    });
     const customer = await seedUser("user");
     const r = await api("POST", "/api/bookings", {
       token: customer.token,

@@ -13,7 +13,14 @@ const rows = async (q: ReturnType<typeof sql>) => (await testDb().http.execute(q
 const customerReport = (provider: SeededUser, over: Record<string, unknown> = {}) =>
   api("POST", "/api/providers/report-customer", {
     token: provider.token,
-    body: { customerName: "Asha", incidentDate: "2026-01-10", incidentType: "Other", description: "Abusive on the phone", evidence: [], ...over },
+    body: {
+      customerName: "Asha",
+      incidentDate: "2026-01-10",
+      incidentType: "Other",
+      description: "Abusive on the phone",
+      evidence: [],
+      ...over,
+    },
   });
 
 /** `n` bookings of the customer (straight into the table, so no booking cap applies), one slot each. */
@@ -50,7 +57,10 @@ describe(`reports: at most ${REPORTS_PER_DAY} a day per account, also when sent 
     const bookingIds = await seedBookings(customer, 10);
     const results = await Promise.all(
       bookingIds.map((id) =>
-        api("POST", `/api/bookings/${id}/report`, { token: customer.token, body: { reportReason: "No show", reportDescription: "No show" } }),
+        api("POST", `/api/bookings/${id}/report`, {
+          token: customer.token,
+          body: { reportReason: "No show", reportDescription: "No show" },
+        }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(REPORTS_PER_DAY);
@@ -62,11 +72,18 @@ describe(`reports: at most ${REPORTS_PER_DAY} a day per account, also when sent 
 describe("report evidence is an https link (or one of our own media URLs)", () => {
   it("javascript:, data: and plain-http links are refused with the field named; https and own media are stored", async () => {
     const provider = await seedUser("provider");
-    for (const bad of ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "http://evil.example/x.jpg"]) {
+    for (const bad of [
+      "javascript:alert(document.cookie)",
+      "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+      "http://evil.example/x.jpg",
+    ]) {
       const r = await customerReport(provider, { evidence: ["https://images.pexels.com/photos/1.jpeg", bad] });
       expect(r.status, bad).toBe(400);
       expect(r.body).toMatchObject({ status: "error", errorCode: "VALIDATION_ERROR" });
-      expect((r.body.errors as { field: string }[]).map((e) => e.field), bad).toContain("evidence.1");
+      expect(
+        (r.body.errors as { field: string }[]).map((e) => e.field),
+        bad,
+      ).toContain("evidence.1");
     }
     expect(await rows(sql`select id from provider_reports_users where provider_id = ${provider.id}`)).toEqual([]);
     const own = `${config().PUBLIC_BASE_URL}/media/reports/${crypto.randomUUID()}.jpg`;
