@@ -69,6 +69,26 @@ describe(`reports: at most ${REPORTS_PER_DAY} a day per account, also when sent 
   });
 });
 
+describe("the admin inbox filtered to one direction", () => {
+  it("?type=provider lists providers' reports (the provider-only select stood alone without column names: 500)", async () => {
+    const admin = await seedUser("admin");
+    const provider = await seedUser("provider");
+    const filed = await customerReport(provider, { description: "Filed for the inbox filter" });
+    expect(filed.status).toBe(201);
+    for (const type of ["provider", "user", "all"]) {
+      const r = await api("GET", `/api/admin/reports?type=${type}&limit=1000`, { token: admin.token });
+      expect(r.status, type).toBe(200);
+      const ids = (r.body.data.reports as { id: string }[]).map((x) => x.id);
+      expect(ids.includes(filed.body.data.report.id), type).toBe(type !== "user");
+    }
+    const [mine] = (await api("GET", "/api/admin/reports?type=provider&limit=1000", { token: admin.token })).body.data.reports.filter(
+      (x: { id: string }) => x.id === filed.body.data.report.id,
+    );
+    expect(mine).toMatchObject({ report_source: "provider_report", reporter_type: "Provider", report_type: "Other", status: "open" });
+    expect(typeof mine.created_at).toBe("string");
+  });
+});
+
 describe("report evidence is an https link (or one of our own media URLs)", () => {
   it("javascript:, data: and plain-http links are refused with the field named; https and own media are stored", async () => {
     const provider = await seedUser("provider");
