@@ -11,6 +11,8 @@ import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
+import { createDb, isDbTimeout } from "../../src/db/client";
+import { toAppError } from "../../src/http/on-error";
 import { type ApiResponse, api, config, istSlot, seedListing, seedUser, testDb } from "../harness";
 
 const rows = async <T extends Record<string, unknown>>(q: ReturnType<typeof sql>) => (await testDb().http.execute<T>(q)).rows;
@@ -92,6 +94,39 @@ describe("the database stalls (connections open, no answers)", () => {
     expect(await rows(sql`select id from addresses where user_id = ${customer.id}`)).toHaveLength(0);
     expect((await api("POST", "/api/users/addresses", { token: customer.token, body })).status).toBe(201);
     expect(await rows(sql`select id from addresses where user_id = ${customer.id}`)).toHaveLength(1);
+  });
+
+  it("a transaction stalled in its connect fails at the deadline, and the half-open session is closed on the server", async () => {
+    const marker = `stall-${crypto.randomUUID()}`;
+    const url = new URL(env.DATABASE_URL);
+    url.searchParams.set("application_name", marker); // sent in the WebSocket start-up message
+    const db = createDb({ ...config(), DATABASE_URL: url.toString() });
+    // The marker in two pieces: this query must not carry it whole, or it would be held too.
+    const [head, tail] = [marker.slice(0, 10), marker.slice(10)];
+    const sessions = async () =>
+      (
+        await rows<{ n: number }>(
+          sql`select count(*)::int as n from pg_stat_activity where application_name = ${head}::text || ${tail}::text`,
+        )
+      )[0]!.n;
+    const lift = await stallDatabase(marker);
+    try {
+      const pending = db
+        .transaction((tx) => tx.execute(sql`select 1`))
+        .then(
+          () => "answered",
+          (err: unknown) => err,
+        );
+      // Postgres did start the session: the start-up message went through, its answer is held.
+      await vi.waitFor(async () => expect(await sessions()).toBe(1), { timeout: 4_000, interval: 50 });
+      const outcome = await pending;
+      expect(isDbTimeout(outcome)).toBe(true);
+      expect(toAppError(outcome)).toMatchObject({ status: 503, code: "SERVICE_UNAVAILABLE", retryAfter: 2 });
+      await vi.waitFor(async () => expect(await sessions()).toBe(0), { timeout: 10_000, interval: 100 });
+    } finally {
+      await lift();
+      await db.close();
+    }
   });
 
   it("a booking whose INSERT ran but never answered: 503, the server aborts the transaction (lock released, no row) while the database is still stalled", async () => {
