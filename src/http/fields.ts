@@ -8,8 +8,9 @@ import { z } from "zod";
  *   the other C0 controls and DEL: they only come from broken or hostile clients and corrupt push
  *   payloads and admin screens. Line breaks and tabs stay.
  * - Money: rupees as typed in the apps become integer paise in int4 columns, so a price must be at
- *   least one paisa once rounded (0.001 would store 0 and trip the > 0 CHECK) and small enough that
- *   a booking's total of several prices still fits (see MAX_PRICE_RUPEES).
+ *   least one paisa once rounded (0.001 would store 0 and trip the > 0 CHECK) and at most
+ *   MAX_PRICE_RUPEES; a booking's total of several prices is checked against INT4_MAX where it is
+ *   summed (src/bookings/service.ts).
  */
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
