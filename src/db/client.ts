@@ -110,8 +110,6 @@ const clientsOf = new WeakMap<Pool, Set<Socketed>>();
 function abandon(p: Pool): void {
   ending.add(p);
   for (const client of clientsOf.get(p) ?? []) {
-    // A checked-out client has no pool listener: its "connection terminated" would be an uncaught exception.
-    client.on("error", () => undefined);
     try {
       client.connection?.stream?.destroy?.();
     } catch {
@@ -136,7 +134,12 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
         pool = p;
         const clients = new Set<Socketed>();
         clientsOf.set(p, clients);
-        p.on("connect", (client: Socketed) => void clients.add(client));
+        p.on("connect", (client: Socketed) => {
+          clients.add(client);
+          // pg-pool listens only to idle clients: a checked-out client's "connection terminated" would be an
+          // uncaught exception. Its statement fails with the same error, which is what the caller handles.
+          client.on("error", () => undefined);
+        });
         // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
         // Once close() ended the pool, its socket closing is expected, not worth a warning per request.
         p.on("error", (err: Error) => {
