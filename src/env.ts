@@ -22,6 +22,11 @@ const ConfigSchema = z
     ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+    /**
+     * Deadline of every database call: an HTTP query or batch, a transaction's connect and each of its
+     * statements. Past it the call fails with a retryable 503 instead of hanging on a stalled endpoint.
+     */
+    DB_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(5_000),
     /** Local only: host:port of scripts/db/front-door.mjs, which stands in for Neon's proxy. */
     NEON_LOCAL_PROXY: z.string().optional(),
     JWT_SECRET: z.string().min(32, "must be at least 32 characters"),

@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { createStallFault } from "./stall-fault.mjs";
 
 // `ws` must be loaded through require: under Vitest 5 + @cloudflare/vitest-plugin, globalSetup is run by Vite's
 // module runner, which resolves `import 'ws'` with the browser condition and yields a stub without
@@ -40,11 +41,13 @@ const defaultLog = (level, msg) => {
 export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defaultLog } = {}) {
   const pools = new PoolRegistry(log);
   const bridges = new Set();
+  const stall = createStallFault(log); // fault hook for tests: hold marked traffic unanswered
 
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url, "http://front-door");
+    if (stall.control(req, res, pathname)) return;
     if (pathname === "/sql") {
-      handleSql(req, res, pools, log).catch((err) => {
+      handleSql(req, res, pools, log, stall).catch((err) => {
         log("error", `/sql internal error: ${err?.message ?? err}`);
         if (!res.headersSent) sendJson(res, 500, { message: "front door internal error" });
         else res.destroy();
@@ -75,7 +78,7 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
       return rejectUpgrade(socket, 403, "Forbidden");
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const bridge = bridgeWebSocket(ws, target, log);
+      const bridge = bridgeWebSocket(ws, target, log, stall);
       bridges.add(bridge);
       bridge.done.then(() => bridges.delete(bridge));
     });
@@ -186,12 +189,16 @@ class TerminateDetector {
   }
 }
 
-function bridgeWebSocket(ws, target, log) {
+function bridgeWebSocket(ws, target, log, stall) {
   let resolveDone;
   const done = new Promise((r) => (resolveDone = r));
   const tcp = net.connect({ host: target.host, port: target.port });
   tcp.setNoDelay(true);
   const detector = new TerminateDetector();
+  const stalled = stall.watchWebSocket(() => {
+    tcp.destroy();
+    ws.terminate();
+  });
   let terminated = false;
   let wsClosed = false;
   let tcpClosed = false;
@@ -205,6 +212,8 @@ function bridgeWebSocket(ws, target, log) {
     // After Terminate, or once Postgres has closed (e.g. failed login), late client bytes have nowhere to go.
     if (terminated || !tcp.writable) return;
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (stalled.held) return; // stall fault: the marked chunk went through, nothing after it does
+    stalled.feed(buf);
     const end = detector.feed(buf);
     if (end >= 0) {
       // Fix 1: after forwarding Terminate, close our side. The driver's client.end() resolves only once the
@@ -222,7 +231,7 @@ function bridgeWebSocket(ws, target, log) {
 
   // Postgres -> client, with simple backpressure on the WebSocket send buffer.
   tcp.on("data", (chunk) => {
-    if (ws.readyState !== ws.OPEN) return;
+    if (ws.readyState !== ws.OPEN || stalled.held) return;
     ws.send(chunk, { binary: true }, () => {
       if (tcp.isPaused() && ws.bufferedAmount < 1024 * 1024) tcp.resume();
     });
@@ -356,7 +365,7 @@ class HttpError extends Error {
  * Statements always use the extended protocol (as Neon's proxy does), so a single `query` cannot hold several
  * statements here either.
  */
-async function handleSql(req, res, pools, log) {
+async function handleSql(req, res, pools, log, stall) {
   if (req.method === "OPTIONS") {
     res.writeHead(204, {
       "Access-Control-Allow-Origin": "*",
@@ -372,7 +381,9 @@ async function handleSql(req, res, pools, log) {
   try {
     target = parseConnectionString(req.headers["neon-connection-string"]);
     opts = parseOptions(req.headers);
-    payload = parsePayload(await readBody(req));
+    const text = await readBody(req);
+    if (stall.holdsSql(req, res, text)) return;
+    payload = parsePayload(text);
   } catch (err) {
     if (err instanceof HttpError) return sendJson(res, err.status, err.body);
     throw err;

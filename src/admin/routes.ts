@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
+import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
@@ -24,7 +25,7 @@ const ReportsQuery = PageQuery.extend({
   type: z.enum(["all", "user", "provider"]).optional(),
 });
 // Required: upstream let a missing status set NULL and the report vanished from every list (§1.13 #99).
-const ReportStatusBody = z.object({ status: z.enum(["open", "resolved", "closed"]), adminNote: z.string().max(1000).optional() });
+const ReportStatusBody = z.object({ status: z.enum(["open", "resolved", "closed"]), adminNote: text().max(1000).optional() });
 
 adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, access: "admin" }), admin, async (c) =>
   ok(c, await dashboardStats(c.get("db").http)),

@@ -56,14 +56,16 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: "user
       left join users ru on ru.id = r.reporter_id
       left join users pu on pu.id = r.reported_provider_id
      where true ${status}`;
+  // Named like the user branch: with ?type=provider this select stands alone and the outer query reads t.created_at.
   const providerReports = sql`
-    select r.id, r.incident_type, r.description, r.status::text, ${isoSql(sql`r.created_at`)}, ${isoSql(sql`r.updated_at`)},
-           r.incident_date::text, r.incident_time::text, r.evidence, r.admin_note, r.booking_id,
-           r.provider_id, r.customer_user_id, r.provider_id,
-           coalesce(pu.full_name, ''), coalesce(pu.phone, ''),
-           r.customer_name, coalesce(cu.phone, ''),
-           r.customer_name, r.customer_user_id,
-           'provider_report', 'Provider Report', 'Provider', 'User'
+    select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
+           ${isoSql(sql`r.updated_at`)} as updated_at, r.incident_date::text as incident_date, r.incident_time::text as incident_time,
+           r.evidence, r.admin_note, r.booking_id,
+           r.provider_id as reported_by_user_id, r.customer_user_id as reported_provider_id, r.provider_id as provider_id,
+           coalesce(pu.full_name, '') as reporter_name, coalesce(pu.phone, '') as reporter_phone,
+           r.customer_name as reported_provider_name, coalesce(cu.phone, '') as reported_provider_phone,
+           r.customer_name as customer_name, r.customer_user_id as customer_user_id,
+           'provider_report' as report_source, 'Provider Report' as report_category, 'Provider' as reporter_type, 'User' as reported_type
       from provider_reports_users r
       left join users pu on pu.id = r.provider_id
       left join users cu on cu.id = r.customer_user_id

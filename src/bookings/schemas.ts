@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../http/fields";
 import { parseClock } from "./time";
 
 /** Request shapes of the booking routes, as the apps send them (client-contract §3.6–§3.9). */
@@ -13,8 +14,8 @@ export const CreateBookingBody = z
     selectedServices: z.array(z.string().min(1).max(100)).max(30).optional(),
     appointmentDate: z.string().min(1).max(20),
     appointmentTime: z.string().min(1).max(20),
-    address: z.string().max(500).optional(),
-    description: z.string().max(1000).optional(),
+    address: text().max(500).optional(),
+    description: text().max(1000).optional(),
   })
   .transform((b) => {
     const ids = [...(b.selectedServices ?? []), ...(b.selectedService ?? "").split(",")].map((s) => s.trim()).filter(Boolean);
@@ -31,21 +32,21 @@ export const ListBookingsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-export const CancelBody = z.object({ cancellationReason: z.string().max(500).optional() }).default({});
+export const CancelBody = z.object({ cancellationReason: text().max(500).optional() }).default({});
 
 export const RateBody = z.object({
   rating: z.coerce.number().int().min(1, "rating must be 1-5").max(5, "rating must be 1-5"),
-  review: z.string().max(500).nullish(),
+  review: text().max(500).nullish(),
 });
 
 export const ReportBody = z.object({
-  reportReason: z.string().trim().min(1, "reportReason is required").max(200),
-  reportDescription: z.string().trim().min(1, "reportDescription is required").max(2000),
+  reportReason: text().trim().min(1, "reportReason is required").max(200),
+  reportDescription: text().trim().min(1, "reportDescription is required").max(2000),
 });
 
 export const ProviderStatusBody = z.object({
   status: z.enum(["accepted", "rejected", "completed"]),
-  rejectionReason: z.string().max(500).optional(),
+  rejectionReason: text().max(500).optional(),
 });
 
 export const REPORT_INCIDENT_TYPES = [
@@ -72,7 +73,7 @@ function incidentClock(text: string): string | null {
 }
 
 export const ReportCustomerBody = z.object({
-  customerName: z.string().trim().min(1, "customerName is required").max(200),
+  customerName: text().trim().min(1, "customerName is required").max(200),
   incidentDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "incidentDate must be YYYY-MM-DD"),
   incidentTime: z
     .string()
@@ -84,7 +85,12 @@ export const ReportCustomerBody = z.object({
     })
     .nullish(),
   // Free text in the table; the app offers a fixed list (REPORT_INCIDENT_TYPES).
-  incidentType: z.string().trim().min(1, "incidentType is required").max(100),
-  description: z.string().trim().min(1, "description is required").max(2000),
-  evidence: z.array(z.url().max(1000)).max(3).default([]),
+  incidentType: text().trim().min(1, "incidentType is required").max(100),
+  description: text().trim().min(1, "description is required").max(2000),
+  // Links only (the app sends https photo URLs): javascript:, data: and the like are refused here;
+  // plain http is refused by the route unless it is one of our own media URLs (isOwnMediaUrl).
+  evidence: z
+    .array(z.url({ protocol: /^https?$/, error: "must be an https URL" }).max(1000))
+    .max(3)
+    .default([]),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../http/fields";
 
 /** Request bodies of /api/calls (client-contract §3.14). */
 export const InitiateCallBody = z.object({
@@ -14,7 +15,7 @@ export const CallLogBody = z.object({
   duration: z.coerce.number().int().min(0).max(86_400).default(0),
   callerType: z.enum(["user", "provider"]).optional(),
   status: z.enum(["completed", "failed", "missed", "rejected"]).default("completed"),
-  endReason: z.string().max(200).optional(),
+  endReason: text().max(200).optional(),
   connectionQuality: diagnostics,
   errorDetails: diagnostics,
   metrics: diagnostics,

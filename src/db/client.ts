@@ -12,6 +12,14 @@ import * as schema from "./schema";
  *   compare-and-set across statements. The Pool is created on first use, holds one connection,
  *   is never shared across requests (workerd forbids I/O objects crossing requests) and is closed
  *   by `close()`, which the caller hands to waitUntil.
+ *
+ * Every database call has a deadline (DB_TIMEOUT_MS): a stalled endpoint keeps connections open and
+ * answers nothing, and without one each request waited minutes. An HTTP call is aborted at the
+ * deadline. In a transaction the deadline runs from the connect and from each statement sent; when
+ * it passes, the connection is dropped (so the server aborts the open transaction and releases its
+ * locks) and the caller gets DbTimeoutError, which onError answers with a retryable 503. A COMMIT
+ * that was already sent may still have applied, as with any lost connection: the writes the apps
+ * retry are idempotent.
  */
 
 export type Schema = typeof schema;
@@ -28,7 +36,44 @@ export type Db = {
 };
 
 type Counter = { n: number };
-type CountedInit = RequestInit & { dbRoundTrips?: Counter };
+type CountedInit = RequestInit & { dbRoundTrips?: Counter; dbDeadlineMs?: number };
+
+/** The database did not answer within the deadline; the call's outcome is unknown. */
+export class DbTimeoutError extends Error {
+  override name = "DbTimeoutError";
+  constructor(ms: number, what: string) {
+    super(`database ${what} did not answer within ${ms} ms`);
+  }
+}
+
+/** A DbTimeoutError anywhere in the chain (drizzle wraps as `cause`, the Neon driver as `sourceError`). */
+export function isDbTimeout(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e && typeof e === "object"; i++) {
+    if (e instanceof DbTimeoutError || (e as { name?: unknown }).name === "DbTimeoutError") return true;
+    e = (e as { cause?: unknown; sourceError?: unknown }).cause ?? (e as { sourceError?: unknown }).sourceError;
+  }
+  return false;
+}
+
+/**
+ * fetch for SQL over HTTP with the deadline on the whole exchange: a stalled proxy may send headers
+ * and then nothing, so the body is read (small: one result set) before the timer is cleared.
+ */
+async function fetchWithDeadline(url: string, init: RequestInit, ms: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    const res = await fetch(url, { ...init, signal: controller.signal });
+    const body = await res.arrayBuffer();
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  } catch (err) {
+    if (controller.signal.aborted) throw new DbTimeoutError(ms, "query");
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 let configuredFor: string | undefined;
 
@@ -39,9 +84,9 @@ function configureDriver(localProxy: string | undefined): void {
   configuredFor = key;
   // Round-trip counting rides on fetchOptions, which the driver spreads into fetch's init.
   neonConfig.fetchFunction = (url: string, init: CountedInit) => {
-    const { dbRoundTrips, ...rest } = init;
+    const { dbRoundTrips, dbDeadlineMs, ...rest } = init;
     if (dbRoundTrips) dbRoundTrips.n++;
-    return fetch(url, rest);
+    return dbDeadlineMs ? fetchWithDeadline(url, rest, dbDeadlineMs) : fetch(url, rest);
   };
   if (localProxy) {
     neonConfig.wsProxy = (host, port) => `${localProxy}/v1?address=${host}:${port}`;
@@ -57,10 +102,27 @@ function configureDriver(localProxy: string | undefined): void {
 /** Pools whose close() has begun: errors from their sockets are the close itself. */
 const ending = new WeakSet<Pool>();
 
-export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY">): Db {
+/** The pooled clients' sockets, to drop them when a deadline passes. */
+type Socketed = { connection?: { stream?: { destroy?: () => void } }; on(event: "error", listener: (err: Error) => void): unknown };
+const clientsOf = new WeakMap<Pool, Set<Socketed>>();
+
+/** Drops every connection of the pool at once: the server sees the disconnect and aborts the transaction. */
+function abandon(p: Pool): void {
+  ending.add(p);
+  for (const client of clientsOf.get(p) ?? []) {
+    try {
+      client.connection?.stream?.destroy?.();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY" | "DB_TIMEOUT_MS">): Db {
   configureDriver(config.NEON_LOCAL_PROXY);
+  const deadlineMs = config.DB_TIMEOUT_MS;
   const counter: Counter = { n: 0 };
-  const sql = neon(config.DATABASE_URL, { fetchOptions: { dbRoundTrips: counter } });
+  const sql = neon(config.DATABASE_URL, { fetchOptions: { dbRoundTrips: counter, dbDeadlineMs: deadlineMs } });
   const http = drizzleHttp({ client: sql, schema });
   let pool: Pool | undefined;
 
@@ -70,6 +132,14 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
       if (!pool) {
         const p = new Pool({ connectionString: config.DATABASE_URL, max: 1 });
         pool = p;
+        const clients = new Set<Socketed>();
+        clientsOf.set(p, clients);
+        p.on("connect", (client: Socketed) => {
+          clients.add(client);
+          // pg-pool listens only to idle clients: a checked-out client's "connection terminated" would be an
+          // uncaught exception. Its statement fails with the same error, which is what the caller handles.
+          client.on("error", () => undefined);
+        });
         // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
         // Once close() ended the pool, its socket closing is expected, not worth a warning per request.
         p.on("error", (err: Error) => {
@@ -77,9 +147,40 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
         });
         counter.n++; // the WebSocket handshake; Postgres start-up is pipelined with the first query
       }
-      // drizzle's logger sees every statement on this connection, BEGIN and COMMIT included.
-      const db = drizzleWs({ client: pool, schema, logger: { logQuery: () => void counter.n++ } });
-      return db.transaction(fn, opts?.isolationLevel ? { isolationLevel: opts.isolationLevel } : undefined);
+      const p = pool;
+      // The deadline restarts with every statement sent (drizzle's logger sees each, BEGIN and COMMIT
+      // included); it covers the connect too, which happens before BEGIN.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let expire: (err: Error) => void = () => {};
+      const expired = new Promise<never>((_, reject) => {
+        expire = reject;
+      });
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          abandon(p);
+          if (pool === p) pool = undefined; // close() has nothing left to end gracefully
+          expire(new DbTimeoutError(deadlineMs, "transaction"));
+        }, deadlineMs);
+      };
+      const db = drizzleWs({
+        client: p,
+        schema,
+        logger: {
+          logQuery: () => {
+            counter.n++;
+            arm();
+          },
+        },
+      });
+      arm();
+      const run = db.transaction(fn, opts?.isolationLevel ? { isolationLevel: opts.isolationLevel } : undefined);
+      run.catch(() => undefined); // after a deadline nobody reads its (connection-lost) rejection
+      try {
+        return await Promise.race([run, expired]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     roundTrips: () => counter.n,
     async close() {

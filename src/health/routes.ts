@@ -6,7 +6,8 @@ import { describe } from "../http/meta";
 
 /**
  * Liveness and readiness. `/health` is the apps' connectivity probe (they read only response.ok),
- * so it never touches the database; `/health/ready` checks each dependency and says only ok/down.
+ * so it never touches the database; `/health/ready` checks each dependency and says only ok/down
+ * (503 with Retry-After when one is down, within the database deadline).
  */
 const LiveSchema = z.object({ status: z.literal("healthy"), message: z.string(), timestamp: z.string(), environment: z.string() });
 const ReadySchema = z.object({
@@ -52,6 +53,8 @@ export const health = new Hono<AppEnv>()
       }
       const checks = { database: { status: database, latencyMs: Date.now() - started } };
       const ready = database === "ok";
+      // The probe is bounded by the database deadline (DB_TIMEOUT_MS), so a stalled database reads "down", not a hang.
+      if (!ready) c.header("Retry-After", "5");
       return c.json({ status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks }, ready ? 200 : 503);
     },
   );

@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { isConnectionLost, pgCode } from "../db/client";
+import { isConnectionLost, isDbTimeout, pgCode, pgConstraint } from "../db/client";
 import { ConfigError } from "../env";
 import { createLogger } from "../lib/log";
 import type { AppEnv } from "./context";
@@ -24,6 +24,17 @@ export function toAppError(err: unknown): AppError {
     case "22007":
     case "22008":
       return new AppError("VALIDATION_ERROR", "Invalid identifier or value", { cause: err });
+    // Safety net behind the schemas (src/http/fields.ts): a value the column cannot hold is the
+    // caller's input, never a server fault. The message stays generic: the schemas name fields.
+    case "22021": // invalid byte sequence (U+0000 in text)
+    case "22P05": // untranslatable character (U+0000 in jsonb)
+      return new AppError("VALIDATION_ERROR", "Text contains a character that cannot be stored", { cause: err });
+    case "22003": // numeric value out of range (e.g. an int4 total)
+      return new AppError("VALIDATION_ERROR", "A number is out of the allowed range", { cause: err });
+    case "23514": // check violation: a value CHECK (e.g. a price of 0 paise), or a state guard (migrations/0001_guards.sql)
+      if (/_(?:transition|immutable|write_once)$/.test(pgConstraint(err) ?? ""))
+        return new AppError("INVALID_STATE_TRANSITION", "This record changed meanwhile; reload it and try again", { cause: err });
+      return new AppError("VALIDATION_ERROR", "A value is outside what is allowed", { cause: err });
     case "23505":
       return new AppError("DUPLICATE", "This record already exists", { cause: err });
     case "40001": // serialization failure / deadlock: safe for the apps to retry (they retry 503)
@@ -35,6 +46,8 @@ export function toAppError(err: unknown): AppError {
     case "08003":
       return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
   }
+  if (isDbTimeout(err))
+    return new AppError("SERVICE_UNAVAILABLE", "Database is not answering; please retry", { retryAfter: 2, cause: err });
   if (isConnectionLost(err)) return new AppError("SERVICE_UNAVAILABLE", "Database temporarily unavailable", { retryAfter: 2, cause: err });
   if (isDurableObjectReset(err)) return new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1, cause: err });
   return new AppError("INTERNAL_ERROR", "Something went wrong", { cause: err });
@@ -52,6 +65,8 @@ function isDurableObjectReset(err: unknown): boolean {
   return typeof e.message === "string" && /durable object (?:reset|storage|is overloaded)|broken\.outputGateBroken/i.test(e.message);
 }
 
+const INPUT_SQLSTATES = new Set(["22P02", "22007", "22008", "22021", "22P05", "22003", "23514"]);
+
 export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {
   const appErr = toAppError(err);
   const requestId = c.get("requestId") ?? crypto.randomUUID();
@@ -62,6 +77,14 @@ export const onError: ErrorHandler<AppEnv> = (err, c: Context<AppEnv>) => {
       method: c.req.method,
       code: appErr.code,
       error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    });
+  } else if (INPUT_SQLSTATES.has(pgCode(err) ?? "")) {
+    // Bad input only the database caught: a schema missed an input class, worth a warning.
+    log.warn("request rejected by the database", {
+      path: c.req.path,
+      code: appErr.code,
+      sqlstate: pgCode(err),
+      constraint: pgConstraint(err),
     });
   } else {
     log.info("request rejected", { path: c.req.path, code: appErr.code, status: appErr.status });

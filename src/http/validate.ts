@@ -1,7 +1,8 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type { ZodType } from "zod";
+import { type ZodType, z } from "zod";
 import { AppError, type FieldError } from "./errors";
+import { nulPath } from "./fields";
 import { META, type RouteMeta } from "./meta";
 
 /**
@@ -18,8 +19,19 @@ function firstMessage(errors: FieldError[]): string {
   return e ? (e.field === "(body)" ? e.message : `${e.field}: ${e.message}`) : "Invalid request";
 }
 
+/**
+ * Postgres can store U+0000 in no text or jsonb column (22021 / 22P05), so no field of any route may
+ * carry it: refused before the route's own schema runs, with the field's path.
+ */
+const refuseNul = z.unknown().superRefine((value, ctx) => {
+  const path = nulPath(value);
+  if (path) ctx.addIssue({ code: "custom", path, message: "must not contain the NUL character (\\u0000)" });
+});
+
 function validator<T extends ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
-  const mw = zValidator(target, schema, (result) => {
+  // Same output type as `schema`: the guard only adds issues.
+  const guarded = refuseNul.pipe(schema) as unknown as T;
+  const mw = zValidator(target, guarded, (result) => {
     if (!result.success) {
       const errors = toFieldErrors(result.error.issues);
       throw new AppError("VALIDATION_ERROR", firstMessage(errors), { errors });

@@ -5,6 +5,7 @@ import { notificationSettings, pushDeliveries, pushTokens } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
+import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, query } from "../http/validate";
@@ -30,7 +31,7 @@ const expoToken = z
 
 const deviceInfo = z
   .object({
-    deviceName: z.string().max(200).nullish(),
+    deviceName: text().max(200).nullish(),
     deviceType: z.union([z.number(), z.string().max(50)]).nullish(),
     osName: z.string().max(50).nullish(),
     osVersion: z.string().max(50).nullish(),

@@ -5,10 +5,11 @@ import { changeStatus, markAllViewed, providerBookings, providerUnreadCount, rat
 import { isoSql, num } from "../catalogue/shape";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
-import { notFound } from "../http/errors";
+import { AppError, notFound } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
+import { isOwnMediaUrl } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
 
 /** /api/providers: provider profile and the provider side of bookings. */
@@ -142,6 +143,12 @@ providersRoutes.post(
   body(ReportCustomerBody),
   async (c) => {
     const b = c.req.valid("json");
+    const base = c.get("config").PUBLIC_BASE_URL;
+    const insecure = b.evidence.findIndex((u) => !u.startsWith("https://") && !isOwnMediaUrl(u, base));
+    if (insecure >= 0)
+      throw new AppError("VALIDATION_ERROR", `evidence.${insecure}: must be an https URL`, {
+        errors: [{ field: `evidence.${insecure}`, message: "must be an https URL" }],
+      });
     const { reportId } = await reportCustomer(c.get("db"), principalOf(c).userId, {
       customerName: b.customerName,
       incidentDate: b.incidentDate,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { rupees, text } from "../http/fields";
 
 /** Provider service registration as the provider app sends it (client-contract §3.5). */
 
@@ -16,7 +17,7 @@ export const ListingIdParam = z.object({ serviceId: z.uuid("Invalid service regi
 const SubServicePrice = z.object({
   serviceId: z.string().trim().min(1, "serviceId is required").max(100),
   /** Rupees, as typed by the provider; stored as paise. */
-  price: z.coerce.number().positive("price must be greater than 0").max(10_000_000, "price is too large"),
+  price: rupees("price"),
 });
 
 /** A data:image URL (stored in R2) or an https URL the provider already has. */
@@ -25,10 +26,10 @@ const ImageRef = z.string().trim().min(1).max(7_500_000);
 export const RegistrationBody = z.object({
   yearsOfExperience: z.coerce.number().int().min(0, "yearsOfExperience must be 0-80").max(80, "yearsOfExperience must be 0-80"),
   // The app does not validate it and may send "" (client-contract §3.5).
-  serviceDescription: z.string().max(2000).nullish(),
-  state: z.string().trim().min(1, "state is required").max(100),
-  city: z.string().trim().max(100).nullish(),
-  fullAddress: z.string().trim().min(1, "fullAddress is required").max(500),
+  serviceDescription: text().max(2000).nullish(),
+  state: text().trim().min(1, "state is required").max(100),
+  city: text().trim().max(100).nullish(),
+  fullAddress: text().trim().min(1, "fullAddress is required").max(500),
   workingProofUrls: z.array(ImageRef).max(10, "at most 10 working proof images").nullish(),
   isEngineeringProvider: z.boolean().nullish(),
   engineeringCertificateUrl: ImageRef.nullish(),

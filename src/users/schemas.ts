@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { email, fullName, profilePicInput } from "../auth/schemas";
 import type { addresses, users } from "../db/schema";
+import { text } from "../http/fields";
 
 /**
  * The user object the apps store and read (client-contract §2.5, §3.2): camelCase as upstream's login
@@ -63,9 +64,9 @@ export const pageQuery = z.object({
 const addressType = z.enum(["home", "work", "office", "other"]).transform((t) => (t === "work" ? "office" : t));
 
 const addressFields = {
-  fullAddress: z.string().trim().min(10, "Address must be 10-500 characters").max(500, "Address must be 10-500 characters"),
-  state: z.string().trim().min(2).max(100),
-  city: z.string().trim().min(2).max(100),
+  fullAddress: text().trim().min(10, "Address must be 10-500 characters").max(500, "Address must be 10-500 characters"),
+  state: text().trim().min(2).max(100),
+  city: text().trim().min(2).max(100),
   pincode: z.string().regex(/^\d{6}$/, "Pincode must be 6 digits"),
 };
 export const createAddressBody = z.object({
