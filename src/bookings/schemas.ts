@@ -88,7 +88,7 @@ export const ReportCustomerBody = z.object({
   incidentType: text().trim().min(1, "incidentType is required").max(100),
   description: text().trim().min(1, "description is required").max(2000),
   // Links only (the app sends https photo URLs): javascript:, data: and the like are refused here;
-  // plain http is refused by the route unless it is one of our own media URLs (isOwnMediaUrl).
+  // plain http is refused by the route unless it is one of our own media URLs (isOurUrl).
   evidence: z
     .array(z.url({ protocol: /^https?$/, error: "must be an https URL" }).max(1000))
     .max(3)

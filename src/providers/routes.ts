@@ -9,7 +9,7 @@ import { AppError, notFound } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { isOwnMediaUrl } from "../media/store";
+import { isOurUrl } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
 
 /** /api/providers: provider profile and the provider side of bookings. */
@@ -144,7 +144,7 @@ providersRoutes.post(
   async (c) => {
     const b = c.req.valid("json");
     const base = c.get("config").PUBLIC_BASE_URL;
-    const insecure = b.evidence.findIndex((u) => !u.startsWith("https://") && !isOwnMediaUrl(u, base));
+    const insecure = b.evidence.findIndex((u) => !u.startsWith("https://") && !isOurUrl(u, base));
     if (insecure >= 0)
       throw new AppError("VALIDATION_ERROR", `evidence.${insecure}: must be an https URL`, {
         errors: [{ field: `evidence.${insecure}`, message: "must be an https URL" }],
