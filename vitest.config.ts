@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { buildSync } from "esbuild";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
@@ -27,37 +27,48 @@ const alias = PREBUNDLED.map((spec) => {
 
 export default defineConfig({
   resolve: { alias },
-  plugins: [
-    // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "warn",
-          DATABASE_URL: inject("databaseUrl"),
-          NEON_LOCAL_PROXY: inject("neonLocalProxy"),
-          PAYTM_HOST: inject("paytmUrl"),
-          PAYTM_MID: inject("paytmMid"),
-          PAYTM_MERCHANT_KEY: inject("paytmKey"),
-          PAYTM_WEBSITE: "WEBSTAGING",
-          // Fault tests hold Paytm answers past this; loopback answers take milliseconds.
-          PAYTM_TIMEOUT_MS: "3000",
-          EXPO_PUSH_URL: inject("expoPushUrl"),
-          PUBLIC_BASE_URL: "http://127.0.0.1:8787",
-          SMS_DRIVER: "console",
-          JWT_SECRET: "test-only-jwt-secret-0123456789abcdef0123",
-          CORS_ORIGINS: "http://localhost:8081",
-          // Lower KDF cost through configuration only; the code path is production's.
-          PASSWORD_SCRYPT_LOG_N: "10",
-        },
-      },
-    })),
-  ],
   test: {
-    globalSetup: ["./test/global-setup.ts"],
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                DATABASE_URL: inject("databaseUrl"),
+                NEON_LOCAL_PROXY: inject("neonLocalProxy"),
+                PAYTM_HOST: inject("paytmUrl"),
+                PAYTM_MID: inject("paytmMid"),
+                PAYTM_MERCHANT_KEY: inject("paytmKey"),
+                PAYTM_WEBSITE: "WEBSTAGING",
+                // Fault tests hold Paytm answers past this; loopback answers take milliseconds.
+                PAYTM_TIMEOUT_MS: "3000",
+                EXPO_PUSH_URL: inject("expoPushUrl"),
+                PUBLIC_BASE_URL: "http://127.0.0.1:8787",
+                SMS_DRIVER: "console",
+                JWT_SECRET: "test-only-jwt-secret-0123456789abcdef0123",
+                CORS_ORIGINS: "http://localhost:8081",
+                // Lower KDF cost through configuration only; the code path is production's.
+                PASSWORD_SCRYPT_LOG_N: "10",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          globalSetup: ["./test/global-setup.ts"],
+          include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/tools/**"],
+        },
+      },
+      // Node-side tooling (scripts/), tested in Node against the embedded PostgreSQL.
+      { test: { name: "tools", environment: "node", include: ["test/tools/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 } },
+    ],
   },
 });

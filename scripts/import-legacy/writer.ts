@@ -1,0 +1,188 @@
+/**
+ * Writes one batch to the target in ONE statement (one round trip): the rows of every target table
+ * the batch feeds, its quarantine entries and the step's progress cursor. A single statement is
+ * atomic, so an interrupted run never leaves a batch half-written or its cursor out of step: the
+ * next run resumes after the last committed batch.
+ *
+ * Per target table the statement decides, row by row, in this order:
+ * - `existing`: a row with this key is already there (an earlier run): nothing is written;
+ * - `orphaned`: a parent it needs is not in the target (quarantined upstream, or never existed);
+ * - `written`: inserted;
+ * - `conflicted`: refused by a unique rule (ON CONFLICT DO NOTHING covers every unique index and
+ *   constraint of the table, partial ones included), e.g. a second open booking for one slot.
+ * Orphans and conflicts become quarantine entries with the reason; nothing is dropped silently.
+ * CHECK, FK and trigger rules are not caught here: the steps shape rows to satisfy them, and if one
+ * still fails the importer bisects the batch and quarantines the single rows the database refused.
+ */
+import type pg from "pg";
+
+export type Action = "skipped" | "corrected" | "imported_as_deleted" | "flagged";
+
+/** One line of the quarantine report. `skipped` rows are not imported; the others are, changed or marked. */
+export type QuarantineEntry = {
+  sourceTable: string;
+  sourceId: string;
+  reason: string;
+  action: Action;
+  detail: Record<string, unknown>;
+};
+
+export type Column = readonly [name: string, type: string];
+
+/** Rows for one target table. Every row carries `_sid`, the source row it came from (for quarantine entries). */
+export type TableWrite = {
+  table: string;
+  sourceTable: string;
+  columns: readonly Column[];
+  rows: Array<Record<string, unknown> & { _sid: string }>;
+  /** Key column used to recognise rows an earlier run wrote (default `id`). */
+  key?: string;
+  /**
+   * SQL boolean over the input row `i`: every parent row exists. `earlier(k)` names the keys written
+   * (or already present) for write #k of the same batch, for parents inserted by this statement.
+   */
+  parentsExist?: (earlier: (k: number) => string) => string;
+  /** SQL jsonb over `i` describing an orphan (which parent is missing). */
+  orphanDetail?: string;
+  /** SQL jsonb over `i` describing a unique conflict (which rule). */
+  conflictDetail?: string;
+  /** Insert-select expressions overriding `i.<column>` for some columns. */
+  exprs?: Record<string, string>;
+};
+
+export type BatchCounts = Record<string, number>;
+
+/** Single quotes doubled: the target session runs with standard_conforming_strings=on (set at connect). */
+export function literal(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+export const QUARANTINE_COLUMNS: readonly Column[] = [
+  ["source_table", "text"],
+  ["source_id", "text"],
+  ["reason", "text"],
+  ["action", "text"],
+  ["detail", "jsonb"],
+];
+
+function recordset(json: string, columns: readonly Column[]): string {
+  const defs = columns.map(([n, t]) => `${n} ${t}`).join(", ");
+  return `jsonb_to_recordset(${literal(json)}::jsonb) AS r(${defs})`;
+}
+
+/**
+ * The statement for one batch. `progress` (step and cursor) is omitted for the sub-batches of a
+ * bisection, whose totals are booked by a final statement.
+ */
+export function batchStatement(opts: {
+  runId: number;
+  writes: TableWrite[];
+  quarantine: QuarantineEntry[];
+  progress?: { step: string; lastKey: string; delta: BatchCounts };
+}): string {
+  const { runId, writes } = opts;
+  const ctes: string[] = [];
+  const counts: string[] = [];
+  const quarantineSelects: string[] = [];
+  const cleanups: string[] = [];
+  writes.forEach((w, k) => {
+    const key = w.key ?? "id";
+    const cols = w.columns.map(([n]) => n);
+    const inputCols: Column[] = [["_sid", "text"], ...w.columns];
+    const earlier = (j: number) => `(SELECT k FROM ins_${j} UNION ALL SELECT k FROM pre_${j})`;
+    const parents = w.parentsExist ? w.parentsExist(earlier) : "true";
+    ctes.push(
+      `in_${k} AS (SELECT * FROM ${recordset(JSON.stringify(w.rows), inputCols)})`,
+      `pre_${k} AS (SELECT i.${key} AS k FROM in_${k} i WHERE EXISTS (SELECT 1 FROM ${w.table} t WHERE t.${key} = i.${key}))`,
+      `orph_${k} AS (SELECT i._sid, i.${key} AS k, ${w.orphanDetail ?? "'{}'::jsonb"} AS detail FROM in_${k} i
+         WHERE i.${key} NOT IN (SELECT k FROM pre_${k}) AND NOT (${parents}))`,
+      `ins_${k} AS (INSERT INTO ${w.table} (${cols.join(", ")})
+         SELECT ${cols.map((c) => w.exprs?.[c] ?? `i.${c}`).join(", ")} FROM in_${k} i
+          WHERE i.${key} NOT IN (SELECT k FROM pre_${k}) AND i.${key} NOT IN (SELECT k FROM orph_${k})
+         ON CONFLICT DO NOTHING RETURNING ${key} AS k)`,
+      `conf_${k} AS (SELECT i._sid, ${w.conflictDetail ?? "'{}'::jsonb"} AS detail FROM in_${k} i
+         WHERE i.${key} NOT IN (SELECT k FROM pre_${k}) AND i.${key} NOT IN (SELECT k FROM orph_${k})
+           AND i.${key} NOT IN (SELECT k FROM ins_${k}))`,
+    );
+    const t = w.table;
+    counts.push(
+      `'${t}.written', (SELECT count(*) FROM ins_${k})`,
+      `'${t}.existing', (SELECT count(*) FROM pre_${k})`,
+      `'${t}.orphaned', (SELECT count(*) FROM orph_${k})`,
+      `'${t}.conflicted', (SELECT count(*) FROM conf_${k})`,
+    );
+    quarantineSelects.push(
+      `SELECT ${literal(w.sourceTable)}::text, _sid, 'parent_not_imported'::text, 'skipped'::text, detail FROM orph_${k}`,
+      `SELECT ${literal(w.sourceTable)}::text, _sid, 'conflicts_with_target'::text, 'skipped'::text, detail FROM conf_${k}`,
+    );
+    // A row imported now may have been quarantined by an earlier run (its parent was missing then).
+    cleanups.push(`SELECT ${literal(w.sourceTable)} AS source_table, i._sid FROM in_${k} i WHERE i.${key} IN (SELECT k FROM ins_${k})`);
+  });
+  if (opts.quarantine.length) {
+    const rows = opts.quarantine.map((q) => ({
+      source_table: q.sourceTable,
+      source_id: q.sourceId,
+      reason: q.reason,
+      action: q.action,
+      detail: q.detail,
+    }));
+    quarantineSelects.unshift(`SELECT * FROM ${recordset(JSON.stringify(rows), QUARANTINE_COLUMNS)}`);
+  }
+  if (quarantineSelects.length) {
+    ctes.push(
+      `q AS (INSERT INTO legacy_import.quarantine (source_table, source_id, reason, action, detail, run_id)
+         SELECT s.*, ${runId} FROM (${quarantineSelects.join(" UNION ALL ")}) s
+         ON CONFLICT (source_table, source_id, reason) DO NOTHING RETURNING 1)`,
+    );
+  }
+  if (cleanups.length) {
+    ctes.push(
+      `unq AS (DELETE FROM legacy_import.quarantine x USING (${cleanups.join(" UNION ALL ")}) c
+         WHERE x.source_table = c.source_table AND x.source_id = c._sid AND x.action = 'skipped' RETURNING 1)`,
+    );
+  }
+  const countsJson = counts.length ? `jsonb_build_object(${counts.join(", ")})` : "'{}'::jsonb";
+  if (opts.progress) {
+    const p = opts.progress;
+    ctes.push(
+      `prog AS (UPDATE legacy_import.progress
+          SET last_key = ${literal(p.lastKey)}, updated_at = now(),
+              stats = legacy_import.bump(legacy_import.bump(stats, ${literal(JSON.stringify(p.delta))}::jsonb), ${countsJson})
+        WHERE run_id = ${runId} AND step = ${literal(p.step)} RETURNING 1)`,
+    );
+  }
+  return ctes.length ? `WITH ${ctes.join(",\n")}\nSELECT ${countsJson} AS counts` : `SELECT ${countsJson} AS counts`;
+}
+
+/** Books a bisected batch: its quarantine entries and cursor, with the totals the sub-batches returned. */
+export function progressStatement(runId: number, step: string, lastKey: string, delta: BatchCounts, quarantine: QuarantineEntry[]): string {
+  return batchStatement({ runId, writes: [], quarantine, progress: { step, lastKey, delta } });
+}
+
+export type Executor = (sql: string) => Promise<BatchCounts>;
+
+/**
+ * Runs `sql` as one simple-protocol round trip; inside a long transaction (dry run, strict) it is
+ * wrapped in a savepoint so a refused batch can be retried in halves without losing the run.
+ */
+export function executor(client: pg.Client, inTransaction: boolean): Executor {
+  return async (sql) => {
+    const text = inTransaction ? `SAVEPOINT batch; ${sql}; RELEASE SAVEPOINT batch` : sql;
+    try {
+      const res = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const results = Array.isArray(res) ? res : [res];
+      const withRows = results.find((r) => r.rows?.length);
+      const counts = withRows?.rows[0]?.counts ?? {};
+      return (typeof counts === "string" ? JSON.parse(counts) : counts) as BatchCounts;
+    } catch (err) {
+      if (inTransaction) await client.query("ROLLBACK TO SAVEPOINT batch");
+      throw err;
+    }
+  };
+}
+
+export function addCounts(a: BatchCounts, b: BatchCounts): BatchCounts {
+  const out: BatchCounts = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + Number(v);
+  return out;
+}
