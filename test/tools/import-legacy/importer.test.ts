@@ -37,7 +37,7 @@ async function target(): Promise<string> {
 }
 
 async function run(to: string, extra: Partial<ImportOptions> = {}) {
-  return importLegacy({ from: legacy.url, to, reportDir: await mkdtemp(path.join(reports, "r-")), batchSize: 4, ...extra });
+  return importLegacy({ from: legacy.url, to, reportDir: await mkdtemp(path.join(reports, "r-")), ...extra });
 }
 
 async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -76,17 +76,15 @@ const DOMAIN_TABLES = [
  * columns that legitimately differ between two targets (the run's own instant).
  */
 async function snapshot(url: string, ignore: string[] = []): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const t of DOMAIN_TABLES) {
-    const [r] = await query<{ n: number; digest: string }>(
-      url,
-      `SELECT count(*)::int AS n, md5(coalesce(string_agg(j, '|' ORDER BY j), '')) AS digest
-         FROM (SELECT (to_jsonb(x) - $1::text[])::text AS j FROM ${t} x) s`,
-      [ignore],
-    );
-    out[t] = `${r!.n}:${r!.digest}`;
-  }
-  return out;
+  const rows = await query<{ t: string; n: number; digest: string }>(
+    url,
+    DOMAIN_TABLES.map(
+      (t) => `SELECT '${t}' AS t, count(*)::int AS n, md5(coalesce(string_agg(j, '|' ORDER BY j), '')) AS digest
+                FROM (SELECT (to_jsonb(x) - $1::text[])::text AS j FROM ${t} x) s`,
+    ).join(" UNION ALL "),
+    [ignore],
+  );
+  return Object.fromEntries(rows.map((r) => [r.t, `${r.n}:${r.digest}`]));
 }
 
 const schemaExists = async (url: string) =>
@@ -280,6 +278,7 @@ describe("dry run, --strict and resumption", () => {
     let batches = 0;
     await expect(
       run(url, {
+        batchSize: 4,
         onProgress: (p) => {
           if (p.step === "bookings" && !p.done && ++batches === 2) throw new Error("power cut");
         },
