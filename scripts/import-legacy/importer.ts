@@ -196,7 +196,8 @@ async function bisect(exec: Executor, runId: number, writes: TableWrite[]): Prom
   const attempt = async (part: string[]): Promise<void> => {
     if (!part.length) return;
     try {
-      counts = addCounts(counts, await exec(batchStatement({ runId, writes: subset(writes, new Set(part)), quarantine: [] })));
+      const some = subset(writes, new Set(part));
+      counts = addCounts(counts, await exec(batchStatement({ runId, writes: some, quarantine: [] }), some));
     } catch (err) {
       if (isConnectionError(err)) throw err;
       if (part.length === 1) {
@@ -251,6 +252,7 @@ async function runStep(
     try {
       counts = await exec(
         batchStatement({ runId: run.runId, writes: out.writes, quarantine: out.quarantine, progress: { step: step.name, lastKey, delta } }),
+        out.writes,
       );
     } catch (err) {
       if (isConnectionError(err)) throw err;

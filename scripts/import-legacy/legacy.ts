@@ -16,13 +16,13 @@ export const IST = "Asia/Kolkata";
 export type Zone = "ist" | "node" | "exact";
 
 /**
- * SQL (run on the source) turning a column into an exact instant rendered as text with its offset
- * (the source session runs with TimeZone=UTC, so `::text` prints `...+00`). Text keeps microseconds
- * and never goes through a JavaScript Date.
+ * SQL (run on the source) turning a column into an exact instant as ISO-8601 UTC text with
+ * microseconds (`2026-01-10T04:30:00.123456Z`): the target stores it unchanged, and JavaScript's
+ * Date.parse reads it where the importer compares instants.
  */
 export function instantSql(column: string, zone: Zone, nodeTz: string): string {
-  if (zone === "exact") return `(${column})::text`;
-  return `(${column} AT TIME ZONE ${quote(zone === "ist" ? IST : nodeTz)})::text`;
+  const instant = zone === "exact" ? `(${column})` : `(${column} AT TIME ZONE ${quote(zone === "ist" ? IST : nodeTz)})`;
+  return `to_char(${instant} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
 export function quote(s: string): string {

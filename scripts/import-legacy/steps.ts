@@ -60,7 +60,8 @@ export type Step = {
 };
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const toIso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(String(v)).toISOString());
+/** An instant the source rendered as ISO text (instantSql), or one of the importer's own. */
+const toIso = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const jsonObject = (v: unknown): Record<string, unknown> => {
   if (v === null || v === undefined) return {};
   if (typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
@@ -339,6 +340,7 @@ const addresses: Step = {
     out.writes.push({
       table: "addresses",
       sourceTable: "addresses",
+      cacheTriggers: ["addresses_listings_version"],
       columns: c(
         ["id", "uuid"],
         ["user_id", "uuid"],
@@ -658,6 +660,7 @@ const providerServices: Step = {
     out.writes.push({
       table: "provider_services",
       sourceTable: "provider_services",
+      cacheTriggers: ["provider_services_listings_version"],
       columns: c(
         ["id", "uuid"],
         ["provider_id", "uuid"],
@@ -729,6 +732,7 @@ const providerSubServices: Step = {
     out.writes.push({
       table: "provider_sub_services",
       sourceTable: "provider_sub_services",
+      cacheTriggers: ["provider_sub_services_listings_version"],
       columns: c(
         ["id", "uuid"],
         ["provider_service_id", "uuid"],
@@ -990,6 +994,7 @@ const ratings: Step = {
     out.writes.push({
       table: "ratings",
       sourceTable: "ratings",
+      cacheTriggers: ["ratings_listings_version"],
       columns: c(
         ["id", "uuid"],
         ["booking_id", "uuid"],
@@ -1203,7 +1208,7 @@ const ORDER_DETAIL = `jsonb_build_object('amountPaise', i.amount_paise, 'status'
 function successEvidenceSql(events: string, apiLogs: boolean): string {
   const api = apiLogs
     ? `(SELECT jsonb_build_object('source', 'payment_api_logs', 'txnId', l.response_body->>'TXNID', 'amount', l.response_body->>'TXNAMOUNT',
-              'at', (l."timestamp" AT TIME ZONE 'Asia/Kolkata')::text)
+              'at', ${instantSql('l."timestamp"', "ist", "UTC")})
           FROM payment_api_logs l WHERE l.payment_transaction_id = t.id AND l.response_body->>'STATUS' = 'TXN_SUCCESS'
          ORDER BY l."timestamp" DESC LIMIT 1)`
     : "NULL::jsonb";
@@ -1214,7 +1219,7 @@ function successEvidenceSql(events: string, apiLogs: boolean): string {
               'amount', coalesce(t.payment_gateway_response->>'TXNAMOUNT', t.payment_gateway_response#>>'{paytmResponse,TXNAMOUNT}')) END,
     ${api},
     (SELECT jsonb_build_object('source', '${events}', 'txnId', coalesce(e.event_data->>'paytmTransactionId', e.event_data->>'TXNID'),
-            'amount', coalesce(e.event_data->>'amount', e.event_data->>'TXNAMOUNT'), 'at', (e."timestamp" AT TIME ZONE 'Asia/Kolkata')::text)
+            'amount', coalesce(e.event_data->>'amount', e.event_data->>'TXNAMOUNT'), 'at', ${instantSql('e."timestamp"', "ist", "UTC")})
        FROM ${events} e WHERE e.payment_transaction_id = t.id
         AND (e.event_data->>'STATUS' = 'TXN_SUCCESS' OR (e.event_type LIKE '%verification_completed' AND e.event_data->>'success' = 'true'))
       ORDER BY e."timestamp" DESC LIMIT 1))`;

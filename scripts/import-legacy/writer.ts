@@ -48,6 +48,13 @@ export type TableWrite = {
   conflictDetail?: string;
   /** Insert-select expressions overriding `i.<column>` for some columns. */
   exprs?: Record<string, string>;
+  /**
+   * Row triggers of this table that only bump the public catalogue's cache version
+   * (`*_listings_version`, migration 0005). They cost a query per row; a batch runs with them
+   * disabled inside its own transaction and bumps every category's version once instead, which
+   * is what the cache needs (a new version after the change commits).
+   */
+  cacheTriggers?: string[];
 };
 
 export type BatchCounts = Record<string, number>;
@@ -65,9 +72,10 @@ export const QUARANTINE_COLUMNS: readonly Column[] = [
   ["detail", "jsonb"],
 ];
 
+// json (not jsonb): parsed once as the rows are produced, without building a jsonb value first.
 function recordset(json: string, columns: readonly Column[]): string {
   const defs = columns.map(([n, t]) => `${n} ${t}`).join(", ");
-  return `jsonb_to_recordset(${literal(json)}::jsonb) AS r(${defs})`;
+  return `json_to_recordset(${literal(json)}::json) AS r(${defs})`;
 }
 
 /**
@@ -159,23 +167,37 @@ export function progressStatement(runId: number, step: string, lastKey: string, 
   return batchStatement({ runId, writes: [], quarantine, progress: { step, lastKey, delta } });
 }
 
-export type Executor = (sql: string) => Promise<BatchCounts>;
+export type Executor = (sql: string, writes?: TableWrite[]) => Promise<BatchCounts>;
 
 /**
- * Runs `sql` as one simple-protocol round trip; inside a long transaction (dry run, strict) it is
- * wrapped in a savepoint so a refused batch can be retried in halves without losing the run.
+ * Runs a batch as one simple-protocol round trip. Inside a long transaction (dry run, strict) it is
+ * wrapped in a savepoint so a refused batch can be retried in halves without losing the run; when
+ * its tables have cache-bump triggers, in a transaction that disables them for this batch only
+ * (transactional DDL: a crash re-enables them) and bumps the catalogue's cache version once.
  */
 export function executor(client: pg.Client, inTransaction: boolean): Executor {
-  return async (sql) => {
-    const text = inTransaction ? `SAVEPOINT batch; ${sql}; RELEASE SAVEPOINT batch` : sql;
+  let quietAllowed = true;
+  return async (sql, writes = []) => {
+    const quiet = quietAllowed ? writes.filter((w) => w.rows.length).flatMap((w) => (w.cacheTriggers ?? []).map((t) => [w.table, t])) : [];
+    const toggle = (on: boolean) => quiet.map(([table, t]) => `ALTER TABLE ${table} ${on ? "ENABLE" : "DISABLE"} TRIGGER ${t};`).join(" ");
+    const body = quiet.length
+      ? `${toggle(false)} ${sql}; ${toggle(true)} UPDATE services_master SET listings_version = listings_version + 1;`
+      : `${sql};`;
+    const text = inTransaction ? `SAVEPOINT batch; ${body} RELEASE SAVEPOINT batch` : quiet.length ? `BEGIN; ${body} COMMIT` : sql;
     try {
       const res = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
       const results = Array.isArray(res) ? res : [res];
-      const withRows = results.find((r) => r.rows?.length);
+      const withRows = results.find((r) => r.rows?.length && "counts" in r.rows[0]);
       const counts = withRows?.rows[0]?.counts ?? {};
       return (typeof counts === "string" ? JSON.parse(counts) : counts) as BatchCounts;
     } catch (err) {
       if (inTransaction) await client.query("ROLLBACK TO SAVEPOINT batch");
+      else if (quiet.length) await client.query("ROLLBACK");
+      // Not the tables' owner: keep the triggers (slower, same result).
+      if (quiet.length && (err as { code?: string }).code === "42501") {
+        quietAllowed = false;
+        return executor(client, inTransaction)(sql, []);
+      }
       throw err;
     }
   };
