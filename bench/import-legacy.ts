@@ -110,11 +110,12 @@ async function generate(url: string): Promise<void> {
               'Legacy customer', 'Legacy provider',
               CASE WHEN st.status = 'rejected' THEN 'Not available' END, CASE WHEN st.status = 'cancelled' THEN 'Plans changed' END
          FROM generate_series(1::bigint, $1::bigint) g
-         JOIN customers cu ON cu.n = (g * 7919) % $2::int
-         JOIN listings l ON l.n = (g * 104729) % $3::int
-         CROSS JOIN LATERAL (SELECT current_date + ((g % 240) - 180)::int AS day,
-                                    now()::timestamp - ((g % 240) - 60) * interval '1 day' AS made) d
-         CROSS JOIN LATERAL (SELECT (ARRAY['9:00 AM', '10:30 AM', '12:00 PM', '2:00 PM', '3:30 PM', '5:00 PM', '6:30 PM'])[1 + (g % 7)] AS slot) t
+         CROSS JOIN LATERAL (SELECT abs(hashtext('c' || g)) % $2::int AS c, abs(hashtext('l' || g)) % $3::int AS l,
+                                    abs(hashtext('d' || g)) % 240 AS d, abs(hashtext('t' || g)) % 7 AS t) h
+         JOIN customers cu ON cu.n = h.c
+         JOIN listings l ON l.n = h.l
+         CROSS JOIN LATERAL (SELECT current_date + (h.d - 180) AS day, now()::timestamp - (h.d - 60) * interval '1 day' AS made) d
+         CROSS JOIN LATERAL (SELECT (ARRAY['9:00 AM', '10:30 AM', '12:00 PM', '2:00 PM', '3:30 PM', '5:00 PM', '6:30 PM'])[1 + h.t] AS slot) t
          CROSS JOIN LATERAL (SELECT CASE WHEN d.day >= current_date
                                          THEN (ARRAY['pending', 'accepted', 'pending', 'cancelled', 'rejected'])[1 + (g % 5)]
                                          ELSE (ARRAY['completed', 'completed', 'completed', 'cancelled', 'rejected'])[1 + (g % 5)] END AS status) st`,

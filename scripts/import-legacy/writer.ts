@@ -51,8 +51,8 @@ export type TableWrite = {
   /**
    * Row triggers of this table that only bump the public catalogue's cache version
    * (`*_listings_version`, migration 0005). They cost a query per row; a batch runs with them
-   * disabled inside its own transaction and bumps every category's version once instead, which
-   * is what the cache needs (a new version after the change commits).
+   * disabled inside its own transaction and bumps every category's version once instead (when it
+   * inserted anything), which is what the cache needs: a new version when the change commits.
    */
   cacheTriggers?: string[];
 };
@@ -149,6 +149,11 @@ export function batchStatement(opts: {
          WHERE x.source_table = c.source_table AND x.source_id = c._sid AND x.action = 'skipped' RETURNING 1)`,
     );
   }
+  const bumps = writes.flatMap((w, k) => (w.cacheTriggers?.length ? [`(SELECT count(*) FROM ins_${k})`] : []));
+  if (bumps.length) {
+    // What the cache-bump triggers would have done, once, and only if something was inserted.
+    ctes.push(`bump AS (UPDATE services_master SET listings_version = listings_version + 1 WHERE ${bumps.join(" + ")} > 0 RETURNING 1)`);
+  }
   const countsJson = counts.length ? `jsonb_build_object(${counts.join(", ")})` : "'{}'::jsonb";
   if (opts.progress) {
     const p = opts.progress;
@@ -171,18 +176,18 @@ export type Executor = (sql: string, writes?: TableWrite[]) => Promise<BatchCoun
 
 /**
  * Runs a batch as one simple-protocol round trip. Inside a long transaction (dry run, strict) it is
- * wrapped in a savepoint so a refused batch can be retried in halves without losing the run; when
- * its tables have cache-bump triggers, in a transaction that disables them for this batch only
- * (transactional DDL: a crash re-enables them) and bumps the catalogue's cache version once.
+ * wrapped in a savepoint so a refused batch can be retried in halves without losing the run.
+ * Otherwise, when its tables have cache-bump triggers, it runs in a transaction that disables them
+ * for this batch only (transactional DDL: a crash re-enables them; the table is locked for the
+ * batch's duration) while the statement bumps the catalogue's cache version once.
  */
 export function executor(client: pg.Client, inTransaction: boolean): Executor {
-  let quietAllowed = true;
+  // Never inside the long transaction of a dry run or strict run: its lock would last the whole run.
+  let quietAllowed = !inTransaction;
   return async (sql, writes = []) => {
     const quiet = quietAllowed ? writes.filter((w) => w.rows.length).flatMap((w) => (w.cacheTriggers ?? []).map((t) => [w.table, t])) : [];
     const toggle = (on: boolean) => quiet.map(([table, t]) => `ALTER TABLE ${table} ${on ? "ENABLE" : "DISABLE"} TRIGGER ${t};`).join(" ");
-    const body = quiet.length
-      ? `${toggle(false)} ${sql}; ${toggle(true)} UPDATE services_master SET listings_version = listings_version + 1;`
-      : `${sql};`;
+    const body = quiet.length ? `${toggle(false)} ${sql}; ${toggle(true)}` : `${sql};`;
     const text = inTransaction ? `SAVEPOINT batch; ${body} RELEASE SAVEPOINT batch` : quiet.length ? `BEGIN; ${body} COMMIT` : sql;
     try {
       const res = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
