@@ -24,6 +24,8 @@ import {
   addCounts,
   type BatchCounts,
   batchStatement,
+  type ColumnTypes,
+  columnTypes,
   type Executor,
   executor,
   literal,
@@ -189,7 +191,12 @@ function subset(writes: TableWrite[], sids: Set<string>): TableWrite[] {
  * A batch the database refused (a CHECK, FK or trigger the step did not foresee): retried in halves
  * until the single refused rows are found; those are quarantined with the database's reason.
  */
-async function bisect(exec: Executor, runId: number, writes: TableWrite[]): Promise<{ counts: BatchCounts; rejected: QuarantineEntry[] }> {
+async function bisect(
+  exec: Executor,
+  runId: number,
+  types: ColumnTypes,
+  writes: TableWrite[],
+): Promise<{ counts: BatchCounts; rejected: QuarantineEntry[] }> {
   const sids = [...new Set(writes.flatMap((w) => w.rows.map((r) => r._sid)))];
   let counts: BatchCounts = {};
   const rejected: QuarantineEntry[] = [];
@@ -197,7 +204,7 @@ async function bisect(exec: Executor, runId: number, writes: TableWrite[]): Prom
     if (!part.length) return;
     try {
       const some = subset(writes, new Set(part));
-      counts = addCounts(counts, await exec(batchStatement({ runId, writes: some, quarantine: [] }), some));
+      counts = addCounts(counts, await exec(batchStatement({ runId, types, writes: some, quarantine: [] }), some));
     } catch (err) {
       if (isConnectionError(err)) throw err;
       if (part.length === 1) {
@@ -228,7 +235,7 @@ async function runStep(
   exec: Executor,
   ctx: Ctx,
   run: RunState,
-  opts: { batchSize: number; strict: boolean; onProgress?: (p: Progress) => void },
+  opts: { batchSize: number; strict: boolean; types: ColumnTypes; onProgress?: (p: Progress) => void },
 ): Promise<void> {
   const state = run.progress.get(step.name)!;
   if (state.done) return;
@@ -251,12 +258,18 @@ async function runStep(
     let counts: BatchCounts;
     try {
       counts = await exec(
-        batchStatement({ runId: run.runId, writes: out.writes, quarantine: out.quarantine, progress: { step: step.name, lastKey, delta } }),
+        batchStatement({
+          runId: run.runId,
+          types: opts.types,
+          writes: out.writes,
+          quarantine: out.quarantine,
+          progress: { step: step.name, lastKey, delta },
+        }),
         out.writes,
       );
     } catch (err) {
       if (isConnectionError(err)) throw err;
-      const b = await bisect(exec, run.runId, out.writes);
+      const b = await bisect(exec, run.runId, opts.types, out.writes);
       out.quarantine.push(...b.rejected);
       counts = addCounts(b.counts, { skipped: b.rejected.length });
       await exec(progressStatement(run.runId, step.name, lastKey, addCounts(delta, counts), out.quarantine));
@@ -304,6 +317,7 @@ export async function importLegacy(o: ImportOptions): Promise<ImportReport> {
     if (single) await dst.query("BEGIN");
     await dst.query(STATE_DDL);
     const catalogue = await loadCatalogue(dst);
+    const types = await columnTypes(dst);
     const run = await openRun(dst, describeUrl(o.from), mode);
     if (run.resumed) log(`resuming run ${run.runId} (started for data as of ${run.asOf})`);
     const ctx: Ctx = { nodeTz: o.nodeTz ?? "UTC", asOf: run.asOf, today: istDate(new Date(run.asOf)), catalogue, decisions: new Map() };
@@ -311,7 +325,12 @@ export async function importLegacy(o: ImportOptions): Promise<ImportReport> {
     let strictError: StrictViolation | undefined;
     try {
       for (const step of STEPS) {
-        await runStep(step, src, exec, ctx, run, { batchSize: o.batchSize ?? 5000, strict: mode === "strict", onProgress: o.onProgress });
+        await runStep(step, src, exec, ctx, run, {
+          batchSize: o.batchSize ?? 5000,
+          strict: mode === "strict",
+          types,
+          onProgress: o.onProgress,
+        });
       }
     } catch (err) {
       if (!(err instanceof StrictViolation)) throw err;

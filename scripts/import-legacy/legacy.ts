@@ -49,27 +49,6 @@ export function istDate(at: Date): string {
   return new Date(at.getTime() + IST_OFFSET_MS).toISOString().slice(0, 10);
 }
 
-/** "14:00", "2:00 pm", "02:00 PM" → minutes after midnight; null when unparsable (the old server let those through, §3.4). */
-export function parseClock(raw: string): number | null {
-  const m = /^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*([AaPp][Mm])?\s*$/.exec(raw);
-  if (!m) return null;
-  let h = Number(m[1]);
-  const min = Number(m[2]);
-  if (min > 59) return null;
-  if (m[3]) {
-    if (h < 1 || h > 12) return null;
-    h = (h % 12) + (m[3].toUpperCase() === "PM" ? 12 : 0);
-  } else if (h > 23) return null;
-  return h * 60 + min;
-}
-
-/** "h:mm AM", the way the apps display a slot and bookings store it. */
-export function formatClock(minutes: number): string {
-  const h = Math.floor(minutes / 60);
-  const h12 = h % 12 === 0 ? 12 : h % 12;
-  return `${h12}:${String(minutes % 60).padStart(2, "0")} ${h < 12 ? "AM" : "PM"}`;
-}
-
 /** The instant of an India-time appointment. */
 export function appointmentInstant(date: string, minutes: number): string {
   return new Date(Date.parse(startOfIstDay(date)) + minutes * 60_000).toISOString();

@@ -41,19 +41,9 @@ export type TableLine = {
 
 export type ImportReport = {
   ok: boolean;
-  summary: {
-    runId: number;
-    mode: string;
-    resumed: boolean;
-    source: string;
-    target: string;
-    asOf: string;
-    timeZones: Record<string, string>;
-    elapsedMs: number;
+  summary: Omit<ReportInput, "dir" | "steps"> & {
     tables: TableLine[];
     quarantine: Array<{ sourceTable: string; reason: string; action: string; rows: number }>;
-    invariants: Invariant[];
-    strictViolation?: QuarantineEntry[];
   };
   files: { json: string; markdown: string; quarantine: string };
   markdown: string;
@@ -140,25 +130,17 @@ export async function writeReport(dst: pg.Client, r: ReportInput): Promise<Impor
   const grouped = await dst.query(
     `SELECT source_table, reason, action, count(*)::int AS rows FROM legacy_import.quarantine GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
   );
+  const { dir, steps, ...meta } = r;
   const summary: ImportReport["summary"] = {
-    runId: r.runId,
-    mode: r.mode,
-    resumed: r.resumed,
-    source: r.source,
-    target: r.target,
-    asOf: r.asOf,
-    timeZones: r.timeZones,
-    elapsedMs: r.elapsedMs,
-    tables: r.steps.map(tableLine),
+    ...meta,
+    tables: steps.map(tableLine),
     quarantine: grouped.rows.map((g) => ({ sourceTable: g.source_table, reason: g.reason, action: g.action, rows: g.rows })),
-    invariants: r.invariants,
-    strictViolation: r.strictViolation,
   };
   const ok = !r.strictViolation && r.invariants.length > 0 && r.invariants.every((i) => i.ok);
   const files = {
-    json: path.join(r.dir, "report.json"),
-    markdown: path.join(r.dir, "report.md"),
-    quarantine: path.join(r.dir, "quarantine.jsonl"),
+    json: path.join(dir, "report.json"),
+    markdown: path.join(dir, "report.md"),
+    quarantine: path.join(dir, "quarantine.jsonl"),
   };
   const md = markdown(summary, ok);
   await dumpQuarantine(dst, files.quarantine);

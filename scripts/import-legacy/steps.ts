@@ -1,27 +1,26 @@
 /**
- * One step per old table: how it is read (keyset pages, in primary-key order, with the joins the
- * mapping needs), and how each old row becomes ours or a quarantine entry. Steps run in dependency
+ * One step per old table: how it is read (keyset pages in primary-key order, with the joins the
+ * mapping needs) and how each old row becomes ours, or a quarantine entry. Steps run in dependency
  * order; a row whose parent did not make it is caught by the writer (`parent_not_imported`).
  *
  * Ids are kept: every imported row has its old UUID, so what the apps cached keeps resolving.
  */
 import type pg from "pg";
 import { normalisePhone } from "../../src/auth/schemas.ts";
+import { formatClock, parseClock } from "../../src/bookings/clock.ts";
 import {
   addDays,
   appointmentInstant,
   BCRYPT,
   endOfIstDay,
-  formatClock,
   instantSql,
   legacyPhoneDigits,
   normaliseEmail,
   paise,
-  parseClock,
   startOfIstDay,
   type Zone,
 } from "./legacy.ts";
-import type { Action, Column, QuarantineEntry, TableWrite } from "./writer.ts";
+import type { Action, QuarantineEntry, TableWrite } from "./writer.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -78,7 +77,7 @@ function entry(
   return { sourceTable, sourceId: String(sourceId), reason, action, detail };
 }
 
-/** The SQL of a keyset page over `table` aliased `alias`. */
+/** The SQL of a keyset page over `from`, whose main table is aliased `alias`. */
 function page(select: string, from: string, alias: string, first: boolean, where = "true"): string {
   const cond = first ? where : `${alias}.id > $1 AND (${where})`;
   return `SELECT ${select} FROM ${from} WHERE ${cond} ORDER BY ${alias}.id LIMIT $${first ? 1 : 2}`;
@@ -86,9 +85,54 @@ function page(select: string, from: string, alias: string, first: boolean, where
 
 const at = (ctx: Ctx, column: string, zone: Zone = "ist") => instantSql(column, zone, ctx.nodeTz);
 
+/** SQL over the writer's input row `i`: the row `i.<column>` points at exists in the target. */
 const exists = (table: string, column: string, key = "id") => `EXISTS (SELECT 1 FROM ${table} p WHERE p.${key} = i.${column})`;
 
-const c = (...cols: Column[]): readonly Column[] => cols;
+/** Records why the current source row was quarantined or corrected; returns null, for `return note(..., "skipped")`. */
+type Note = (reason: string, action: Action, detail?: Record<string, unknown>) => null;
+
+/**
+ * The common step: one old table (aliased `alias`, default `s`) to one of ours, row for row. `map`
+ * returns the target row (its keys are the target's columns), or null when it `note`d a skip.
+ */
+function tableStep(o: {
+  name: string;
+  alias?: string;
+  select: (ctx: Ctx) => string;
+  joins?: string;
+  prepass?: Step["prepass"];
+  map: (r: Row, ctx: Ctx, note: Note) => Record<string, unknown> | null;
+  write: Omit<TableWrite, "rows" | "sourceTable">;
+}): Step {
+  const alias = o.alias ?? "s";
+  return {
+    name: o.name,
+    sourceTable: o.name,
+    countSql: `SELECT count(*) FROM ${o.name}`,
+    readSql: (ctx, first) => page(o.select(ctx), `${o.name} ${alias} ${o.joins ?? ""}`, alias, first),
+    keyOf: (r) => String(r.id),
+    prepass: o.prepass,
+    transform: (rows, ctx) => {
+      const quarantine: QuarantineEntry[] = [];
+      const written: TableWrite["rows"] = [];
+      for (const r of rows) {
+        const note: Note = (reason, action, detail = {}) => {
+          quarantine.push(entry(o.name, r.id, reason, action, detail));
+          return null;
+        };
+        const row = o.map(r, ctx, note);
+        if (row) written.push({ _sid: String(r.id), ...row });
+      }
+      return { quarantine, writes: [{ ...o.write, sourceTable: o.name, rows: written }] };
+    },
+  };
+}
+
+/** Ids of the rows a window ranks after the first of their group (`SELECT id, kept ...`), with the one kept. */
+async function losers(src: pg.Client, sql: string): Promise<Map<string, Row>> {
+  const { rows } = await src.query(`SELECT id, kept FROM (${sql}) s WHERE id <> kept`);
+  return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
+}
 
 /** The apps' phone: ours first (src/auth/schemas.ts), then the old server's looser rule. */
 export function importPhone(raw: string): string | null {
@@ -98,22 +142,18 @@ export function importPhone(raw: string): string | null {
   return /^[2-9]\d{9}$/.test(d) ? d : null;
 }
 
+const timestamps = (r: Row, ctx: Ctx, updated: unknown = r.created_at) => {
+  const createdAt = toIso(r.created_at) ?? ctx.asOf;
+  return { created_at: createdAt, updated_at: toIso(updated) ?? createdAt };
+};
+
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
-const users: Step = {
+const users = tableStep({
   name: "users",
-  sourceTable: "users",
-  countSql: "SELECT count(*) FROM users",
-  readSql: (ctx, first) =>
-    page(
-      `u.id, u.full_name, u.email, u.phone, u.password, u.profile_pic_url, u.role, u.is_verified, u.name_change_count,
-       ${at(ctx, "u.created_at")} AS created_at`,
-      "users u",
-      "u",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
+  select: (ctx) => `s.id, s.full_name, s.email, s.phone, s.password, s.profile_pic_url, s.role, s.is_verified, s.name_change_count,
+                    ${at(ctx, "s.created_at")} AS created_at`,
   /**
    * Twin accounts: one (phone, role) held by two rows (two OTP verifications raced; or two spellings
    * of one number, "+91 98765 43210" and "9876543210"). Candidates share the last 10 digits; the exact
@@ -123,7 +163,7 @@ const users: Step = {
   prepass: async (src) => {
     const decisions = new Map<string, Row>();
     const { rows } = await src.query(`
-      SELECT id, phone, role, created_at::text AS created_at FROM users
+      SELECT id, phone, role FROM users
        WHERE (right(regexp_replace(phone, '\\D', '', 'g'), 10), role) IN (
              SELECT right(regexp_replace(phone, '\\D', '', 'g'), 10), role FROM users GROUP BY 1, 2 HAVING count(*) > 1)
        ORDER BY created_at NULLS LAST, id`);
@@ -133,7 +173,7 @@ const users: Step = {
       if (!p) continue;
       const k = `${p}|${r.role}`;
       const kept = firstOf.get(k);
-      if (kept) decisions.set(String(r.id), { twinOf: kept, phone: p });
+      if (kept) decisions.set(String(r.id), { twinOf: kept });
       else firstOf.set(k, String(r.id));
     }
     const emails = await src.query(`
@@ -145,409 +185,205 @@ const users: Step = {
     for (const r of emails.rows) {
       if (decisions.has(String(r.id))) continue; // a deleted twin competes for nothing
       const k = `${r.email}|${r.role}`;
-      if (emailFirst.has(k)) decisions.set(String(r.id), { ...decisions.get(String(r.id)), emailTaken: r.email });
+      if (emailFirst.has(k)) decisions.set(String(r.id), { emailTaken: true });
       else emailFirst.add(k);
     }
     return decisions;
   },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const decisions = ctx.decisions.get("users")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const id = String(r.id);
-      const q = (reason: string, action: Action, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("users", id, reason, action, detail));
-      const rawPhone = String(r.phone);
-      const phone = importPhone(rawPhone);
-      if (!phone) {
-        q("invalid_phone", "skipped", { phone: rawPhone });
-        continue;
-      }
-      if (phone !== rawPhone) q("phone_normalised", "corrected", { from: rawPhone, to: phone });
-      const d = decisions.get(id);
-      let deletedAt: string | null = null;
-      if (d?.twinOf) {
-        deletedAt = ctx.asOf;
-        q("duplicate_account", "imported_as_deleted", { keptAccount: d.twinOf, phone, role: r.role });
-      }
-      let email = normaliseEmail(str(r.email));
-      if (r.email !== null && email === null) q("invalid_email", "corrected", { email: r.email, to: null });
-      if (email && d?.emailTaken) {
-        q("duplicate_email", "corrected", { email, to: null });
-        email = null;
-      }
-      let passwordHash = String(r.password);
-      if (!BCRYPT.test(passwordHash)) {
-        // Never carry a non-bcrypt value (possibly a plain password) over; the person resets it by OTP.
-        q("unusable_password_hash", "corrected", { to: "reset by OTP required" });
-        passwordHash = "!legacy-import-unusable";
-      }
-      let fullName = String(r.full_name ?? "").trim();
-      if (!fullName) {
-        q("blank_name", "corrected", { to: "BuildXpert user" });
-        fullName = "BuildXpert user";
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: id,
-        id,
-        role: r.role,
-        phone,
-        email,
-        password_hash: passwordHash,
-        full_name: fullName,
-        profile_pic_url: str(r.profile_pic_url) ?? "",
-        name_change_count: Math.max(0, Number(r.name_change_count ?? 0)),
-        is_verified: r.is_verified === true,
-        created_at: createdAt,
-        updated_at: createdAt,
-        deleted_at: deletedAt,
-      });
+  map: (r, ctx, note) => {
+    const rawPhone = String(r.phone);
+    const phone = importPhone(rawPhone);
+    if (!phone) {
+      note("invalid_phone", "skipped", { phone: rawPhone });
+      return null;
     }
-    out.writes.push({
-      table: "users",
-      sourceTable: "users",
-      columns: c(
-        ["id", "uuid"],
-        ["role", "user_role"],
-        ["phone", "text"],
-        ["email", "text"],
-        ["password_hash", "text"],
-        ["full_name", "text"],
-        ["profile_pic_url", "text"],
-        ["name_change_count", "int"],
-        ["is_verified", "boolean"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-        ["deleted_at", "timestamptz"],
-      ),
-      rows: written,
-      conflictDetail: `jsonb_build_object('rule', 'one live account per phone and role / e-mail and role', 'phone', i.phone, 'role', i.role)`,
-    });
-    return out;
+    if (phone !== rawPhone) note("phone_normalised", "corrected", { from: rawPhone, to: phone });
+    const d = ctx.decisions.get("users")!.get(String(r.id));
+    if (d?.twinOf) note("duplicate_account", "imported_as_deleted", { keptAccount: d.twinOf, phone, role: r.role });
+    let email = normaliseEmail(str(r.email));
+    if (r.email !== null && email === null) note("invalid_email", "corrected", { email: r.email, to: null });
+    if (email && d?.emailTaken) {
+      note("duplicate_email", "corrected", { email, to: null });
+      email = null;
+    }
+    let passwordHash = String(r.password);
+    if (!BCRYPT.test(passwordHash)) {
+      // Never carry a non-bcrypt value (possibly a plain password) over; the person resets it by OTP.
+      note("unusable_password_hash", "corrected", { to: "reset by OTP required" });
+      passwordHash = "!legacy-import-unusable";
+    }
+    let fullName = String(r.full_name ?? "").trim();
+    if (!fullName) {
+      note("blank_name", "corrected", { to: "BuildXpert user" });
+      fullName = "BuildXpert user";
+    }
+    return {
+      id: r.id,
+      role: r.role,
+      phone,
+      email,
+      password_hash: passwordHash,
+      full_name: fullName,
+      profile_pic_url: str(r.profile_pic_url) ?? "",
+      name_change_count: Math.max(0, Number(r.name_change_count ?? 0)),
+      is_verified: r.is_verified === true,
+      ...timestamps(r, ctx),
+      deleted_at: d?.twinOf ? ctx.asOf : null,
+    };
   },
-};
+  write: {
+    table: "users",
+    conflictDetail: `jsonb_build_object('rule', 'one live account per phone and role / e-mail and role', 'phone', i.phone, 'role', i.role)`,
+  },
+});
 
-const blockedIdentifiers: Step = {
+const blockedIdentifiers = tableStep({
   name: "blocked_identifiers",
-  sourceTable: "blocked_identifiers",
-  countSql: "SELECT count(*) FROM blocked_identifiers",
-  readSql: (ctx, first) =>
-    page(
-      `b.id, b.identifier_type, b.identifier_value, b.role, b.reason, b.metadata, b.blocked_by,
-       ${at(ctx, "b.blocked_at", "exact")} AS blocked_at, ${at(ctx, "b.updated_at", "exact")} AS updated_at`,
-      "blocked_identifiers b",
-      "b",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const raw = String(r.identifier_value);
-      const value = r.identifier_type === "phone" ? (importPhone(raw) ?? raw.trim()) : raw.trim().toLowerCase();
-      const role = ["user", "provider", "admin"].includes(String(r.role)) ? String(r.role) : null;
-      if (role === null)
-        out.quarantine.push(entry("blocked_identifiers", r.id, "unknown_role_blocks_all_roles", "corrected", { role: r.role }));
-      const createdAt = toIso(r.blocked_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        identifier_type: r.identifier_type,
-        value,
-        role,
-        reason: str(r.reason) ?? "Blocked on the old server",
-        blocked_by: r.blocked_by,
-        metadata: jsonObject(r.metadata),
-        created_at: createdAt,
-        updated_at: toIso(r.updated_at) ?? createdAt,
-      });
-    }
-    out.writes.push({
-      table: "blocked_identifiers",
-      sourceTable: "blocked_identifiers",
-      columns: c(
-        ["id", "uuid"],
-        ["identifier_type", "identifier_type"],
-        ["value", "text"],
-        ["role", "user_role"],
-        ["reason", "text"],
-        ["blocked_by", "uuid"],
-        ["metadata", "jsonb"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      // A block outlives the admin who made it.
-      exprs: { blocked_by: `CASE WHEN ${exists("users", "blocked_by")} THEN i.blocked_by END` },
-      conflictDetail: `jsonb_build_object('rule', 'one block per identifier and role', 'value', i.value)`,
-    });
-    return out;
+  select: (ctx) => `s.id, s.identifier_type, s.identifier_value, s.role, s.reason, s.metadata, s.blocked_by,
+                    ${at(ctx, "s.blocked_at", "exact")} AS created_at, ${at(ctx, "s.updated_at", "exact")} AS updated_at`,
+  map: (r, ctx, note) => {
+    const raw = String(r.identifier_value);
+    const role = ["user", "provider", "admin"].includes(String(r.role)) ? String(r.role) : null;
+    if (role === null) note("unknown_role_blocks_all_roles", "corrected", { role: r.role });
+    return {
+      id: r.id,
+      identifier_type: r.identifier_type,
+      value: r.identifier_type === "phone" ? (importPhone(raw) ?? raw.trim()) : raw.trim().toLowerCase(),
+      role,
+      reason: str(r.reason) ?? "Blocked on the old server",
+      blocked_by: r.blocked_by,
+      metadata: jsonObject(r.metadata),
+      ...timestamps(r, ctx, r.updated_at),
+    };
   },
-};
+  write: {
+    table: "blocked_identifiers",
+    // A block outlives the admin who made it.
+    exprs: { blocked_by: `CASE WHEN ${exists("users", "blocked_by")} THEN i.blocked_by END` },
+    conflictDetail: `jsonb_build_object('rule', 'one block per identifier and role', 'value', i.value)`,
+  },
+});
 
-const addresses: Step = {
+const addresses = tableStep({
   name: "addresses",
-  sourceTable: "addresses",
-  countSql: "SELECT count(*) FROM addresses",
-  readSql: (ctx, first) =>
-    page(
-      `a.id, a.user_id, a.type, a.state, a.city, a.full_address, a.pincode, ${at(ctx, "a.created_at")} AS created_at`,
-      "addresses a",
-      "a",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
+  select: (ctx) => `s.id, s.user_id, s.type, s.state, s.city, s.full_address, s.pincode, ${at(ctx, "s.created_at")} AS created_at`,
   /** Every service registration added another `home` row (§10 #23); the newest is the provider's current one. */
-  prepass: async (src) => {
-    const { rows } = await src.query(`
-      SELECT id, kept FROM (
-        SELECT id, first_value(id) OVER (PARTITION BY user_id ORDER BY created_at DESC NULLS LAST, id DESC) AS kept
-          FROM addresses WHERE coalesce(type, 'home') = 'home' AND user_id IS NOT NULL) s
-       WHERE id <> kept`);
-    return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
-  },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const dup = ctx.decisions.get("addresses")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.user_id === null) {
-        out.quarantine.push(entry("addresses", r.id, "orphan_without_user", "skipped"));
-        continue;
-      }
-      const d = dup.get(String(r.id));
-      if (d) {
-        out.quarantine.push(entry("addresses", r.id, "duplicate_home_address", "skipped", { keptAddress: d.kept }));
-        continue;
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        user_id: r.user_id,
-        type: r.type ?? "home",
-        state: r.state,
-        city: r.city,
-        full_address: r.full_address,
-        pincode: r.pincode,
-        created_at: createdAt,
-        updated_at: createdAt,
-      });
-    }
-    out.writes.push({
-      table: "addresses",
-      sourceTable: "addresses",
-      cacheTriggers: ["addresses_listings_version"],
-      columns: c(
-        ["id", "uuid"],
-        ["user_id", "uuid"],
-        ["type", "address_type"],
-        ["state", "text"],
-        ["city", "text"],
-        ["full_address", "text"],
-        ["pincode", "text"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("users", "user_id"),
-      orphanDetail: `jsonb_build_object('user', i.user_id)`,
-      conflictDetail: `jsonb_build_object('rule', 'one home address per user')`,
-    });
-    return out;
-  },
-};
-
-const notificationSettings: Step = {
-  name: "user_notification_settings",
-  sourceTable: "user_notification_settings",
-  countSql: "SELECT count(*) FROM user_notification_settings",
-  readSql: (ctx, first) =>
-    page(`s.id, s.user_id, s.settings, ${at(ctx, "s.updated_at")} AS updated_at`, "user_notification_settings s", "s", first),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.user_id === null) {
-        out.quarantine.push(entry("user_notification_settings", r.id, "orphan_without_user", "skipped"));
-        continue;
-      }
-      const s = jsonObject(r.settings);
-      const flag = (k: string, dflt: boolean) => (typeof s[k] === "boolean" ? s[k] : dflt);
-      written.push({
-        _sid: String(r.id),
-        user_id: r.user_id,
-        booking_updates: flag("booking_updates", true),
-        reminders: flag("reminders", true),
-        promotional: flag("promotional", false),
-        sound_enabled: flag("sound_enabled", true),
-        vibration_enabled: flag("vibration_enabled", true),
-        updated_at: toIso(r.updated_at) ?? ctx.asOf,
-      });
-    }
-    out.writes.push({
-      table: "notification_settings",
-      sourceTable: "user_notification_settings",
-      key: "user_id",
-      columns: c(
-        ["user_id", "uuid"],
-        ["booking_updates", "boolean"],
-        ["reminders", "boolean"],
-        ["promotional", "boolean"],
-        ["sound_enabled", "boolean"],
-        ["vibration_enabled", "boolean"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("users", "user_id"),
-      orphanDetail: `jsonb_build_object('user', i.user_id)`,
-    });
-    return out;
-  },
-};
-
-const pushTokens: Step = {
-  name: "user_push_tokens",
-  sourceTable: "user_push_tokens",
-  countSql: "SELECT count(*) FROM user_push_tokens",
-  readSql: (ctx, first) =>
-    page(
-      `t.id, t.user_id, t.push_token, t.device_info, t.is_active, ${at(ctx, "t.created_at")} AS created_at,
-       ${at(ctx, "t.last_seen")} AS last_seen`,
-      "user_push_tokens t",
-      "t",
-      first,
+  prepass: (src) =>
+    losers(
+      src,
+      `SELECT id, first_value(id) OVER (PARTITION BY user_id ORDER BY created_at DESC NULLS LAST, id DESC) AS kept
+         FROM addresses WHERE coalesce(type, 'home') = 'home' AND user_id IS NOT NULL`,
     ),
-  keyOf: (r) => String(r.id),
+  map: (r, ctx, note) => {
+    if (r.user_id === null) return note("orphan_without_user", "skipped");
+    const d = ctx.decisions.get("addresses")!.get(String(r.id));
+    if (d) return note("duplicate_home_address", "skipped", { keptAddress: d.kept });
+    const { user_id, type, state, city, full_address, pincode } = r;
+    return { id: r.id, user_id, type: type ?? "home", state, city, full_address, pincode, ...timestamps(r, ctx) };
+  },
+  write: {
+    table: "addresses",
+    cacheTriggers: ["addresses_listings_version"],
+    parentsExist: () => exists("users", "user_id"),
+    orphanDetail: `jsonb_build_object('user', i.user_id)`,
+    conflictDetail: `jsonb_build_object('rule', 'one home address per user')`,
+  },
+});
+
+const notificationSettings = tableStep({
+  name: "user_notification_settings",
+  select: (ctx) => `s.id, s.user_id, s.settings, ${at(ctx, "s.updated_at")} AS updated_at`,
+  map: (r, ctx, note) => {
+    if (r.user_id === null) return note("orphan_without_user", "skipped");
+    const s = jsonObject(r.settings);
+    const flag = (k: string, dflt: boolean) => (typeof s[k] === "boolean" ? s[k] : dflt);
+    return {
+      user_id: r.user_id,
+      booking_updates: flag("booking_updates", true),
+      reminders: flag("reminders", true),
+      promotional: flag("promotional", false),
+      sound_enabled: flag("sound_enabled", true),
+      vibration_enabled: flag("vibration_enabled", true),
+      updated_at: toIso(r.updated_at) ?? ctx.asOf,
+    };
+  },
+  write: {
+    table: "notification_settings",
+    key: "user_id",
+    parentsExist: () => exists("users", "user_id"),
+    orphanDetail: `jsonb_build_object('user', i.user_id)`,
+  },
+});
+
+const pushTokens = tableStep({
+  name: "user_push_tokens",
+  select: (ctx) => `s.id, s.user_id, s.push_token, s.device_info, s.is_active, ${at(ctx, "s.created_at")} AS created_at,
+                    ${at(ctx, "s.last_seen")} AS last_seen`,
   /** A device token stayed active under every user who ever registered it (§10 #29); it belongs to the latest. */
-  prepass: async (src) => {
-    const { rows } = await src.query(`
-      SELECT id, kept FROM (
-        SELECT id, first_value(id) OVER (PARTITION BY push_token ORDER BY is_active DESC NULLS LAST, last_seen DESC NULLS LAST, id) AS kept
-          FROM user_push_tokens
-         WHERE push_token IN (SELECT push_token FROM user_push_tokens GROUP BY 1 HAVING count(*) > 1)) s
-       WHERE id <> kept`);
-    return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
+  prepass: (src) =>
+    losers(
+      src,
+      `SELECT id, first_value(id) OVER (PARTITION BY push_token ORDER BY is_active DESC NULLS LAST, last_seen DESC NULLS LAST, id) AS kept
+         FROM user_push_tokens WHERE push_token IN (SELECT push_token FROM user_push_tokens GROUP BY 1 HAVING count(*) > 1)`,
+    ),
+  map: (r, ctx, note) => {
+    if (r.user_id === null) return note("orphan_without_user", "skipped");
+    const d = ctx.decisions.get("user_push_tokens")!.get(String(r.id));
+    if (d) return note("token_registered_by_another_user", "skipped", { keptRegistration: d.kept });
+    const { created_at, updated_at } = timestamps(r, ctx, r.last_seen);
+    const active = r.is_active !== false;
+    return {
+      id: r.id,
+      user_id: r.user_id,
+      token: r.push_token,
+      device_info: jsonObject(r.device_info),
+      is_active: active,
+      deactivated_reason: active ? null : "inactive_on_old_server",
+      created_at,
+      last_used_at: updated_at,
+      updated_at,
+    };
   },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const moved = ctx.decisions.get("user_push_tokens")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.user_id === null) {
-        out.quarantine.push(entry("user_push_tokens", r.id, "orphan_without_user", "skipped"));
-        continue;
-      }
-      const d = moved.get(String(r.id));
-      if (d) {
-        out.quarantine.push(entry("user_push_tokens", r.id, "token_registered_by_another_user", "skipped", { keptRegistration: d.kept }));
-        continue;
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      const active = r.is_active !== false;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        user_id: r.user_id,
-        token: r.push_token,
-        device_info: jsonObject(r.device_info),
-        is_active: active,
-        deactivated_reason: active ? null : "inactive_on_old_server",
-        created_at: createdAt,
-        last_used_at: toIso(r.last_seen) ?? createdAt,
-        updated_at: toIso(r.last_seen) ?? createdAt,
-      });
-    }
-    out.writes.push({
-      table: "push_tokens",
-      sourceTable: "user_push_tokens",
-      columns: c(
-        ["id", "uuid"],
-        ["user_id", "uuid"],
-        ["token", "text"],
-        ["device_info", "jsonb"],
-        ["is_active", "boolean"],
-        ["deactivated_reason", "text"],
-        ["created_at", "timestamptz"],
-        ["last_used_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("users", "user_id"),
-      orphanDetail: `jsonb_build_object('user', i.user_id)`,
-      conflictDetail: `jsonb_build_object('rule', 'a device token belongs to one user')`,
-    });
-    return out;
+  write: {
+    table: "push_tokens",
+    parentsExist: () => exists("users", "user_id"),
+    orphanDetail: `jsonb_build_object('user', i.user_id)`,
+    conflictDetail: `jsonb_build_object('rule', 'a device token belongs to one user')`,
   },
-};
+});
 
 // ---------------------------------------------------------------------------------------------
 // Providers and listings
 
-const providerProfiles: Step = {
+const providerProfiles = tableStep({
   name: "provider_profiles",
-  sourceTable: "provider_profiles",
-  countSql: "SELECT count(*) FROM provider_profiles",
-  readSql: (ctx, first) =>
-    page(
-      `p.id, p.user_id, p.years_of_experience, p.is_engineering_provider, p.engineering_certificate_url,
-       ${at(ctx, "p.created_at")} AS created_at`,
-      "provider_profiles p",
-      "p",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.user_id === null) {
-        out.quarantine.push(entry("provider_profiles", r.id, "orphan_without_user", "skipped"));
-        continue;
-      }
-      let years = r.years_of_experience === null ? 0 : Number(r.years_of_experience);
-      if (!Number.isInteger(years) || years < 0 || years > 80) {
-        out.quarantine.push(entry("provider_profiles", r.id, "experience_out_of_range", "corrected", { from: r.years_of_experience }));
-        years = Math.min(80, Math.max(0, Math.trunc(years) || 0));
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        user_id: r.user_id,
-        years_of_experience: years,
-        is_engineering_provider: r.is_engineering_provider === true,
-        engineering_certificate_url: str(r.engineering_certificate_url) || null,
-        created_at: createdAt,
-        updated_at: createdAt,
-      });
+  select: (ctx) => `s.id, s.user_id, s.years_of_experience, s.is_engineering_provider, s.engineering_certificate_url,
+                    ${at(ctx, "s.created_at")} AS created_at`,
+  map: (r, ctx, note) => {
+    if (r.user_id === null) return note("orphan_without_user", "skipped");
+    let years = r.years_of_experience === null ? 0 : Number(r.years_of_experience);
+    if (!Number.isInteger(years) || years < 0 || years > 80) {
+      note("experience_out_of_range", "corrected", { from: r.years_of_experience });
+      years = Math.min(80, Math.max(0, Math.trunc(years) || 0));
     }
-    out.writes.push({
-      table: "provider_profiles",
-      sourceTable: "provider_profiles",
-      columns: c(
-        ["id", "uuid"],
-        ["user_id", "uuid"],
-        ["years_of_experience", "int"],
-        ["is_engineering_provider", "boolean"],
-        ["engineering_certificate_url", "text"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("users", "user_id"),
-      orphanDetail: `jsonb_build_object('user', i.user_id)`,
-      conflictDetail: `jsonb_build_object('rule', 'one profile per user')`,
-    });
-    return out;
+    return {
+      id: r.id,
+      user_id: r.user_id,
+      years_of_experience: years,
+      is_engineering_provider: r.is_engineering_provider === true,
+      engineering_certificate_url: str(r.engineering_certificate_url) || null,
+      ...timestamps(r, ctx),
+    };
   },
-};
+  write: {
+    table: "provider_profiles",
+    parentsExist: () => exists("users", "user_id"),
+    orphanDetail: `jsonb_build_object('user', i.user_id)`,
+    conflictDetail: `jsonb_build_object('rule', 'one profile per user')`,
+  },
+});
 
-/** Our listing row for an old `provider_services` row (exported for the verification's expectations). */
+/** Our listing (status and paid window) for an old `provider_services` row. */
 export function listingWindow(
   r: Row,
   ctx: Ctx,
@@ -587,433 +423,246 @@ export function listingWindow(
   }
 }
 
-const providerServices: Step = {
+const providerServices = tableStep({
   name: "provider_services",
-  sourceTable: "provider_services",
-  countSql: "SELECT count(*) FROM provider_services",
-  readSql: (ctx, first) =>
-    page(
-      `ps.id, ps.provider_id, sm.name AS service_name, ps.working_proof_urls, ps.payment_status,
-       ps.payment_start_date::text AS payment_start_date, ps.payment_end_date::text AS payment_end_date,
-       pp.service_description, ${at(ctx, "ps.created_at")} AS created_at`,
-      "provider_services ps LEFT JOIN services_master sm ON sm.id = ps.service_id LEFT JOIN provider_profiles pp ON pp.id = ps.provider_id",
-      "ps",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
+  select: (ctx) => `s.id, s.provider_id, sm.name AS service_name, s.working_proof_urls, s.payment_status,
+                    s.payment_start_date::text AS payment_start_date, s.payment_end_date::text AS payment_end_date,
+                    pp.service_description, ${at(ctx, "s.created_at")} AS created_at`,
+  joins: "LEFT JOIN services_master sm ON sm.id = s.service_id LEFT JOIN provider_profiles pp ON pp.id = s.provider_id",
   /**
    * One provider registered twice in one category (no unique key upstream, §10 #23). The listing
    * that is active, then paid furthest, then oldest stays; the others are imported deleted so their
    * bookings and payments keep their listing.
    */
-  prepass: async (src) => {
-    const { rows } = await src.query(`
-      SELECT id, kept FROM (
-        SELECT id, first_value(id) OVER (PARTITION BY provider_id, service_id
-                 ORDER BY (payment_status = 'active') DESC NULLS LAST, payment_end_date DESC NULLS LAST, created_at NULLS LAST, id) AS kept
-          FROM provider_services WHERE provider_id IS NOT NULL) s
-       WHERE id <> kept`);
-    return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
-  },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const dup = ctx.decisions.get("provider_services")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const q = (reason: string, action: Action, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("provider_services", r.id, reason, action, detail));
-      if (r.provider_id === null) {
-        q("orphan_without_provider", "skipped");
-        continue;
-      }
-      const service = ctx.catalogue.services.get(String(r.service_name));
-      if (!service) {
-        q("unknown_category", "skipped", { category: r.service_name });
-        continue;
-      }
-      const w = listingWindow(r, ctx, service.validityDays);
-      if (w.issue) q(w.issue, "corrected", { status: r.payment_status, from: [r.payment_start_date, r.payment_end_date], to: w.status });
-      let status = w.status;
-      let deletedAt: string | null = null;
-      const d = dup.get(String(r.id));
-      if (d) {
-        status = "deleted";
-        deletedAt = ctx.asOf;
-        q("duplicate_listing", "imported_as_deleted", { keptListing: d.kept, status: r.payment_status, paidThrough: r.payment_end_date });
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        provider_id: r.provider_id,
-        service_id: service.id,
-        status,
-        service_description: str(r.service_description) ?? "",
-        working_proof_urls: Array.isArray(r.working_proof_urls) ? r.working_proof_urls : [],
-        activated_at: w.activatedAt,
-        expires_at: w.expiresAt,
-        created_at: createdAt,
-        updated_at: createdAt,
-        deleted_at: deletedAt,
-      });
-    }
-    out.writes.push({
-      table: "provider_services",
-      sourceTable: "provider_services",
-      cacheTriggers: ["provider_services_listings_version"],
-      columns: c(
-        ["id", "uuid"],
-        ["provider_id", "uuid"],
-        ["service_id", "uuid"],
-        ["status", "listing_status"],
-        ["service_description", "text"],
-        ["working_proof_urls", "text[]"],
-        ["activated_at", "timestamptz"],
-        ["expires_at", "timestamptz"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-        ["deleted_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("provider_profiles", "provider_id"),
-      orphanDetail: `jsonb_build_object('providerProfile', i.provider_id)`,
-      conflictDetail: `jsonb_build_object('rule', 'one live listing per provider and category')`,
-    });
-    return out;
-  },
-};
-
-const providerSubServices: Step = {
-  name: "provider_sub_services",
-  sourceTable: "provider_sub_services",
-  countSql: "SELECT count(*) FROM provider_sub_services",
-  readSql: (ctx, first) =>
-    page(
-      `x.id, x.provider_service_id, x.sub_service_id, x.price::text AS price, sm.name AS service_name,
-       ${at(ctx, "x.created_at")} AS created_at, ${at(ctx, "x.updated_at")} AS updated_at`,
-      "provider_sub_services x LEFT JOIN provider_services ps ON ps.id = x.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
-      "x",
-      first,
+  prepass: (src) =>
+    losers(
+      src,
+      `SELECT id, first_value(id) OVER (PARTITION BY provider_id, service_id
+                ORDER BY (payment_status = 'active') DESC NULLS LAST, payment_end_date DESC NULLS LAST, created_at NULLS LAST, id) AS kept
+         FROM provider_services WHERE provider_id IS NOT NULL`,
     ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const q = (reason: string, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("provider_sub_services", r.id, reason, "skipped", detail));
-      const service = ctx.catalogue.services.get(String(r.service_name));
-      if (!service) {
-        q("parent_not_imported", { listing: r.provider_service_id, category: r.service_name });
-        continue;
-      }
-      const sub = r.sub_service_id === null ? undefined : ctx.catalogue.subs.get(`${service.id}:${r.sub_service_id}`);
-      if (!sub) {
-        q("unknown_sub_service", { category: r.service_name, subService: r.sub_service_id });
-        continue;
-      }
-      const price = paise(str(r.price));
-      if (!price || price <= 0) {
-        q("invalid_price", { price: r.price });
-        continue;
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        provider_service_id: r.provider_service_id,
-        service_id: service.id,
-        sub_service_id: sub.id,
-        price_paise: price,
-        created_at: createdAt,
-        updated_at: toIso(r.updated_at) ?? createdAt,
-      });
-    }
-    out.writes.push({
-      table: "provider_sub_services",
-      sourceTable: "provider_sub_services",
-      cacheTriggers: ["provider_sub_services_listings_version"],
-      columns: c(
-        ["id", "uuid"],
-        ["provider_service_id", "uuid"],
-        ["service_id", "uuid"],
-        ["sub_service_id", "uuid"],
-        ["price_paise", "int"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("provider_services", "provider_service_id"),
-      orphanDetail: `jsonb_build_object('listing', i.provider_service_id)`,
-      conflictDetail: `jsonb_build_object('rule', 'one price per listing and sub-service')`,
-    });
-    return out;
+  map: (r, ctx, note) => {
+    if (r.provider_id === null) return note("orphan_without_provider", "skipped");
+    const service = ctx.catalogue.services.get(String(r.service_name));
+    if (!service) return note("unknown_category", "skipped", { category: r.service_name });
+    const w = listingWindow(r, ctx, service.validityDays);
+    if (w.issue) note(w.issue, "corrected", { status: r.payment_status, from: [r.payment_start_date, r.payment_end_date], to: w.status });
+    const d = ctx.decisions.get("provider_services")!.get(String(r.id));
+    if (d)
+      note("duplicate_listing", "imported_as_deleted", { keptListing: d.kept, status: r.payment_status, paidThrough: r.payment_end_date });
+    return {
+      id: r.id,
+      provider_id: r.provider_id,
+      service_id: service.id,
+      status: d ? "deleted" : w.status,
+      service_description: str(r.service_description) ?? "",
+      working_proof_urls: Array.isArray(r.working_proof_urls) ? r.working_proof_urls : [],
+      activated_at: w.activatedAt,
+      expires_at: w.expiresAt,
+      ...timestamps(r, ctx),
+      deleted_at: d ? ctx.asOf : null,
+    };
   },
-};
+  write: {
+    table: "provider_services",
+    cacheTriggers: ["provider_services_listings_version"],
+    parentsExist: () => exists("provider_profiles", "provider_id"),
+    orphanDetail: `jsonb_build_object('providerProfile', i.provider_id)`,
+    conflictDetail: `jsonb_build_object('rule', 'one live listing per provider and category')`,
+  },
+});
+
+const providerSubServices = tableStep({
+  name: "provider_sub_services",
+  select: (ctx) => `s.id, s.provider_service_id, s.sub_service_id, s.price::text AS price, sm.name AS service_name,
+                    ${at(ctx, "s.created_at")} AS created_at, ${at(ctx, "s.updated_at")} AS updated_at`,
+  joins: "LEFT JOIN provider_services ps ON ps.id = s.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
+  map: (r, ctx, note) => {
+    const service = ctx.catalogue.services.get(String(r.service_name));
+    if (!service) return note("parent_not_imported", "skipped", { listing: r.provider_service_id, category: r.service_name });
+    const sub = r.sub_service_id === null ? undefined : ctx.catalogue.subs.get(`${service.id}:${r.sub_service_id}`);
+    if (!sub) return note("unknown_sub_service", "skipped", { category: r.service_name, subService: r.sub_service_id });
+    const price = paise(str(r.price));
+    if (!price || price <= 0) return note("invalid_price", "skipped", { price: r.price });
+    return {
+      id: r.id,
+      provider_service_id: r.provider_service_id,
+      service_id: service.id,
+      sub_service_id: sub.id,
+      price_paise: price,
+      ...timestamps(r, ctx, r.updated_at),
+    };
+  },
+  write: {
+    table: "provider_sub_services",
+    cacheTriggers: ["provider_sub_services_listings_version"],
+    parentsExist: () => exists("provider_services", "provider_service_id"),
+    orphanDetail: `jsonb_build_object('listing', i.provider_service_id)`,
+    conflictDetail: `jsonb_build_object('rule', 'one price per listing and sub-service')`,
+  },
+});
 
 // ---------------------------------------------------------------------------------------------
 // Bookings, ratings, reports, notifications
 
 const STATUS_RANK = `CASE status WHEN 'completed' THEN 1 WHEN 'accepted' THEN 2 WHEN 'pending' THEN 3 WHEN 'rejected' THEN 4 ELSE 5 END`;
 
-const bookings: Step = {
+const bookings = tableStep({
   name: "bookings",
-  sourceTable: "bookings",
-  countSql: "SELECT count(*) FROM bookings",
-  readSql: (ctx, first) =>
-    page(
-      `b.id, b.user_id, b.provider_service_id, b.provider_id, b.selected_service, b.appointment_date::text AS appointment_date,
-       b.appointment_time, b.address, b.description, b.status, b.rejection_reason, b.cancellation_reason,
-       b.is_viewed_by_user, b.is_viewed_by_provider, b.service_charge_value::text AS service_charge_value,
-       ${at(ctx, "b.created_at")} AS created_at, ${at(ctx, "b.updated_at")} AS updated_at,
-       ps.provider_id AS listing_provider_id, sm.name AS service_name,
-       (SELECT jsonb_object_agg(x.sub_service_id, x.price) FROM provider_sub_services x
-         WHERE x.provider_service_id = b.provider_service_id AND x.sub_service_id IS NOT NULL) AS prices`,
-      "bookings b LEFT JOIN provider_services ps ON ps.id = b.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
-      "b",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
+  select: (ctx) => `s.id, s.user_id, s.provider_service_id, s.provider_id, s.selected_service, s.appointment_date::text AS appointment_date,
+                    s.appointment_time, s.address, s.description, s.status, s.rejection_reason, s.cancellation_reason,
+                    s.is_viewed_by_user, s.is_viewed_by_provider, s.service_charge_value::text AS service_charge_value,
+                    ${at(ctx, "s.created_at")} AS created_at, ${at(ctx, "s.updated_at")} AS updated_at,
+                    ps.provider_id AS listing_provider_id, sm.name AS service_name,
+                    (SELECT jsonb_object_agg(x.sub_service_id, x.price) FROM provider_sub_services x
+                      WHERE x.provider_service_id = s.provider_service_id AND x.sub_service_id IS NOT NULL) AS prices`,
+  joins: "LEFT JOIN provider_services ps ON ps.id = s.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
   /**
    * App retries: booking creation answered 500 after committing and its duplicate check never
    * matched (§10 #1), so one tap became several identical rows (customer, listing, date, time and
    * services). The one that got furthest (completed, accepted, ...; then the first) stays.
    */
-  prepass: async (src) => {
-    const { rows } = await src.query(`
-      SELECT id, kept FROM (
-        SELECT id, first_value(id) OVER (
-                 PARTITION BY user_id, provider_service_id, appointment_date, lower(btrim(appointment_time)), coalesce(selected_service, '')
-                 ORDER BY ${STATUS_RANK}, created_at NULLS LAST, id) AS kept
-          FROM bookings WHERE user_id IS NOT NULL AND provider_service_id IS NOT NULL) s
-       WHERE id <> kept`);
-    return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
-  },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const dup = ctx.decisions.get("bookings")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const q = (reason: string, action: Action, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("bookings", r.id, reason, action, { status: r.status, ...detail }));
-      if (r.user_id === null) {
-        q("orphan_customer_deleted", "skipped");
-        continue;
-      }
-      if (r.provider_service_id === null || r.provider_id === null) {
-        q("orphan_listing_deleted", "skipped", { listing: r.provider_service_id, provider: r.provider_id });
-        continue;
-      }
-      if (r.listing_provider_id !== r.provider_id) {
-        q("provider_does_not_own_listing", "skipped", { provider: r.provider_id, listingProvider: r.listing_provider_id });
-        continue;
-      }
-      const d = dup.get(String(r.id));
-      if (d) {
-        q("duplicate_booking_app_retry", "skipped", { keptBooking: d.kept });
-        continue;
-      }
-      // Each reason field is written by exactly one transition; one beside another final status
-      // means the old server let the booking move on from it (§10 #9), which our lifecycle forbids.
-      const status = str(r.status);
-      if (
-        status === null ||
-        (r.rejection_reason !== null && status !== "rejected") ||
-        (r.cancellation_reason !== null && status !== "cancelled")
-      ) {
-        q("impossible_status_sequence", "skipped", {
-          rejectionReason: r.rejection_reason,
-          cancellationReason: r.cancellation_reason,
-          explanation:
-            status === null ? "no status" : r.rejection_reason !== null ? `rejected, then ${status}` : `cancelled, then ${status}`,
-        });
-        continue;
-      }
-      const date = str(r.appointment_date);
-      const minutes = parseClock(String(r.appointment_time ?? ""));
-      if (!date || minutes === null) {
-        q("unparsable_appointment", "skipped", { date, time: r.appointment_time });
-        continue;
-      }
-      const service = ctx.catalogue.services.get(String(r.service_name));
-      const prices = jsonObject(r.prices);
-      const slugs = String(r.selected_service ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const items: Array<{ subServiceId: string; slug: string; name: string; pricePaise: number }> = [];
-      const unknown: string[] = [];
-      for (const slug of new Set(slugs)) {
-        const sub = service && ctx.catalogue.subs.get(`${service.id}:${slug}`);
-        if (sub) items.push({ subServiceId: sub.id, slug, name: sub.name, pricePaise: paise(str(prices[slug])) ?? 0 });
-        else unknown.push(slug);
-      }
-      if (!items.length) {
-        q("unknown_sub_services", "skipped", { selected: r.selected_service, category: r.service_name });
-        continue;
-      }
-      if (unknown.length) q("unknown_sub_services_dropped", "corrected", { dropped: unknown });
-      let total = paise(str(r.service_charge_value)) ?? 0;
-      if (total <= 0) {
-        // Upstream froze 0 when no price matched (§10 #26); the provider's prices are the best evidence.
-        total = items.reduce((s, i) => s + i.pricePaise, 0);
-        if (total <= 0) {
-          q("booking_without_price", "skipped", { serviceChargeValue: r.service_charge_value });
-          continue;
-        }
-        q("missing_frozen_price", "corrected", { serviceChargeValue: r.service_charge_value, toPaise: total });
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      const updatedAt = toIso(r.updated_at) ?? createdAt;
-      // The old server kept one updated_at; it is the time of the last transition.
-      const stamp = (s: string) => (status === s ? updatedAt : null);
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        customer_id: r.user_id,
-        provider_service_id: r.provider_service_id,
-        provider_id: r.provider_id,
-        selected_sub_services: items,
-        total_price_paise: total,
-        appointment_at: appointmentInstant(date, minutes),
-        appointment_date: date,
-        appointment_time: formatClock(minutes),
-        address: r.address,
-        description: r.description,
-        status,
-        rejection_reason: r.rejection_reason,
-        cancellation_reason: r.cancellation_reason,
-        viewed_by_customer: r.is_viewed_by_user !== false,
-        viewed_by_provider: r.is_viewed_by_provider !== false,
-        accepted_at: stamp("accepted"),
-        rejected_at: stamp("rejected"),
-        cancelled_at: stamp("cancelled"),
-        completed_at: stamp("completed"),
-        created_at: createdAt,
-        updated_at: updatedAt,
-      });
-    }
-    out.writes.push({
-      table: "bookings",
-      sourceTable: "bookings",
-      columns: c(
-        ["id", "uuid"],
-        ["customer_id", "uuid"],
-        ["provider_service_id", "uuid"],
-        ["provider_id", "uuid"],
-        ["selected_sub_services", "jsonb"],
-        ["total_price_paise", "int"],
-        ["appointment_at", "timestamptz"],
-        ["appointment_date", "date"],
-        ["appointment_time", "text"],
-        ["address", "text"],
-        ["description", "text"],
-        ["status", "booking_status"],
-        ["rejection_reason", "text"],
-        ["cancellation_reason", "text"],
-        ["viewed_by_customer", "boolean"],
-        ["viewed_by_provider", "boolean"],
-        ["accepted_at", "timestamptz"],
-        ["rejected_at", "timestamptz"],
-        ["cancelled_at", "timestamptz"],
-        ["completed_at", "timestamptz"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => `${exists("users", "customer_id")} AND ${exists("provider_services", "provider_service_id")}`,
-      orphanDetail: `jsonb_build_object('status', i.status, 'customerImported', ${exists("users", "customer_id")},
-                       'listingImported', ${exists("provider_services", "provider_service_id")})`,
-      conflictDetail: `jsonb_build_object('status', i.status, 'rule',
-        CASE WHEN i.status = 'accepted' AND EXISTS (SELECT 1 FROM bookings o WHERE o.provider_id = i.provider_id
-                    AND o.appointment_at = i.appointment_at AND o.status = 'accepted')
-             THEN 'the provider already has an accepted booking for this slot'
-             ELSE 'the customer already has an open booking of this listing for this slot' END)`,
-    });
-    return out;
-  },
-};
-
-const ratings: Step = {
-  name: "ratings",
-  sourceTable: "ratings",
-  countSql: "SELECT count(*) FROM ratings",
-  readSql: (ctx, first) =>
-    page(
-      `r.id, r.booking_id, r.rating, r.review, r.rater_type, ${at(ctx, "r.created_at")} AS created_at,
-       b.user_id AS customer_id, b.status AS booking_status, pp.user_id AS provider_user_id`,
-      "ratings r LEFT JOIN bookings b ON b.id = r.booking_id LEFT JOIN provider_profiles pp ON pp.id = b.provider_id",
-      "r",
-      first,
+  prepass: (src) =>
+    losers(
+      src,
+      `SELECT id, first_value(id) OVER (
+                PARTITION BY user_id, provider_service_id, appointment_date, lower(btrim(appointment_time)), coalesce(selected_service, '')
+                ORDER BY ${STATUS_RANK}, created_at NULLS LAST, id) AS kept
+         FROM bookings WHERE user_id IS NOT NULL AND provider_service_id IS NOT NULL`,
     ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const q = (reason: string, action: Action, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("ratings", r.id, reason, action, detail));
-      if (r.booking_id === null) {
-        q("orphan_without_booking", "skipped");
-        continue;
-      }
-      const value = r.rating === null ? null : Number(r.rating);
-      if (value === null || !Number.isInteger(value) || value < 1 || value > 5) {
-        q("invalid_rating", "skipped", { rating: r.rating });
-        continue;
-      }
-      const byCustomer = r.rater_type === "user";
-      if (byCustomer && r.booking_status !== "completed") {
-        // Customers could only rate completed bookings, and nothing moves a booking out of completed.
-        q("impossible_status_sequence", "skipped", { explanation: `customer rating on a ${r.booking_status} booking` });
-        continue;
-      }
-      if (r.customer_id === null || r.provider_user_id === null) {
-        q("parent_not_imported", "skipped", { booking: r.booking_id, explanation: "the booking lost its customer or provider" });
-        continue;
-      }
-      let review = str(r.review);
-      if (review && review.length > 500) {
-        q("review_truncated", "corrected", { length: review.length });
-        review = review.slice(0, 500);
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        booking_id: r.booking_id,
-        direction: byCustomer ? "customer_to_provider" : "provider_to_customer",
-        rater_id: byCustomer ? r.customer_id : r.provider_user_id,
-        ratee_id: byCustomer ? r.provider_user_id : r.customer_id,
-        rating: value,
-        review,
-        created_at: createdAt,
-        updated_at: createdAt,
+  map: (r, ctx, note) => {
+    const skip = (reason: string, detail: Record<string, unknown> = {}) => note(reason, "skipped", { status: r.status, ...detail });
+    if (r.user_id === null) return skip("orphan_customer_deleted");
+    if (r.provider_service_id === null || r.provider_id === null)
+      return skip("orphan_listing_deleted", { listing: r.provider_service_id, provider: r.provider_id });
+    if (r.listing_provider_id !== r.provider_id)
+      return skip("provider_does_not_own_listing", { provider: r.provider_id, listingProvider: r.listing_provider_id });
+    const d = ctx.decisions.get("bookings")!.get(String(r.id));
+    if (d) return skip("duplicate_booking_app_retry", { keptBooking: d.kept });
+    // Each reason field is written by exactly one transition; one beside another final status
+    // means the old server let the booking move on from it (§10 #9), which our lifecycle forbids.
+    const status = str(r.status);
+    if (
+      status === null ||
+      (r.rejection_reason !== null && status !== "rejected") ||
+      (r.cancellation_reason !== null && status !== "cancelled")
+    ) {
+      const explanation =
+        status === null ? "no status" : r.rejection_reason !== null ? `rejected, then ${status}` : `cancelled, then ${status}`;
+      return skip("impossible_status_sequence", {
+        rejectionReason: r.rejection_reason,
+        cancellationReason: r.cancellation_reason,
+        explanation,
       });
     }
-    out.writes.push({
-      table: "ratings",
-      sourceTable: "ratings",
-      cacheTriggers: ["ratings_listings_version"],
-      columns: c(
-        ["id", "uuid"],
-        ["booking_id", "uuid"],
-        ["direction", "rating_direction"],
-        ["rater_id", "uuid"],
-        ["ratee_id", "uuid"],
-        ["rating", "smallint"],
-        ["review", "text"],
-        ["created_at", "timestamptz"],
-        ["updated_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => `${exists("bookings", "booking_id")} AND ${exists("users", "rater_id")} AND ${exists("users", "ratee_id")}`,
-      orphanDetail: `jsonb_build_object('booking', i.booking_id, 'bookingImported', ${exists("bookings", "booking_id")})`,
-      conflictDetail: `jsonb_build_object('rule', 'one rating per booking and direction')`,
-    });
-    return out;
+    const date = str(r.appointment_date);
+    const minutes = parseClock(String(r.appointment_time ?? ""));
+    if (!date || minutes === null) return skip("unparsable_appointment", { date, time: r.appointment_time });
+    const service = ctx.catalogue.services.get(String(r.service_name));
+    const prices = jsonObject(r.prices);
+    const items: Array<{ subServiceId: string; slug: string; name: string; pricePaise: number }> = [];
+    const unknown: string[] = [];
+    for (const slug of new Set(
+      String(r.selected_service ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )) {
+      const sub = service && ctx.catalogue.subs.get(`${service.id}:${slug}`);
+      if (sub) items.push({ subServiceId: sub.id, slug, name: sub.name, pricePaise: paise(str(prices[slug])) ?? 0 });
+      else unknown.push(slug);
+    }
+    if (!items.length) return skip("unknown_sub_services", { selected: r.selected_service, category: r.service_name });
+    if (unknown.length) note("unknown_sub_services_dropped", "corrected", { status, dropped: unknown });
+    let total = paise(str(r.service_charge_value)) ?? 0;
+    if (total <= 0) {
+      // Upstream froze 0 when no price matched (§10 #26); the provider's prices are the best evidence.
+      total = items.reduce((sum, i) => sum + i.pricePaise, 0);
+      if (total <= 0) return skip("booking_without_price", { serviceChargeValue: r.service_charge_value });
+      note("missing_frozen_price", "corrected", { status, serviceChargeValue: r.service_charge_value, toPaise: total });
+    }
+    const { created_at, updated_at } = timestamps(r, ctx, r.updated_at);
+    // The old server kept one updated_at: the time of the last transition.
+    const stamp = (s: string) => (status === s ? updated_at : null);
+    return {
+      id: r.id,
+      customer_id: r.user_id,
+      provider_service_id: r.provider_service_id,
+      provider_id: r.provider_id,
+      selected_sub_services: items,
+      total_price_paise: total,
+      appointment_at: appointmentInstant(date, minutes),
+      appointment_date: date,
+      appointment_time: formatClock(minutes),
+      address: r.address,
+      description: r.description,
+      status,
+      rejection_reason: r.rejection_reason,
+      cancellation_reason: r.cancellation_reason,
+      viewed_by_customer: r.is_viewed_by_user !== false,
+      viewed_by_provider: r.is_viewed_by_provider !== false,
+      accepted_at: stamp("accepted"),
+      rejected_at: stamp("rejected"),
+      cancelled_at: stamp("cancelled"),
+      completed_at: stamp("completed"),
+      created_at,
+      updated_at,
+    };
   },
-};
+  write: {
+    table: "bookings",
+    parentsExist: () => `${exists("users", "customer_id")} AND ${exists("provider_services", "provider_service_id")}`,
+    orphanDetail: `jsonb_build_object('status', i.status, 'customerImported', ${exists("users", "customer_id")},
+                     'listingImported', ${exists("provider_services", "provider_service_id")})`,
+    conflictDetail: `jsonb_build_object('status', i.status, 'rule',
+      CASE WHEN i.status = 'accepted' AND (
+             EXISTS (SELECT 1 FROM bookings o WHERE o.provider_id = i.provider_id AND o.appointment_at = i.appointment_at AND o.status = 'accepted')
+          OR EXISTS (SELECT 1 FROM in_0 o WHERE o.provider_id = i.provider_id AND o.appointment_at = i.appointment_at AND o.status = 'accepted' AND o.id <> i.id))
+           THEN 'the provider already has an accepted booking for this slot'
+           ELSE 'the customer already has an open booking of this listing for this slot' END)`,
+  },
+});
+
+const ratings = tableStep({
+  name: "ratings",
+  select: (ctx) => `s.id, s.booking_id, s.rating, s.review, s.rater_type, ${at(ctx, "s.created_at")} AS created_at,
+                    b.user_id AS customer_id, b.status AS booking_status, pp.user_id AS provider_user_id`,
+  joins: "LEFT JOIN bookings b ON b.id = s.booking_id LEFT JOIN provider_profiles pp ON pp.id = b.provider_id",
+  map: (r, ctx, note) => {
+    if (r.booking_id === null) return note("orphan_without_booking", "skipped");
+    const value = r.rating === null ? null : Number(r.rating);
+    if (value === null || !Number.isInteger(value) || value < 1 || value > 5)
+      return note("invalid_rating", "skipped", { rating: r.rating });
+    const byCustomer = r.rater_type === "user";
+    // Customers could only rate completed bookings, and nothing moves a booking out of completed.
+    if (byCustomer && r.booking_status !== "completed")
+      return note("impossible_status_sequence", "skipped", { explanation: `customer rating on a ${r.booking_status} booking` });
+    if (r.customer_id === null || r.provider_user_id === null)
+      return note("parent_not_imported", "skipped", { booking: r.booking_id, explanation: "the booking lost its customer or provider" });
+    let review = str(r.review);
+    if (review && review.length > 500) {
+      note("review_truncated", "corrected", { length: review.length });
+      review = review.slice(0, 500);
+    }
+    return {
+      id: r.id,
+      booking_id: r.booking_id,
+      direction: byCustomer ? "customer_to_provider" : "provider_to_customer",
+      rater_id: byCustomer ? r.customer_id : r.provider_user_id,
+      ratee_id: byCustomer ? r.provider_user_id : r.customer_id,
+      rating: value,
+      review,
+      ...timestamps(r, ctx),
+    };
+  },
+  write: {
+    table: "ratings",
+    cacheTriggers: ["ratings_listings_version"],
+    parentsExist: () => `${exists("bookings", "booking_id")} AND ${exists("users", "rater_id")} AND ${exists("users", "ratee_id")}`,
+    orphanDetail: `jsonb_build_object('booking', i.booking_id, 'bookingImported', ${exists("bookings", "booking_id")})`,
+    conflictDetail: `jsonb_build_object('rule', 'one rating per booking and direction')`,
+  },
+});
 
 function evidenceList(v: unknown): string[] {
   if (v === null || v === undefined) return [];
@@ -1021,182 +670,89 @@ function evidenceList(v: unknown): string[] {
   return [typeof v === "string" ? v : JSON.stringify(v)];
 }
 
-function reportStep(kind: "user_reports_providers" | "provider_reports_users"): Step {
-  const byUser = kind === "user_reports_providers";
+function report(r: Row, ctx: Ctx, note: Note): Record<string, unknown> {
+  let status = str(r.status);
+  if (!["open", "resolved", "closed"].includes(status ?? "")) {
+    // An admin status change without a body set NULL and hid the report (§1.13 #99).
+    note("missing_status", "corrected", { status, to: "open" });
+    status = "open";
+  }
+  const { incident_date, incident_time, incident_type, description } = r;
   return {
-    name: kind,
-    sourceTable: kind,
-    countSql: `SELECT count(*) FROM ${kind}`,
-    // A customer's report was filed from a booking and copied onto it (§3.5): the booking it came from
-    // is found again by its parties, date and reason, so the app shows it on that booking.
-    readSql: (ctx, first) =>
-      page(
-        `x.*, x.incident_date::text AS incident_date, x.incident_time::text AS incident_time,
-         ${at(ctx, "x.created_at", "exact")} AS created_at, ${at(ctx, "x.updated_at", "exact")} AS updated_at
-         ${
-           byUser
-             ? `, (SELECT b.id FROM bookings b JOIN provider_profiles pp ON pp.id = b.provider_id
-                   WHERE b.user_id = x.reported_by_user_id AND pp.user_id = x.reported_provider_id
-                     AND b.appointment_date = x.incident_date AND b.report_reason = x.incident_type
-                   ORDER BY b.created_at, b.id LIMIT 1) AS booking_id`
-             : ""
-         }`,
-        `${kind} x`,
-        "x",
-        first,
-      ),
-    keyOf: (r) => String(r.id),
-    transform: (rows, ctx) => {
-      const out: Output = { writes: [], quarantine: [] };
-      const written: TableWrite["rows"] = [];
-      for (const r of rows) {
-        let status = str(r.status);
-        if (!["open", "resolved", "closed"].includes(status ?? "")) {
-          // An admin status change without a body set NULL and hid the report (§1.13 #99).
-          out.quarantine.push(entry(kind, r.id, "missing_status", "corrected", { status, to: "open" }));
-          status = "open";
-        }
-        const createdAt = toIso(r.created_at) ?? ctx.asOf;
-        const common = {
-          _sid: String(r.id),
-          id: r.id,
-          incident_date: r.incident_date,
-          incident_time: r.incident_time,
-          incident_type: r.incident_type,
-          description: r.description,
-          evidence: evidenceList(r.evidence),
-          status,
-          created_at: createdAt,
-          updated_at: toIso(r.updated_at) ?? createdAt,
-        };
-        // provider_reports_users.customer_user_id was guessed by a name ILIKE (§10 #22): only the name is kept.
-        written.push(
-          byUser
-            ? { ...common, reporter_id: r.reported_by_user_id, reported_provider_id: r.reported_provider_id, booking_id: r.booking_id }
-            : { ...common, provider_id: r.provider_id, customer_name: r.customer_name },
-        );
-      }
-      const parties: Column[] = byUser
-        ? [
-            ["reporter_id", "uuid"],
-            ["reported_provider_id", "uuid"],
-            ["booking_id", "uuid"],
-          ]
-        : [
-            ["provider_id", "uuid"],
-            ["customer_name", "text"],
-          ];
-      out.writes.push({
-        table: kind,
-        sourceTable: kind,
-        columns: c(
-          ["id", "uuid"],
-          ...parties,
-          ["incident_date", "date"],
-          ["incident_time", "time"],
-          ["incident_type", "text"],
-          ["description", "text"],
-          ["evidence", "text[]"],
-          ["status", "report_status"],
-          ["created_at", "timestamptz"],
-          ["updated_at", "timestamptz"],
-        ),
-        rows: written,
-        parentsExist: () =>
-          byUser ? `${exists("users", "reporter_id")} AND ${exists("users", "reported_provider_id")}` : exists("users", "provider_id"),
-        orphanDetail: byUser
-          ? `jsonb_build_object('reporter', i.reporter_id, 'provider', i.reported_provider_id)`
-          : `jsonb_build_object('provider', i.provider_id)`,
-        exprs: byUser ? { booking_id: `CASE WHEN ${exists("bookings", "booking_id")} THEN i.booking_id END` } : undefined,
-        conflictDetail: `jsonb_build_object('rule', 'one report per booking')`,
-      });
-      return out;
-    },
+    id: r.id,
+    incident_date,
+    incident_time,
+    incident_type,
+    description,
+    evidence: evidenceList(r.evidence),
+    status,
+    ...timestamps(r, ctx, r.updated_at),
   };
 }
 
-const notifications: Step = {
-  name: "notifications",
-  sourceTable: "notifications",
-  countSql: "SELECT count(*) FROM notifications",
-  readSql: (ctx, first) =>
-    page(
-      `n.id, n.user_id, n.title, n.message, n.is_read, n.translation_params, ${at(ctx, "n.created_at")} AS created_at`,
-      "notifications n",
-      "n",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.user_id === null) {
-        out.quarantine.push(entry("notifications", r.id, "orphan_without_user", "skipped"));
-        continue;
-      }
-      const createdAt = toIso(r.created_at) ?? ctx.asOf;
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        user_id: r.user_id,
-        title: str(r.title) ?? "",
-        message: str(r.message) ?? "",
-        type: "system",
-        data: jsonObject(r.translation_params),
-        read_at: r.is_read === true ? createdAt : null,
-        created_at: createdAt,
-      });
-    }
-    out.writes.push({
-      table: "notifications",
-      sourceTable: "notifications",
-      columns: c(
-        ["id", "uuid"],
-        ["user_id", "uuid"],
-        ["title", "text"],
-        ["message", "text"],
-        ["type", "text"],
-        ["data", "jsonb"],
-        ["read_at", "timestamptz"],
-        ["created_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => exists("users", "user_id"),
-      orphanDetail: `jsonb_build_object('user', i.user_id)`,
-    });
-    return out;
+const REPORT_SELECT = (ctx: Ctx) => `s.id, s.incident_date::text AS incident_date, s.incident_time::text AS incident_time, s.incident_type,
+  s.description, s.evidence, s.status, ${at(ctx, "s.created_at", "exact")} AS created_at, ${at(ctx, "s.updated_at", "exact")} AS updated_at`;
+
+const userReports = tableStep({
+  name: "user_reports_providers",
+  // A customer's report was filed from a booking and copied onto it (§3.5): the booking it came from
+  // is found again by its parties, date and reason, so the app shows it on that booking.
+  select: (ctx) => `${REPORT_SELECT(ctx)}, s.reported_by_user_id, s.reported_provider_id,
+    (SELECT b.id FROM bookings b JOIN provider_profiles pp ON pp.id = b.provider_id
+      WHERE b.user_id = s.reported_by_user_id AND pp.user_id = s.reported_provider_id
+        AND b.appointment_date = s.incident_date AND b.report_reason = s.incident_type
+      ORDER BY b.created_at, b.id LIMIT 1) AS booking_id`,
+  map: (r, ctx, note) => ({
+    ...report(r, ctx, note),
+    reporter_id: r.reported_by_user_id,
+    reported_provider_id: r.reported_provider_id,
+    booking_id: r.booking_id,
+  }),
+  write: {
+    table: "user_reports_providers",
+    parentsExist: () => `${exists("users", "reporter_id")} AND ${exists("users", "reported_provider_id")}`,
+    orphanDetail: `jsonb_build_object('reporter', i.reporter_id, 'provider', i.reported_provider_id)`,
+    exprs: { booking_id: `CASE WHEN ${exists("bookings", "booking_id")} THEN i.booking_id END` },
+    conflictDetail: `jsonb_build_object('rule', 'one report per booking')`,
   },
-};
+});
+
+// customer_user_id was guessed by a name ILIKE (§10 #22): only the name is kept.
+const providerReports = tableStep({
+  name: "provider_reports_users",
+  select: (ctx) => `${REPORT_SELECT(ctx)}, s.provider_id, s.customer_name`,
+  map: (r, ctx, note) => ({ ...report(r, ctx, note), provider_id: r.provider_id, customer_name: r.customer_name }),
+  write: {
+    table: "provider_reports_users",
+    parentsExist: () => exists("users", "provider_id"),
+    orphanDetail: `jsonb_build_object('provider', i.provider_id)`,
+  },
+});
+
+const notifications = tableStep({
+  name: "notifications",
+  select: (ctx) => `s.id, s.user_id, s.title, s.message, s.is_read, s.translation_params, ${at(ctx, "s.created_at")} AS created_at`,
+  map: (r, ctx, note) => {
+    if (r.user_id === null) return note("orphan_without_user", "skipped");
+    const { created_at } = timestamps(r, ctx);
+    return {
+      id: r.id,
+      user_id: r.user_id,
+      title: str(r.title) ?? "",
+      message: str(r.message) ?? "",
+      type: "system",
+      data: jsonObject(r.translation_params),
+      read_at: r.is_read === true ? created_at : null,
+      created_at,
+    };
+  },
+  write: { table: "notifications", parentsExist: () => exists("users", "user_id"), orphanDetail: `jsonb_build_object('user', i.user_id)` },
+});
 
 // ---------------------------------------------------------------------------------------------
 // Payments
 
 const PAYTM_ORDER_ID = /^[A-Za-z0-9_@.-]{1,50}$/;
-const ORDER_COLUMNS = c(
-  ["id", "uuid"],
-  ["paytm_order_id", "text"],
-  ["user_id", "uuid"],
-  ["purpose", "payment_purpose"],
-  ["provider_service_id", "uuid"],
-  ["amount_paise", "int"],
-  ["currency", "text"],
-  ["validity_days", "int"],
-  ["status", "payment_status"],
-  ["expires_at", "timestamptz"],
-  ["gateway_txn_id", "text"],
-  ["gateway_result_code", "text"],
-  ["gateway_result_msg", "text"],
-  ["paid_at", "timestamptz"],
-  ["failed_at", "timestamptz"],
-  ["activated_at", "timestamptz"],
-  ["granted_from", "timestamptz"],
-  ["granted_until", "timestamptz"],
-  ["client_info", "jsonb"],
-  ["created_at", "timestamptz"],
-  ["updated_at", "timestamptz"],
-);
-
 /** Quarantine details of a payment say what it meant for the ledger, so the paid-sum invariant can account for it. */
 const ORDER_DETAIL = `jsonb_build_object('amountPaise', i.amount_paise, 'status', i.status)`;
 
@@ -1339,58 +895,39 @@ const TXN_SELECT = (
   t.error_details, t.payment_flow_id, t.user_agent, host(t.ip_address) AS ip_address, t.device_info, t.service_name,
   ${at(ctx, "t.created_at")} AS created_at, ${at(ctx, "t.updated_at")} AS updated_at, ${at(ctx, "t.completed_at")} AS completed_at`;
 
-const listingPayments: Step = {
+const listingPayments = tableStep({
   name: "payment_transactions",
-  sourceTable: "payment_transactions",
-  countSql: "SELECT count(*) FROM payment_transactions",
-  readSql: (ctx, first) =>
-    page(
-      `${TXN_SELECT(ctx)}, t.provider_service_id, t.currency_code, sm.name AS listing_category,
-       ${successEvidenceSql("payment_events", true)} AS success_evidence`,
-      "payment_transactions t LEFT JOIN provider_services ps ON ps.id = t.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
-      "t",
-      first,
+  alias: "t",
+  select: (ctx) => `${TXN_SELECT(ctx)}, t.provider_service_id, t.currency_code, sm.name AS listing_category,
+                    ${successEvidenceSql("payment_events", true)} AS success_evidence`,
+  joins: "LEFT JOIN provider_services ps ON ps.id = t.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
+  /** One open order per payer and listing: the newest of several stays open. */
+  prepass: (src) =>
+    losers(
+      src,
+      `SELECT id, first_value(id) OVER (PARTITION BY user_id, provider_service_id ORDER BY created_at DESC NULLS LAST, id DESC) AS kept
+         FROM payment_transactions WHERE status = 'pending' OR status IS NULL`,
     ),
-  keyOf: (r) => String(r.id),
-  prepass: async (src) => {
-    const { rows } = await src.query(`
-      SELECT id FROM (
-        SELECT id, row_number() OVER (PARTITION BY user_id, provider_service_id ORDER BY created_at DESC NULLS LAST, id DESC) AS n
-          FROM payment_transactions WHERE status = 'pending' OR status IS NULL) s
-       WHERE n > 1`);
-    return new Map(rows.map((r) => [String(r.id), {}]));
-  },
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const superseded = ctx.decisions.get("payment_transactions")!;
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const validityDays = ctx.catalogue.services.get(String(r.listing_category))?.validityDays ?? 30;
-      const plan = planOrder(r, ctx, {
-        sourceTable: "payment_transactions",
-        purpose: "listing_fee",
-        validityDays,
-        superseded: superseded.has(String(r.id)),
-      });
-      if ("skip" in plan) {
-        out.quarantine.push(plan.skip);
-        continue;
-      }
-      out.quarantine.push(...plan.entries);
-      written.push(plan.row);
-    }
-    out.writes.push({
-      table: "payment_orders",
+  map: (r, ctx, note) => {
+    const plan = planOrder(r, ctx, {
       sourceTable: "payment_transactions",
-      columns: ORDER_COLUMNS,
-      rows: written,
-      parentsExist: () => `${exists("users", "user_id")} AND ${exists("provider_services", "provider_service_id")}`,
-      orphanDetail: ORDER_DETAIL,
-      conflictDetail: `${ORDER_DETAIL} || jsonb_build_object('rule', 'unique Paytm order id / transaction id, one open order per listing')`,
+      purpose: "listing_fee",
+      validityDays: ctx.catalogue.services.get(String(r.listing_category))?.validityDays ?? 30,
+      superseded: ctx.decisions.get("payment_transactions")!.has(String(r.id)),
     });
-    return out;
+    const entries = "skip" in plan ? [plan.skip] : plan.entries;
+    for (const e of entries) note(e.reason, e.action, e.detail);
+    if ("skip" in plan) return null;
+    const { _sid, ...row } = plan.row;
+    return row;
   },
-};
+  write: {
+    table: "payment_orders",
+    parentsExist: () => `${exists("users", "user_id")} AND ${exists("provider_services", "provider_service_id")}`,
+    orphanDetail: ORDER_DETAIL,
+    conflictDetail: `${ORDER_DETAIL} || jsonb_build_object('rule', 'unique Paytm order id / transaction id, one open order per listing')`,
+  },
+});
 
 /** Labour payments that lost their user (inserted without one; the FK cascade removes the rest). */
 const labourOrphans: Step = {
@@ -1536,7 +1073,6 @@ const labour: Step = {
       {
         table: "payment_orders",
         sourceTable: "labour_payment_transactions",
-        columns: ORDER_COLUMNS,
         rows: orders,
         parentsExist: () => exists("users", "user_id"),
         orphanDetail: ORDER_DETAIL,
@@ -1545,14 +1081,6 @@ const labour: Step = {
       {
         table: "labour_access",
         sourceTable: "labour_payment_transactions:access",
-        columns: c(
-          ["id", "uuid"],
-          ["user_id", "uuid"],
-          ["order_id", "uuid"],
-          ["starts_at", "timestamptz"],
-          ["expires_at", "timestamptz"],
-          ["created_at", "timestamptz"],
-        ),
         rows: windows,
         parentsExist: (earlier) =>
           `(${exists("payment_orders", "order_id")} OR i.order_id IN ${earlier(0)}) AND ${exists("users", "user_id")}`,
@@ -1564,50 +1092,25 @@ const labour: Step = {
   },
 };
 
-function paymentEventsStep(kind: "payment_events" | "labour_payment_events"): Step {
-  return {
-    name: kind,
-    sourceTable: kind,
-    countSql: `SELECT count(*) FROM ${kind}`,
-    readSql: (ctx, first) =>
-      page(
-        `e.id, e.payment_transaction_id, e.event_type, e.event_data, ${at(ctx, 'e."timestamp"')} AS created_at`,
-        `${kind} e`,
-        "e",
-        first,
-      ),
-    keyOf: (r) => String(r.id),
-    transform: (rows, ctx) => ({
-      quarantine: [],
-      writes: [
-        {
-          table: "payment_events",
-          sourceTable: kind,
-          columns: c(
-            ["id", "uuid"],
-            ["order_id", "uuid"],
-            ["source", "text"],
-            ["event_type", "text"],
-            ["dedup_key", "text"],
-            ["payload", "jsonb"],
-            ["created_at", "timestamptz"],
-          ),
-          rows: rows.map((r) => ({
-            _sid: String(r.id),
-            id: r.id,
-            order_id: r.payment_transaction_id,
-            source: "legacy",
-            event_type: String(r.event_type),
-            dedup_key: `legacy:${kind}:${r.id}`,
-            payload: jsonObject(r.event_data),
-            created_at: toIso(r.created_at) ?? ctx.asOf,
-          })),
-          parentsExist: () => `(i.order_id IS NULL OR ${exists("payment_orders", "order_id")})`,
-          orphanDetail: `jsonb_build_object('order', i.order_id)`,
-        },
-      ],
+function paymentEventsStep(name: "payment_events" | "labour_payment_events"): Step {
+  return tableStep({
+    name,
+    select: (ctx) => `s.id, s.payment_transaction_id, s.event_type, s.event_data, ${at(ctx, 's."timestamp"')} AS created_at`,
+    map: (r, ctx) => ({
+      id: r.id,
+      order_id: r.payment_transaction_id,
+      source: "legacy",
+      event_type: String(r.event_type),
+      dedup_key: `legacy:${name}:${r.id}`,
+      payload: jsonObject(r.event_data),
+      created_at: toIso(r.created_at) ?? ctx.asOf,
     }),
-  };
+    write: {
+      table: "payment_events",
+      parentsExist: () => `(i.order_id IS NULL OR ${exists("payment_orders", "order_id")})`,
+      orphanDetail: `jsonb_build_object('order', i.order_id)`,
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1615,111 +1118,62 @@ function paymentEventsStep(kind: "payment_events" | "labour_payment_events"): St
 
 const CALL_STATUSES = new Set(["completed", "failed", "missed", "rejected"]);
 
-const callLogs: Step = {
+const callLogs = tableStep({
   name: "call_logs",
-  sourceTable: "call_logs",
-  countSql: "SELECT count(*) FROM call_logs",
-  readSql: (ctx, first) =>
-    page(
-      `l.id, l.booking_id, l.caller_type, l.call_status, l.call_duration, l.connection_quality, l.error_details, l.end_reason,
-       l.metrics, ${at(ctx, "l.created_at")} AS created_at, b.user_id AS customer_id, pp.user_id AS provider_user_id`,
-      "call_logs l LEFT JOIN bookings b ON b.id = l.booking_id LEFT JOIN provider_profiles pp ON pp.id = b.provider_id",
-      "l",
-      first,
-    ),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      const q = (reason: string, action: Action, detail: Record<string, unknown> = {}) =>
-        out.quarantine.push(entry("call_logs", r.id, reason, action, detail));
-      const loggedBy = r.caller_type === "provider" ? r.provider_user_id : r.customer_id;
-      if (r.booking_id === null || loggedBy === null || loggedBy === undefined) {
-        q("parent_not_imported", "skipped", { booking: r.booking_id });
-        continue;
-      }
-      let status = String(r.call_status ?? "");
-      if (!CALL_STATUSES.has(status)) {
-        // The old /log route did not apply its validator (§2.1): e.g. `initiated` for a call never connected.
-        q("call_status_mapped", "corrected", { from: r.call_status, to: "failed" });
-        status = "failed";
-      }
-      const duration = Math.min(86_400, Math.max(0, Math.trunc(Number(r.call_duration ?? 0)) || 0));
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        booking_id: r.booking_id,
-        logged_by: loggedBy,
-        caller_role: r.caller_type,
-        status,
-        duration_seconds: duration,
-        connection_quality: r.connection_quality,
-        error_details: r.error_details,
-        end_reason: r.end_reason,
-        metrics: r.metrics,
-        created_at: toIso(r.created_at) ?? ctx.asOf,
-      });
+  select: (ctx) => `s.id, s.booking_id, s.caller_type, s.call_status, s.call_duration, s.connection_quality, s.error_details, s.end_reason,
+                    s.metrics, ${at(ctx, "s.created_at")} AS created_at, b.user_id AS customer_id, pp.user_id AS provider_user_id`,
+  joins: "LEFT JOIN bookings b ON b.id = s.booking_id LEFT JOIN provider_profiles pp ON pp.id = b.provider_id",
+  map: (r, ctx, note) => {
+    const loggedBy = r.caller_type === "provider" ? r.provider_user_id : r.customer_id;
+    if (r.booking_id === null || loggedBy === null || loggedBy === undefined)
+      return note("parent_not_imported", "skipped", { booking: r.booking_id });
+    let status = String(r.call_status ?? "");
+    if (!CALL_STATUSES.has(status)) {
+      // The old /log route did not apply its validator (§2.1): e.g. `initiated` for a call never connected.
+      note("call_status_mapped", "corrected", { from: r.call_status, to: "failed" });
+      status = "failed";
     }
-    out.writes.push({
-      table: "call_logs",
-      sourceTable: "call_logs",
-      columns: c(
-        ["id", "uuid"],
-        ["booking_id", "uuid"],
-        ["logged_by", "uuid"],
-        ["caller_role", "call_party_role"],
-        ["status", "call_log_status"],
-        ["duration_seconds", "int"],
-        ["connection_quality", "jsonb"],
-        ["error_details", "jsonb"],
-        ["end_reason", "text"],
-        ["metrics", "jsonb"],
-        ["created_at", "timestamptz"],
-      ),
-      rows: written,
-      parentsExist: () => `${exists("bookings", "booking_id")} AND ${exists("users", "logged_by")}`,
-      orphanDetail: `jsonb_build_object('booking', i.booking_id)`,
-    });
-    return out;
+    const { connection_quality, error_details, end_reason, metrics } = r;
+    return {
+      id: r.id,
+      booking_id: r.booking_id,
+      logged_by: loggedBy,
+      caller_role: r.caller_type,
+      status,
+      duration_seconds: Math.min(86_400, Math.max(0, Math.trunc(Number(r.call_duration ?? 0)) || 0)),
+      connection_quality,
+      error_details,
+      end_reason,
+      metrics,
+      created_at: toIso(r.created_at) ?? ctx.asOf,
+    };
   },
-};
+  write: {
+    table: "call_logs",
+    parentsExist: () => `${exists("bookings", "booking_id")} AND ${exists("users", "logged_by")}`,
+    orphanDetail: `jsonb_build_object('booking', i.booking_id)`,
+  },
+});
 
-const callEvents: Step = {
+const callEvents = tableStep({
   name: "call_events",
-  sourceTable: "call_events",
-  countSql: "SELECT count(*) FROM call_events",
-  readSql: (ctx, first) =>
-    page(`e.id, e.call_log_id, e.event_type, e.event_data, ${at(ctx, 'e."timestamp"')} AS created_at`, "call_events e", "e", first),
-  keyOf: (r) => String(r.id),
-  transform: (rows, ctx) => {
-    const out: Output = { writes: [], quarantine: [] };
-    const written: TableWrite["rows"] = [];
-    for (const r of rows) {
-      if (r.call_log_id === null) {
-        out.quarantine.push(entry("call_events", r.id, "orphan_without_call_log", "skipped"));
-        continue;
-      }
-      written.push({
-        _sid: String(r.id),
-        id: r.id,
-        call_log_id: r.call_log_id,
-        event_type: r.event_type,
-        data: jsonObject(r.event_data),
-        created_at: toIso(r.created_at) ?? ctx.asOf,
-      });
-    }
-    out.writes.push({
-      table: "call_events",
-      sourceTable: "call_events",
-      columns: c(["id", "uuid"], ["call_log_id", "uuid"], ["event_type", "text"], ["data", "jsonb"], ["created_at", "timestamptz"]),
-      rows: written,
-      parentsExist: () => exists("call_logs", "call_log_id"),
-      orphanDetail: `jsonb_build_object('callLog', i.call_log_id)`,
-    });
-    return out;
+  select: (ctx) => `s.id, s.call_log_id, s.event_type, s.event_data, ${at(ctx, 's."timestamp"')} AS created_at`,
+  map: (r, ctx, note) => {
+    if (r.call_log_id === null) return note("orphan_without_call_log", "skipped");
+    return {
+      id: r.id,
+      call_log_id: r.call_log_id,
+      event_type: r.event_type,
+      data: jsonObject(r.event_data),
+      created_at: toIso(r.created_at) ?? ctx.asOf,
+    };
   },
-};
+  write: {
+    table: "call_events",
+    parentsExist: () => exists("call_logs", "call_log_id"),
+    orphanDetail: `jsonb_build_object('callLog', i.call_log_id)`,
+  },
+});
 
 /**
  * In dependency order. Not imported, on purpose: sessions, refresh tokens, the token blacklist and
@@ -1739,8 +1193,8 @@ export const STEPS: Step[] = [
   providerSubServices,
   bookings,
   ratings,
-  reportStep("user_reports_providers"),
-  reportStep("provider_reports_users"),
+  userReports,
+  providerReports,
   notifications,
   listingPayments,
   labourOrphans,

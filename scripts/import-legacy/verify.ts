@@ -93,7 +93,7 @@ async function usersAndLabour(src: pg.Client, dst: pg.Client, ctx: Ctx): Promise
       dst,
       rows.map((r) => String(r.id)),
       `u.role::text AS role, u.password_hash,
-       (SELECT max(la.expires_at) FROM labour_access la WHERE la.user_id = s.id)::text AS labour_end,
+       to_json((SELECT max(la.expires_at) FROM labour_access la WHERE la.user_id = s.id)) #>> '{}' AS labour_end,
        EXISTS (SELECT 1 FROM labour_access la WHERE la.user_id = s.id AND la.starts_at <= $3 AND $3 < la.expires_at) AS labour_now`,
       "LEFT JOIN users u ON u.id = s.id",
       ["users", "users:labour_access"],
@@ -156,7 +156,7 @@ async function activeListings(src: pg.Client, dst: pg.Client, ctx: Ctx): Promise
     const found = await lookup(
       dst,
       rows.map((r) => String(r.id)),
-      "ps.status::text AS status, ps.expires_at::text AS expires_at",
+      "ps.status::text AS status, to_json(ps.expires_at) #>> '{}' AS expires_at",
       "LEFT JOIN provider_services ps ON ps.id = s.id",
       ["provider_services"],
     );

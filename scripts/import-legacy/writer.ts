@@ -29,11 +29,13 @@ export type QuarantineEntry = {
 
 export type Column = readonly [name: string, type: string];
 
-/** Rows for one target table. Every row carries `_sid`, the source row it came from (for quarantine entries). */
+/**
+ * Rows for one target table, keyed by its column names (their types come from the target's catalogue,
+ * see `columnTypes`). Every row carries `_sid`, the source row it came from (for quarantine entries).
+ */
 export type TableWrite = {
   table: string;
   sourceTable: string;
-  columns: readonly Column[];
   rows: Array<Record<string, unknown> & { _sid: string }>;
   /** Key column used to recognise rows an earlier run wrote (default `id`). */
   key?: string;
@@ -59,12 +61,42 @@ export type TableWrite = {
 
 export type BatchCounts = Record<string, number>;
 
+/** Column types of the target's tables (`public` schema), read once per run. */
+export type ColumnTypes = Map<string, Map<string, string>>;
+
+export async function columnTypes(client: pg.Client): Promise<ColumnTypes> {
+  const { rows } = await client.query(
+    `SELECT c.relname AS t, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY c.relname, a.attnum`,
+  );
+  const out: ColumnTypes = new Map();
+  for (const r of rows) {
+    if (!out.has(r.t)) out.set(r.t, new Map());
+    out.get(r.t)!.set(r.col, r.type);
+  }
+  return out;
+}
+
+/** The columns a write fills: its rows' keys (every row has the same), or the whole table when it has none. */
+function columnsOf(w: TableWrite, types: ColumnTypes): Column[] {
+  const table = types.get(w.table);
+  if (!table) throw new Error(`target table ${w.table} does not exist (migrations not applied?)`);
+  const names = w.rows.length ? Object.keys(w.rows[0]!).filter((k) => k !== "_sid") : [...table.keys()];
+  return names.map((n) => {
+    const t = table.get(n);
+    if (!t) throw new Error(`target table ${w.table} has no column ${n}`);
+    return [n, t] as const;
+  });
+}
+
 /** Single quotes doubled: the target session runs with standard_conforming_strings=on (set at connect). */
 export function literal(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-export const QUARANTINE_COLUMNS: readonly Column[] = [
+const QUARANTINE_COLUMNS: readonly Column[] = [
   ["source_table", "text"],
   ["source_id", "text"],
   ["reason", "text"],
@@ -84,6 +116,7 @@ function recordset(json: string, columns: readonly Column[]): string {
  */
 export function batchStatement(opts: {
   runId: number;
+  types: ColumnTypes;
   writes: TableWrite[];
   quarantine: QuarantineEntry[];
   progress?: { step: string; lastKey: string; delta: BatchCounts };
@@ -95,8 +128,9 @@ export function batchStatement(opts: {
   const cleanups: string[] = [];
   writes.forEach((w, k) => {
     const key = w.key ?? "id";
-    const cols = w.columns.map(([n]) => n);
-    const inputCols: Column[] = [["_sid", "text"], ...w.columns];
+    const columns = columnsOf(w, opts.types);
+    const cols = columns.map(([n]) => n);
+    const inputCols: Column[] = [["_sid", "text"], ...columns];
     const earlier = (j: number) => `(SELECT k FROM ins_${j} UNION ALL SELECT k FROM pre_${j})`;
     const parents = w.parentsExist ? w.parentsExist(earlier) : "true";
     ctes.push(
@@ -169,7 +203,7 @@ export function batchStatement(opts: {
 
 /** Books a bisected batch: its quarantine entries and cursor, with the totals the sub-batches returned. */
 export function progressStatement(runId: number, step: string, lastKey: string, delta: BatchCounts, quarantine: QuarantineEntry[]): string {
-  return batchStatement({ runId, writes: [], quarantine, progress: { step, lastKey, delta } });
+  return batchStatement({ runId, types: new Map(), writes: [], quarantine, progress: { step, lastKey, delta } });
 }
 
 export type Executor = (sql: string, writes?: TableWrite[]) => Promise<BatchCounts>;
