@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { buildSync } from "esbuild";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
@@ -63,7 +63,7 @@ export default defineConfig({
           name: "workerd",
           globalSetup: ["./test/global-setup.ts"],
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-          exclude: ["test/tools/**"],
+          exclude: [...configDefaults.exclude, "test/tools/**"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

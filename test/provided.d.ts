@@ -1,3 +1,5 @@
+import type { LegacyFacts } from "./tools/import-legacy/fixture.ts";
+
 declare module "vitest" {
   interface ProvidedContext {
     databaseUrl: string;
@@ -6,6 +8,7 @@ declare module "vitest" {
     paytmMid: string;
     paytmKey: string;
     expoPushUrl: string;
+    legacyImport: LegacyFacts;
   }
 }
 export {};
