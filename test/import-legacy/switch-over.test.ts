@@ -5,7 +5,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { endOfIstDay } from "../../scripts/import-legacy/legacy.ts";
-import { api, randomIp } from "../harness";
+import { api, randomIp, seedUser } from "../harness";
 import { istSlot } from "../ist-slot";
 
 const f = inject("legacyImport");
@@ -61,9 +61,17 @@ describe("after the switch-over", () => {
       (x) => x.provider_service_id === f.listing.id,
     );
     expect(listing).toMatchObject({ payment_status: "active", payment_end_date: endOfIstDay(f.listing.paidThrough) });
+    // The imported customer already holds the open-booking cap with this provider (the old server had
+    // no cap); a customer who signed up after the switch-over books the imported listing.
     const customer = await login(f.customer.phone, f.customer.password, "user");
-    const booked = await api("POST", "/api/bookings", {
+    const capped = await api("POST", "/api/bookings", {
       token: customer.accessToken,
+      body: { providerServiceId: f.listing.id, selectedServices: ["shower-installation"], ...istSlot(2, 15) },
+    });
+    expect(capped.status, JSON.stringify(capped.body)).toBe(409);
+    const newcomer = await seedUser("user");
+    const booked = await api("POST", "/api/bookings", {
+      token: newcomer.token,
       body: { providerServiceId: f.listing.id, selectedServices: ["shower-installation"], ...istSlot(2, 15) },
     });
     expect(booked.status, JSON.stringify(booked.body)).toBe(201);
