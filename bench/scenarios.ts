@@ -47,6 +47,8 @@ const DURATION = () => Number(process.env.BENCH_DURATION ?? process.env.BENCH_SE
 type Market = {
   plumber: Listing;
   customers: Party[];
+  /** One customer per booking creation: a customer may hold only 3 open bookings with one provider. */
+  bookers: Party[];
   admin: Party;
   acceptIds: string[];
   rejectIds: string[];
@@ -67,6 +69,7 @@ async function market(ctx: BenchCtx): Promise<Market> {
   const m: Market = {
     plumber,
     customers,
+    bookers: await makeUsers(ctx, "user", n),
     admin: await demoToken(ctx, "9999999999", "admin"),
     acceptIds: await bookingPool(ctx, plumber, poolCustomers, n, "pending", 110),
     rejectIds: await bookingPool(ctx, plumber, poolCustomers, n, "pending", 135),
@@ -79,10 +82,10 @@ const M = (ctx: BenchCtx) => ctx.cache.market as Market;
 
 /** One slot counter for every scenario that creates bookings on the demo listing: no two requests share a slot. */
 let slotSeq = 0;
-function bookingCreate(ctx: BenchCtx, i: number): BenchRequest {
+function bookingCreate(ctx: BenchCtx, _i: number): BenchRequest {
   const m = M(ctx);
-  const customer = m.customers[i % m.customers.length]!;
   const slot = slotSeq++;
+  const customer = m.bookers[slot % m.bookers.length]!;
   return {
     method: "POST",
     path: "/api/bookings",
