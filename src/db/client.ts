@@ -1,4 +1,5 @@
 import { neon, neonConfig, Pool } from "@neondatabase/serverless";
+import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle as drizzleWs, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../env";
@@ -30,13 +31,112 @@ export type IsolationLevel = "read committed" | "repeatable read" | "serializabl
 export type Db = {
   http: HttpDb;
   transaction<T>(fn: (tx: TxDb) => Promise<T>, opts?: { isolationLevel?: IsolationLevel }): Promise<T>;
+  /**
+   * Arms the session check of an authenticated request: it travels with the request's first database
+   * call (see SessionGuard) instead of costing a round trip of its own.
+   */
+  requireSession(session: SessionClaim): void;
+  /** Confirms the armed session check now (one round trip if no call carried it yet); throws if it failed. */
+  ensureSession(): Promise<void>;
   /** Database round trips so far: HTTP calls, plus the Pool's handshake and every statement incl. BEGIN/COMMIT. */
   roundTrips(): number;
   close(): Promise<void>;
 };
 
 type Counter = { n: number };
-type CountedInit = RequestInit & { dbRoundTrips?: Counter; dbDeadlineMs?: number };
+type CountedInit = RequestInit & { dbRoundTrips?: Counter; dbDeadlineMs?: number; dbGuard?: SessionGuard };
+
+/** SQLSTATE raised by bx_require_session (migrations/0007_session_guard.sql): the session is not live. */
+export const SESSION_GONE = "BXSES";
+
+/** Who a bearer token says the caller is; the database confirms it (session live, account not deleted, role). */
+export type SessionClaim = { sessionId: string; userId: string; role: string };
+
+/** The session check failed earlier in this request; nothing more runs on its behalf. */
+export class SessionGoneError extends Error {
+  override name = "SessionGoneError";
+  readonly code = SESSION_GONE;
+  constructor() {
+    super("session is no longer valid");
+  }
+}
+
+/**
+ * The session check of an authenticated request, carried by its first database call.
+ *
+ * Checking the session on its own and then reading costs two sequential round trips, each paying the
+ * full distance to Neon. Instead the check is prepended to the first SQL-over-HTTP call as the first
+ * statement of one non-interactive transaction (a single query becomes a batch of two): if the session
+ * was revoked, bx_require_session raises SESSION_GONE, the transaction rolls back, and no row of the
+ * read (or the write) is returned or kept. In an interactive transaction it is the first statement.
+ *
+ * Calls made while the carrying call is in flight wait for it, so nothing runs ahead of the check. Only
+ * a successful answer confirms the session: a call that failed for another reason leaves the check armed
+ * for the next call. After a refusal every later call of the request fails the same way.
+ */
+class SessionGuard {
+  status: "off" | "armed" | "inflight" | "confirmed" | "refused" = "off";
+  claim: SessionClaim | undefined;
+  private settledPromise: Promise<void> = Promise.resolve();
+  private settle: () => void = () => {};
+
+  arm(claim: SessionClaim): void {
+    this.claim = claim;
+    this.status = "armed";
+  }
+
+  /** Settles when the call carrying the check has its answer (the status may then be anything). */
+  idle(): Promise<void> {
+    return this.settledPromise;
+  }
+
+  /** Takes the check for one call; the caller must report the outcome with `done`. */
+  take(): SessionClaim {
+    this.status = "inflight";
+    this.settledPromise = new Promise<void>((resolve) => {
+      this.settle = resolve;
+    });
+    return this.claim!;
+  }
+
+  done(outcome: "confirmed" | "refused" | "armed"): void {
+    this.status = outcome;
+    this.settle();
+  }
+}
+
+const GUARD_SQL = "select bx_require_session($1::uuid, $2::uuid, $3::user_role)";
+
+type SqlOverHttpQuery = { query: string; params: unknown[] };
+
+/** Sends one SQL-over-HTTP call with the session check as its first statement, and strips the check's result. */
+async function sendGuarded(guard: SessionGuard, init: RequestInit, send: (init: RequestInit) => Promise<Response>): Promise<Response> {
+  const claim = guard.take();
+  const body = JSON.parse(String(init.body)) as SqlOverHttpQuery | { queries: SqlOverHttpQuery[] };
+  const check: SqlOverHttpQuery = { query: GUARD_SQL, params: [claim.sessionId, claim.userId, claim.role] };
+  const batched = "queries" in body ? [check, ...body.queries] : [check, body];
+  let outcome: "confirmed" | "refused" | "armed" = "armed";
+  try {
+    const res = await send({ ...init, body: JSON.stringify({ queries: batched }) });
+    const text = await res.text();
+    if (res.ok) {
+      const { results } = JSON.parse(text) as { results: unknown[] };
+      outcome = "confirmed";
+      const answer = "queries" in body ? { results: results.slice(1) } : results[1];
+      return new Response(JSON.stringify(answer), { status: 200, headers: { "content-type": "application/json" } });
+    }
+    if (res.status === 400) {
+      try {
+        if ((JSON.parse(text) as { code?: unknown }).code === SESSION_GONE) outcome = "refused";
+      } catch {
+        // not JSON: the driver reports it as is
+      }
+    }
+    return new Response(text, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "text/plain" } });
+  } finally {
+    guard.done(outcome);
+  }
+}
 
 /** The database did not answer within the deadline; the call's outcome is unknown. */
 export class DbTimeoutError extends Error {
@@ -83,10 +183,18 @@ function configureDriver(localProxy: string | undefined): void {
   if (configuredFor === key) return;
   configuredFor = key;
   // Round-trip counting rides on fetchOptions, which the driver spreads into fetch's init.
-  neonConfig.fetchFunction = (url: string, init: CountedInit) => {
-    const { dbRoundTrips, dbDeadlineMs, ...rest } = init;
-    if (dbRoundTrips) dbRoundTrips.n++;
-    return dbDeadlineMs ? fetchWithDeadline(url, rest, dbDeadlineMs) : fetch(url, rest);
+  neonConfig.fetchFunction = async (url: string, init: CountedInit) => {
+    const { dbRoundTrips, dbDeadlineMs, dbGuard, ...rest } = init;
+    const send = (i: RequestInit) => {
+      if (dbRoundTrips) dbRoundTrips.n++;
+      return dbDeadlineMs ? fetchWithDeadline(url, i, dbDeadlineMs) : fetch(url, i);
+    };
+    if (!dbGuard) return send(rest);
+    // No await between reading the status and taking the check: two calls must not both miss it.
+    while (dbGuard.status === "inflight") await dbGuard.idle();
+    if (dbGuard.status === "refused") throw new SessionGoneError();
+    if (dbGuard.status === "armed") return sendGuarded(dbGuard, rest, send);
+    return send(rest);
   };
   if (localProxy) {
     neonConfig.wsProxy = (host, port) => `${localProxy}/v1?address=${host}:${port}`;
@@ -122,7 +230,8 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
   configureDriver(config.NEON_LOCAL_PROXY);
   const deadlineMs = config.DB_TIMEOUT_MS;
   const counter: Counter = { n: 0 };
-  const sql = neon(config.DATABASE_URL, { fetchOptions: { dbRoundTrips: counter, dbDeadlineMs: deadlineMs } });
+  const guard = new SessionGuard();
+  const sql = neon(config.DATABASE_URL, { fetchOptions: { dbRoundTrips: counter, dbDeadlineMs: deadlineMs, dbGuard: guard } });
   const http = drizzleHttp({ client: sql, schema });
   let pool: Pool | undefined;
 
@@ -174,13 +283,43 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
         },
       });
       arm();
-      const run = db.transaction(fn, opts?.isolationLevel ? { isolationLevel: opts.isolationLevel } : undefined);
+      while (guard.status === "inflight") await guard.idle();
+      if (guard.status === "refused") throw new SessionGoneError();
+      // Taken before any await, so no HTTP call of the request runs ahead of it meanwhile.
+      const claim = guard.status === "armed" ? guard.take() : undefined;
+      let checkedIn = false;
+      const checked = claim
+        ? async (tx: TxDb) => {
+            try {
+              await tx.execute(
+                drizzleSql`select bx_require_session(${claim.sessionId}::uuid, ${claim.userId}::uuid, ${claim.role}::user_role)`,
+              );
+            } catch (err) {
+              checkedIn = true;
+              guard.done(pgCode(err) === SESSION_GONE ? "refused" : "armed");
+              throw err;
+            }
+            checkedIn = true;
+            guard.done("confirmed");
+            return fn(tx);
+          }
+        : fn;
+      const run = db.transaction(checked, opts?.isolationLevel ? { isolationLevel: opts.isolationLevel } : undefined);
       run.catch(() => undefined); // after a deadline nobody reads its (connection-lost) rejection
       try {
         return await Promise.race([run, expired]);
       } finally {
         clearTimeout(timer);
+        if (claim && !checkedIn) guard.done("armed"); // the connect or BEGIN failed: the check never ran
       }
+    },
+    requireSession(claim) {
+      guard.arm(claim);
+    },
+    async ensureSession() {
+      while (guard.status === "inflight") await guard.idle();
+      if (guard.status === "refused") throw new SessionGoneError();
+      if (guard.status === "armed") await http.execute(drizzleSql`select 1`);
     },
     roundTrips: () => counter.n,
     async close() {
@@ -191,6 +330,16 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
       await p.end().catch(() => undefined);
     },
   };
+}
+
+/** The session check failed, in this call or an earlier one of the request (drizzle and the driver wrap it). */
+export function isSessionGone(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 6 && e && typeof e === "object"; i++) {
+    if ((e as { code?: unknown }).code === SESSION_GONE) return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { sourceError?: unknown }).sourceError;
+  }
+  return false;
 }
 
 /** Postgres SQLSTATE of a driver error, when there is one (23505 unique, 23514 check, 40001 serialization…). */

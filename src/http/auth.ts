@@ -1,7 +1,5 @@
-import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { type AccessClaims, verifyAccessToken } from "../auth/jwt";
-import { sessions, users } from "../db/schema";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { AppError } from "./errors";
 import { type Access, META } from "./meta";
@@ -33,24 +31,26 @@ export async function verifiedClaims(c: AppContext): Promise<AccessClaims> {
 }
 
 /**
- * Bearer authentication in at most one database round trip: the JWT is checked locally, then one
- * query confirms the session is live and reads the role that counts (the database's, not the token's).
- * `roles` narrows access; admins are not implicitly allowed into user or provider routes.
+ * Bearer authentication without a round trip of its own: the JWT is checked locally, the role comes
+ * from the token (an account's role never changes; the database confirms it), and the session check
+ * (live session, account not deleted, role) is armed on the request's database handle, which sends it
+ * with the first query the route makes, in the same transaction (src/db/client.ts SessionGuard). A
+ * revoked session therefore gets 401 on its very next request, and no data. A route that answers
+ * without touching the database still confirms the session before its answer leaves; a route whose
+ * first side effect is not a database call (a Durable Object, a queue, R2) calls
+ * `db.ensureSession()` first. `roles` narrows access; admins are not implicitly allowed into user or
+ * provider routes.
  */
 export function requireAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async (c, next) => {
     const claims = await verifiedClaims(c);
-    const [row] = await c
-      .get("db")
-      .http.select({ role: users.role })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub), isNull(sessions.revokedAt), isNull(users.deletedAt)))
-      .limit(1);
-    if (!row) throw new AppError("INVALID_TOKEN", "Session is no longer valid");
-    if (roles.length > 0 && !roles.includes(row.role)) throw new AppError("FORBIDDEN", "Access forbidden");
-    c.set("principal", { userId: claims.sub, role: row.role, sessionId: claims.sid, jti: claims.jti });
+    if (roles.length > 0 && !roles.includes(claims.role)) throw new AppError("FORBIDDEN", "Access forbidden");
+    const db = c.get("db");
+    db.requireSession({ sessionId: claims.sid, userId: claims.sub, role: claims.role });
+    c.set("principal", { userId: claims.sub, role: claims.role, sessionId: claims.sid, jti: claims.jti });
     await next();
+    // An error answer carries nothing of the account; a success must not leave before the session is confirmed.
+    if (!c.error && c.res.status < 400) await db.ensureSession();
   };
   const access: Access[] = roles.length ? roles : ["authenticated"];
   return Object.assign(mw, { [META]: { access } });

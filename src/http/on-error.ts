@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { isConnectionLost, isDbTimeout, pgCode, pgConstraint } from "../db/client";
+import { isConnectionLost, isDbTimeout, isSessionGone, pgCode, pgConstraint } from "../db/client";
 import { ConfigError } from "../env";
 import { createLogger } from "../lib/log";
 import type { AppEnv } from "./context";
@@ -19,6 +19,8 @@ export function toAppError(err: unknown): AppError {
     if (err.status < 500) return new AppError("BAD_REQUEST", "Bad request", { status: err.status });
   }
   if (err instanceof ConfigError) return new AppError("SERVICE_UNAVAILABLE", "Service is misconfigured", { cause: err });
+  // The session check that rides on the request's first database call (src/db/client.ts SessionGuard).
+  if (isSessionGone(err)) return new AppError("INVALID_TOKEN", "Session is no longer valid");
   switch (pgCode(err)) {
     case "22P02": // invalid text representation, e.g. a malformed uuid that slipped past validation
     case "22007":

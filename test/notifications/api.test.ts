@@ -32,8 +32,8 @@ describe("GET /api/notifications: the list both apps read", () => {
     expect(p1.status).toBe(200);
     expect(p1.headers.get("content-type")).toMatch(/application\/json/);
     expect(p1.body.status).toBe("success");
-    // Authentication plus one batched read (page, total, unread).
-    expect(p1.headers.get("x-db-round-trips")).toBe("2");
+    // The session check rides in the one batched read (page, total, unread).
+    expect(p1.headers.get("x-db-round-trips")).toBe("1");
     expect(p1.body.data.notifications).toHaveLength(20);
     expect(p1.body.data.pagination).toMatchObject({
       currentPage: 1,

@@ -128,6 +128,9 @@ describe("JWT tampering", () => {
 
   it("a validly signed admin claim does not make a user an admin (the database's role counts)", async () => {
     const res = await api("GET", "/api/admin/stats", { token: await forge(alice, { claims: { role: "admin" } }) });
-    expect(res.status).toBe(403);
+    // The session check confirms the token's role against the account's in the same round trip as the read.
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ status: "error", errorCode: "INVALID_TOKEN" });
+    expect(res.body.data).toBeUndefined();
   });
 });
