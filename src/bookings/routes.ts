@@ -8,7 +8,7 @@ import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../notifications/outbox";
 import { CancelBody, CreateBookingBody, IdParam, ListBookingsQuery, RateBody, ReportBody } from "./schemas";
 import {
-  changeStatus,
+  cancelBooking,
   createBooking,
   customerBookings,
   customerUnreadCount,
@@ -39,7 +39,7 @@ bookingsRoutes.post(
       throw new AppError("VALIDATION_ERROR", "Idempotency-Key must be 1-200 characters of [A-Za-z0-9._:-]");
     const appointment = parseAppointment(b.appointmentDate, b.appointmentTime);
     const db = c.get("db");
-    const { bookingId, created } = await createBooking(db, {
+    const { booking, created } = await createBooking(db, {
       customerId: me.userId,
       providerServiceId: b.providerServiceId,
       subServiceIds: b.subServiceIds,
@@ -49,10 +49,9 @@ bookingsRoutes.post(
       idempotencyKey: header,
     });
     if (created) dispatchAfterCommit(c.env, c.executionCtx);
-    const { bookings } = await customerBookings(db.http, me.userId, { page: 1, limit: 1, id: bookingId });
     return ok(
       c,
-      { booking: bookings[0] },
+      { booking },
       { status: created ? 201 : 200, message: created ? "Booking created successfully" : "Booking already created" },
     );
   },
@@ -105,10 +104,9 @@ bookingsRoutes.put(
     const me = principalOf(c);
     const { id } = c.req.valid("param");
     const reason = c.req.valid("json").cancellationReason?.trim() || undefined;
-    await changeStatus(c.get("db"), { kind: "customer", userId: me.userId }, id, "cancelled", reason);
+    const booking = await cancelBooking(c.get("db"), me.userId, id, reason);
     dispatchAfterCommit(c.env, c.executionCtx);
-    const { bookings } = await customerBookings(c.get("db").http, me.userId, { page: 1, limit: 1, id });
-    return ok(c, { booking: bookings[0] }, { message: "Booking cancelled successfully" });
+    return ok(c, { booking }, { message: "Booking cancelled successfully" });
   },
 );
 

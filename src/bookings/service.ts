@@ -1,26 +1,32 @@
 import { type SQL, sql } from "drizzle-orm";
 import { LABOUR_SERVICE, publicServiceName } from "../catalogue/categories";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
-import type { Db, HttpDb, TxDb } from "../db/client";
+import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
-import { emit, type NotifyInput, notify, notifyMany, type RealtimeEvent } from "../notifications/outbox";
+import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
 
 /**
- * Bookings: creation (idempotent, one transaction), the lifecycle, lists and unread badges.
+ * Bookings: creation (idempotent), the lifecycle, ratings, reports, lists and unread badges.
  *
  * Lifecycle (also enforced by the `bookings_guard` trigger):
  *   pending → accepted | rejected | cancelled;  accepted → completed | cancelled.
- * Each change is one compare-and-set `UPDATE ... WHERE status IN (<allowed from>) RETURNING`; when
- * nothing matched, a read tells 404 (not yours / no such booking) from 409 (wrong state). The
- * notification and the live events are written in the same transaction (outbox).
+ * Each change is one compare-and-set `UPDATE ... WHERE status IN (<allowed from>) RETURNING`.
+ *
+ * Round trips (each pays the full distance to the database): a read is one statement or one batch.
+ * A write is one non-interactive batch (`db.http.batch`, one transaction) in which the rules are SQL
+ * (compare-and-set, guarded inserts, advisory locks held to commit, constraints) and the change
+ * writes its own notifications and socket events (`changeWithOutbox`), so they commit together.
+ * When a notification quotes the booking (names, service, slot), a plain read comes first: two
+ * round trips, the read also answering the common 404/409 without writing. No interactive
+ * transaction: no lock has to be held across application logic here.
  */
 
 type Row = Record<string, unknown>;
-const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
+const rowsOf = async (db: HttpDb, q: SQL): Promise<Row[]> => (await db.execute(q)).rows as Row[];
 
 export type BookingStatus = "pending" | "accepted" | "rejected" | "cancelled" | "completed";
 
@@ -64,7 +70,10 @@ export const OPEN_BOOKINGS_PER_PROVIDER = 3;
 type PricedSub = { id: string; subServiceId: string; slug: string; name: string; pricePaise: number };
 
 /**
- * Creates a booking in one transaction, or returns the one an earlier identical request created.
+ * Creates a booking, or returns the one an earlier identical request created; answers with the
+ * booking as the customer's list shows it. Two round trips: the listing (with the session check),
+ * then one batch that takes the cap lock, inserts under the rules and writes the outbox rows, and
+ * reads the booking back.
  *
  * Idempotency without a client key: the apps retry POST up to 3 times (client-contract §1 item 7)
  * and send no key, so one is derived from what makes the request the same booking: customer,
@@ -72,59 +81,55 @@ type PricedSub = { id: string; subServiceId: string; slug: string; name: string;
  * (cancelled/rejected/completed). A retry derives the same key and finds the original; booking the
  * slot again after cancelling derives a new one. Both unique constraints are the arbiters (no
  * check-then-insert): `(customer_id, idempotency_key)` and one live booking per customer, listing and
- * slot. On 23505 the transaction is gone, so the original is read afterwards.
+ * slot; the insert skips on either (ON CONFLICT DO NOTHING) and the read that follows it in the batch
+ * tells a replay (the key's booking) from a refusal.
  */
-export async function createBooking(db: Db, input: CreateBookingInput): Promise<{ bookingId: string; created: boolean }> {
-  let key = input.idempotencyKey ? `client:${input.idempotencyKey}` : undefined;
-  try {
-    const bookingId = await db.transaction(async (tx) => {
-      const [l] = await rowsOf(
-        tx,
-        sql`select ps.id, ps.provider_id, ps.status, (ps.expires_at > now()) as in_window, sm.name as service_name,
-                   pp.user_id as provider_user_id, pu.full_name as provider_name, (pu.deleted_at is not null) as provider_gone,
-                   cu.full_name as customer_name,
-                   (select coalesce(json_agg(json_build_object('id', x.id, 'subServiceId', s.id, 'slug', s.slug, 'name', s.name,
-                             'pricePaise', x.price_paise)), '[]'::json)
-                      from provider_sub_services x join sub_services s on s.id = x.sub_service_id
-                     where x.provider_service_id = ps.id) as subs,
-                   ${hasLabourAccessSql(input.customerId)} as has_labour_access,
-                   (select count(*)::int from bookings ob where ob.customer_id = ${input.customerId}
-                       and ob.provider_service_id = ps.id and ob.appointment_at = ${input.appointment.at.toISOString()}
-                       and ob.status not in ('pending', 'accepted')) as finished_at_slot
-              from provider_services ps
-              join services_master sm on sm.id = ps.service_id
-              join provider_profiles pp on pp.id = ps.provider_id
-              join users pu on pu.id = pp.user_id
-              join users cu on cu.id = ${input.customerId}
-              -- Serialises this customer's bookings with this provider until commit: the open-bookings
-              -- cap in the insert below counts in a later statement, so it sees every committed rival.
-              cross join lateral (select pg_advisory_xact_lock(hashtextextended('booking-cap:' || ${input.customerId} || ':' || ps.provider_id::text, 0))) cap_lock
-             where ps.id = ${input.providerServiceId}`,
-      );
-      if (!l || l.status === "deleted" || l.provider_gone) throw notFound("Provider service");
-      if (l.status !== "active" || !l.in_window)
-        throw new AppError("UNPROCESSABLE", "This provider is not accepting bookings right now (listing not active)");
-      if (l.provider_user_id === input.customerId) throw new AppError("UNPROCESSABLE", "You cannot book your own service");
-      const serviceName = String(l.service_name);
-      if (serviceName === LABOUR_SERVICE && !l.has_labour_access)
-        throw new AppError("LABOUR_ACCESS_REQUIRED", "Labour booking requires active labour access. Please purchase labour access first.");
+export async function createBooking(db: Db, input: CreateBookingInput): Promise<{ booking: CustomerBooking; created: boolean }> {
+  const [l] = await rowsOf(
+    db.http,
+    sql`select ps.id, ps.provider_id, ps.status, (ps.expires_at > now()) as in_window, sm.name as service_name,
+               pp.user_id as provider_user_id, pu.full_name as provider_name, (pu.deleted_at is not null) as provider_gone,
+               cu.full_name as customer_name,
+               (select coalesce(json_agg(json_build_object('id', x.id, 'subServiceId', s.id, 'slug', s.slug, 'name', s.name,
+                         'pricePaise', x.price_paise)), '[]'::json)
+                  from provider_sub_services x join sub_services s on s.id = x.sub_service_id
+                 where x.provider_service_id = ps.id) as subs,
+               ${hasLabourAccessSql(input.customerId)} as has_labour_access,
+               (select count(*)::int from bookings ob where ob.customer_id = ${input.customerId}
+                   and ob.provider_service_id = ps.id and ob.appointment_at = ${input.appointment.at.toISOString()}
+                   and ob.status not in ('pending', 'accepted')) as finished_at_slot
+          from provider_services ps
+          join services_master sm on sm.id = ps.service_id
+          join provider_profiles pp on pp.id = ps.provider_id
+          join users pu on pu.id = pp.user_id
+          join users cu on cu.id = ${input.customerId}
+         where ps.id = ${input.providerServiceId}`,
+  );
+  if (!l || l.status === "deleted" || l.provider_gone) throw notFound("Provider service");
+  if (l.status !== "active" || !l.in_window) throw listingNotBookable();
+  if (l.provider_user_id === input.customerId) throw new AppError("UNPROCESSABLE", "You cannot book your own service");
+  const serviceName = String(l.service_name);
+  const labour = serviceName === LABOUR_SERVICE;
+  if (labour && !l.has_labour_access) throw labourAccessRequired();
 
-      const subs = (typeof l.subs === "string" ? JSON.parse(l.subs) : l.subs) as PricedSub[];
-      const selected: PricedSub[] = [];
-      for (const raw of input.subServiceIds) {
-        const s = subs.find((x) => x.slug === raw || x.subServiceId === raw || x.id === raw);
-        if (!s)
-          throw new AppError("VALIDATION_ERROR", `This provider does not offer "${raw.slice(0, 60)}"`, {
-            errors: [{ field: "selectedServices", message: "not offered by this provider" }],
-          });
-        if (!selected.some((x) => x.id === s.id)) selected.push(s);
-      }
-      const total = selected.reduce((sum, s) => sum + s.pricePaise, 0);
-      if (total > INT4_MAX)
-        throw new AppError("VALIDATION_ERROR", "The selected services cost too much for one booking; book fewer at a time", {
-          errors: [{ field: "selectedServices", message: "total price too large for one booking" }],
-        });
-      key ??= `derived:${await sha256Hex(
+  const subs = (typeof l.subs === "string" ? JSON.parse(l.subs) : l.subs) as PricedSub[];
+  const selected: PricedSub[] = [];
+  for (const raw of input.subServiceIds) {
+    const s = subs.find((x) => x.slug === raw || x.subServiceId === raw || x.id === raw);
+    if (!s)
+      throw new AppError("VALIDATION_ERROR", `This provider does not offer "${raw.slice(0, 60)}"`, {
+        errors: [{ field: "selectedServices", message: "not offered by this provider" }],
+      });
+    if (!selected.some((x) => x.id === s.id)) selected.push(s);
+  }
+  const total = selected.reduce((sum, s) => sum + s.pricePaise, 0);
+  if (total > INT4_MAX)
+    throw new AppError("VALIDATION_ERROR", "The selected services cost too much for one booking; book fewer at a time", {
+      errors: [{ field: "selectedServices", message: "total price too large for one booking" }],
+    });
+  const key = input.idempotencyKey
+    ? `client:${input.idempotencyKey}`
+    : `derived:${await sha256Hex(
         [
           input.customerId,
           input.providerServiceId,
@@ -137,86 +142,96 @@ export async function createBooking(db: Db, input: CreateBookingInput): Promise<
         ].join("|"),
       )}`;
 
-      // The open-bookings cap (under the lock taken above); a retry of an existing booking passes it
-      // and meets the idempotency key's unique constraint instead, which answers with the original.
-      const [b] = await rowsOf(
-        tx,
-        sql`insert into bookings (customer_id, provider_service_id, provider_id, selected_sub_services, total_price_paise,
+  const bookingId = crypto.randomUUID();
+  const providerId = String(l.provider_id);
+  const providerUserId = String(l.provider_user_id);
+  const label = serviceLabel(serviceName);
+  const slot = when(input.appointment.date, input.appointment.time);
+  const data = {
+    bookingId,
+    screen: "bookings",
+    appointmentDate: input.appointment.date,
+    appointmentTime: input.appointment.time,
+    serviceName: label,
+  };
+  const notes: NotifyInput[] = [
+    {
+      userId: providerUserId,
+      title: "New Booking Request",
+      message: `You have a new booking request for ${label} on ${slot}.`,
+      type: "booking",
+      data: { ...data, type: "booking_request", customerName: String(l.customer_name) },
+      dedupKey: `booking:${bookingId}:created:provider`,
+    },
+    {
+      userId: input.customerId,
+      title: "Booking Request Sent",
+      message: `Your booking request for ${label} on ${slot} was sent to ${String(l.provider_name)}. We will let you know when they respond.`,
+      type: "booking",
+      data: { ...data, type: "booking_created", providerName: String(l.provider_name) },
+      dedupKey: `booking:${bookingId}:created:customer`,
+    },
+  ];
+  const events: RealtimeEvent[] = [
+    { userId: providerUserId, event: "booking_created", payload: { bookingId }, audience: "any" },
+    { userId: providerUserId, event: "booking_unread_count_update", payload: {}, audience: "any" },
+    { userId: input.customerId, event: "booking_created", payload: { bookingId }, audience: "any" },
+  ];
+
+  // The rules, checked again by the insert itself: the read above held no lock.
+  const openBookings = sql`(select count(*)::int from bookings ob where ob.customer_id = ${input.customerId}
+                              and ob.provider_id = ${providerId} and ob.status in ('pending', 'accepted'))`;
+  const bookable = sql`exists (select 1 from provider_services ps where ps.id = ${input.providerServiceId}
+                                 and ps.status = 'active' and ps.expires_at > now())`;
+  const labourOk = labour ? hasLabourAccessSql(input.customerId) : sql`true`;
+  const [, inserted, mine, refusedBy] = await db.http.batch([
+    // Serialises this customer's bookings with this provider until commit: the open-bookings cap in
+    // the next statement counts with a snapshot taken after the lock, so it sees every committed rival.
+    db.http.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`booking-cap:${input.customerId}:${providerId}`}, 0))`),
+    // A retry of an existing booking passes the cap and meets the key's unique constraint instead.
+    db.http.execute(
+      changeWithOutbox(
+        sql`insert into bookings (id, customer_id, provider_service_id, provider_id, selected_sub_services, total_price_paise,
                                   appointment_at, appointment_date, appointment_time, address, description,
                                   viewed_by_customer, viewed_by_provider, idempotency_key)
-            select ${input.customerId}, ${input.providerServiceId}, ${l.provider_id},
+            select ${bookingId}, ${input.customerId}, ${input.providerServiceId}, ${providerId},
                    ${JSON.stringify(selected.map((s) => ({ subServiceId: s.subServiceId, slug: s.slug, name: s.name, pricePaise: s.pricePaise })))}::jsonb,
                    ${total}, ${input.appointment.at.toISOString()}, ${input.appointment.date}, ${input.appointment.time},
                    ${input.address ?? null}, ${input.description ?? null}, true, false, ${key}
-             where (select count(*) from bookings ob
-                     where ob.customer_id = ${input.customerId} and ob.provider_id = ${l.provider_id}
-                       and ob.status in ('pending', 'accepted')) < ${OPEN_BOOKINGS_PER_PROVIDER}
-                or exists (select 1 from bookings ob where ob.customer_id = ${input.customerId} and ob.idempotency_key = ${key})
+             where (${openBookings} < ${OPEN_BOOKINGS_PER_PROVIDER}
+                    or exists (select 1 from bookings ob where ob.customer_id = ${input.customerId} and ob.idempotency_key = ${key}))
+               and ${bookable} and ${labourOk}
+            on conflict do nothing
             returning id`,
-      );
-      if (!b)
-        throw conflict(
-          `Too many open bookings: you already have ${OPEN_BOOKINGS_PER_PROVIDER} pending or accepted bookings with this provider. ` +
-            "Wait until one is answered or completed, or cancel one, before booking again.",
-        );
-      const bookingId = b.id as string;
-      const label = serviceLabel(serviceName);
-      const slot = when(input.appointment.date, input.appointment.time);
-      const providerUserId = l.provider_user_id as string;
-      const data = {
-        bookingId,
-        screen: "bookings",
-        appointmentDate: input.appointment.date,
-        appointmentTime: input.appointment.time,
-        serviceName: label,
-      };
-      // One insert for both notifications, one for every outbox row (pushes, socket events).
-      await notifyMany(
-        tx,
-        [
-          {
-            userId: providerUserId,
-            title: "New Booking Request",
-            message: `You have a new booking request for ${label} on ${slot}.`,
-            type: "booking",
-            data: { ...data, type: "booking_request", customerName: String(l.customer_name) },
-            dedupKey: `booking:${bookingId}:created:provider`,
-          },
-          {
-            userId: input.customerId,
-            title: "Booking Request Sent",
-            message: `Your booking request for ${label} on ${slot} was sent to ${String(l.provider_name)}. We will let you know when they respond.`,
-            type: "booking",
-            data: { ...data, type: "booking_created", providerName: String(l.provider_name) },
-            dedupKey: `booking:${bookingId}:created:customer`,
-          },
-        ],
-        [
-          { userId: providerUserId, event: "booking_created", payload: { bookingId }, audience: "any" },
-          { userId: providerUserId, event: "booking_unread_count_update", payload: {}, audience: "any" },
-          { userId: input.customerId, event: "booking_created", payload: { bookingId }, audience: "any" },
-        ],
-      );
-      return bookingId;
-    });
-    return { bookingId, created: true };
-  } catch (err) {
-    if (pgCode(err) !== "23505" || !key) throw err;
-    const [existing] = await rowsOf(
-      db.http,
-      sql`select id, provider_service_id, appointment_at = ${input.appointment.at.toISOString()}::timestamptz as same_slot
-            from bookings where customer_id = ${input.customerId} and idempotency_key = ${key}`,
-    );
-    if (existing) {
-      if (existing.provider_service_id !== input.providerServiceId || !existing.same_slot)
-        throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different booking");
-      return { bookingId: existing.id as string, created: false };
-    }
-    if (pgConstraint(err) === "bookings_one_live_per_slot_uq" || pgConstraint(err) === undefined)
-      throw conflict("You already have a booking with this provider for the same date and time.", "DUPLICATE");
-    throw err;
+        notes,
+        events,
+      ),
+    ),
+    db.http.execute(customerBookingsSql(input.customerId, { page: 1, limit: 1, idempotencyKey: key })),
+    db.http.execute(sql`select ${openBookings} as open_bookings, ${bookable} as bookable, ${labourOk} as labour_ok`),
+  ]);
+  const [booking] = customerBookingsOf(mine.rows as Row[]);
+  if (inserted.rows.length > 0 && booking) return { booking, created: true };
+  if (booking) {
+    if (booking.provider_service_id !== input.providerServiceId || booking.appointment_at !== input.appointment.at.toISOString())
+      throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different booking");
+    return { booking, created: false };
   }
+  const refused = refusedBy.rows[0] as Row;
+  if (!refused.bookable) throw listingNotBookable();
+  if (!refused.labour_ok) throw labourAccessRequired();
+  if (num(refused.open_bookings) >= OPEN_BOOKINGS_PER_PROVIDER)
+    throw conflict(
+      `Too many open bookings: you already have ${OPEN_BOOKINGS_PER_PROVIDER} pending or accepted bookings with this provider. ` +
+        "Wait until one is answered or completed, or cancel one, before booking again.",
+    );
+  // Nothing else makes the insert skip: the customer's live booking of this listing at this instant.
+  throw conflict("You already have a booking with this provider for the same date and time.", "DUPLICATE");
 }
+
+const listingNotBookable = () => new AppError("UNPROCESSABLE", "This provider is not accepting bookings right now (listing not active)");
+const labourAccessRequired = () =>
+  new AppError("LABOUR_ACCESS_REQUIRED", "Labour booking requires active labour access. Please purchase labour access first.");
 
 // ---------------------------------------------------------------------------------------------
 // Lists
@@ -279,14 +294,20 @@ function pagination(total: number, page: number, limit: number) {
   };
 }
 
+/** A list filter; the idempotency key finds the booking a create request made (not an app filter). */
+type BookingFilter = ListQuery & { idempotencyKey?: string };
+
 /**
  * The customer's bookings with the provider, their own rating and report, and the total: one query
- * (count(*) over ()), so the list costs two round trips with authentication. No phone numbers.
+ * (count(*) over ()), one round trip with the session check. No phone numbers.
  */
 export async function customerBookings(db: HttpDb, customerId: string, q: ListQuery) {
-  const rows = await rowsOf(
-    db,
-    sql`select ${BOOKING_COLUMNS}, pu.id as provider_user_id, pu.full_name as provider_name, pu.profile_pic_url as provider_profile_pic_url,
+  const rows = await rowsOf(db, customerBookingsSql(customerId, q));
+  return { bookings: customerBookingsOf(rows), pagination: pagination(num(rows[0]?.total_count), q.page, q.limit) };
+}
+
+function customerBookingsSql(customerId: string, q: BookingFilter): SQL {
+  return sql`select ${BOOKING_COLUMNS}, pu.id as provider_user_id, pu.full_name as provider_name, pu.profile_pic_url as provider_profile_pic_url,
                rep.incident_type as report_reason, rep.description as report_description,
                rt.rating, rt.review, ${isoSql(sql`rt.created_at`)} as rating_created_at, b.viewed_by_customer,
                count(*) over ()::int as total_count
@@ -300,10 +321,13 @@ export async function customerBookings(db: HttpDb, customerId: string, q: ListQu
          where b.customer_id = ${customerId}
            ${q.status ? sql`and b.status = ${q.status}` : sql``}
            ${q.id ? sql`and b.id = ${q.id}` : sql``}
+           ${q.idempotencyKey ? sql`and b.idempotency_key = ${q.idempotencyKey}` : sql``}
          order by b.created_at desc, b.id desc
-         ${PAGE(q.page, q.limit)}`,
-  );
-  const bookings = rows.map((r) => ({
+         ${PAGE(q.page, q.limit)}`;
+}
+
+function customerBookingsOf(rows: Row[]) {
+  return rows.map((r) => ({
     ...commonFields(r),
     provider_id: r.provider_user_id as string,
     provider_name: String(r.provider_name ?? ""),
@@ -313,8 +337,10 @@ export async function customerBookings(db: HttpDb, customerId: string, q: ListQu
     rating: rating(r),
     is_viewed: Boolean(r.viewed_by_customer),
   }));
-  return { bookings, pagination: pagination(num(rows[0]?.total_count), q.page, q.limit) };
 }
+
+/** One booking as the customer's list and detail show it. */
+export type CustomerBooking = ReturnType<typeof customerBookingsOf>[number];
 
 /** The provider's bookings with the customer's name and area (never the phone) and the provider's rating of them. */
 export async function providerBookings(db: HttpDb, providerUserId: string, q: ListQuery) {
@@ -373,34 +399,34 @@ export async function providerUnreadCount(db: HttpDb, providerUserId: string): P
   return num(r?.n);
 }
 
-/** Marks every booking of the side viewed; the badge event goes out only if something changed. */
+/** Marks every booking of the side viewed; the badge event goes out only if something changed. One statement. */
 export async function markAllViewed(db: HttpDb, side: "customer" | "provider", userId: string): Promise<number> {
-  const rows =
+  const change =
     side === "customer"
-      ? await rowsOf(
-          db,
-          sql`update bookings set viewed_by_customer = true where customer_id = ${userId} and not viewed_by_customer returning id`,
-        )
-      : await rowsOf(
-          db,
-          sql`update bookings b set viewed_by_provider = true from provider_profiles pp
-               where pp.id = b.provider_id and pp.user_id = ${userId} and not b.viewed_by_provider returning b.id`,
-        );
-  if (rows.length > 0) await emit(db, { userId, event: "booking_unread_count_update", payload: {}, audience: "any" });
+      ? sql`update bookings set viewed_by_customer = true where customer_id = ${userId} and not viewed_by_customer returning id`
+      : sql`update bookings b set viewed_by_provider = true from provider_profiles pp
+             where pp.id = b.provider_id and pp.user_id = ${userId} and not b.viewed_by_provider returning b.id`;
+  const rows = await rowsOf(
+    db,
+    changeWithOutbox(change, [], [{ userId, event: "booking_unread_count_update", payload: {}, audience: "any" }]),
+  );
   return rows.length;
 }
 
-/** The user app's per-booking "viewed" (sent when the rating modal opens). 404 for someone else's booking. */
+/** The user app's per-booking "viewed" (sent when the rating modal opens). 404 for someone else's booking. One statement. */
 export async function markViewedByCustomer(db: HttpDb, customerId: string, bookingId: string): Promise<void> {
   const rows = await rowsOf(
     db,
-    sql`update bookings set viewed_by_customer = true where id = ${bookingId} and customer_id = ${customerId} returning id`,
+    changeWithOutbox(
+      sql`update bookings set viewed_by_customer = true where id = ${bookingId} and customer_id = ${customerId} returning id`,
+      [],
+      [
+        { userId: customerId, event: "booking_viewed", payload: { bookingId }, audience: "any" },
+        { userId: customerId, event: "booking_unread_count_update", payload: {}, audience: "any" },
+      ],
+    ),
   );
   if (rows.length === 0) throw notFound("Booking");
-  await emit(db, [
-    { userId: customerId, event: "booking_viewed", payload: { bookingId }, audience: "any" },
-    { userId: customerId, event: "booking_unread_count_update", payload: {}, audience: "any" },
-  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,6 +448,7 @@ const VERB: Record<BookingStatus, string> = {
   completed: "complete",
 };
 
+/** A provider accepts, rejects or completes; a customer cancels (cancelBooking also answers with the booking). */
 export async function changeStatus(
   db: Db,
   actor: Actor,
@@ -429,9 +456,55 @@ export async function changeStatus(
   to: BookingStatus,
   reason?: string,
 ): Promise<{ bookingId: string; status: BookingStatus }> {
+  await transition(db, actor, bookingId, to, reason);
+  return { bookingId, status: to };
+}
+
+/** The customer cancels a pending or accepted booking; answers with the booking as their list shows it. */
+export async function cancelBooking(db: Db, customerId: string, bookingId: string, reason?: string): Promise<CustomerBooking> {
+  const after = await transition(
+    db,
+    { kind: "customer", userId: customerId },
+    bookingId,
+    "cancelled",
+    reason,
+    customerBookingsSql(customerId, { page: 1, limit: 1, id: bookingId }),
+  );
+  return customerBookingsOf(after)[0]!;
+}
+
+/**
+ * Two round trips: the booking and the names its notifications quote (with the session check; 404
+ * and most 409s are answered from it), then one batch: the compare-and-set update with its outbox
+ * rows, the status after it (a rival change may have won in between: 409 too) and `readAfter`.
+ */
+async function transition(db: Db, actor: Actor, bookingId: string, to: BookingStatus, reason?: string, readAfter?: SQL): Promise<Row[]> {
   const from = TRANSITIONS[actor.kind][to];
   if (!from) throw new AppError("INVALID_STATE_TRANSITION", `A ${actor.kind} cannot ${VERB[to]} a booking`);
-  const mine = actor.kind === "provider" ? sql`pp.user_id = ${actor.userId}` : sql`b.customer_id = ${actor.userId}`;
+  const mine =
+    actor.kind === "provider"
+      ? sql`b.provider_id in (select pp.id from provider_profiles pp where pp.user_id = ${actor.userId})`
+      : sql`b.customer_id = ${actor.userId}`;
+  const [r] = await rowsOf(
+    db.http,
+    sql`select b.id, b.status, b.customer_id, pp.user_id as provider_user_id, sm.name as service_name,
+               b.appointment_date::text as appointment_date, b.appointment_time,
+               cu.full_name as customer_name, pu.full_name as provider_name
+          from bookings b
+          join provider_profiles pp on pp.id = b.provider_id
+          join provider_services ps on ps.id = b.provider_service_id
+          join services_master sm on sm.id = ps.service_id
+          join users cu on cu.id = b.customer_id
+          join users pu on pu.id = pp.user_id
+         where b.id = ${bookingId} and ${mine}`,
+  );
+  if (!r) throw notFound("Booking");
+  const wrongState = (status: unknown) =>
+    new AppError("INVALID_STATE_TRANSITION", `Cannot ${VERB[to]} a booking that is ${String(status)}`, {
+      extra: { currentStatus: status },
+    });
+  if (!from.includes(r.status as BookingStatus)) throw wrongState(r.status);
+
   // Badges: the customer's counts accepted/cancelled/completed, the provider's pending/cancelled.
   const viewedByCustomer = actor.kind === "customer" || to === "rejected";
   const viewedByProvider = actor.kind === "provider";
@@ -439,36 +512,27 @@ export async function changeStatus(
     from.map((s) => sql`${s}::booking_status`),
     sql`, `,
   );
+  const { notes, events } = transitionNotes(r, to, reason);
   try {
-    return await db.transaction(async (tx) => {
-      const [r] = await rowsOf(
-        tx,
-        sql`update bookings b
-               set status = ${to}::booking_status,
-                   rejection_reason = ${to === "rejected" ? (reason ?? null) : sql`b.rejection_reason`},
-                   cancellation_reason = ${to === "cancelled" ? (reason ?? null) : sql`b.cancellation_reason`},
-                   viewed_by_customer = ${viewedByCustomer}, viewed_by_provider = ${viewedByProvider}
-              from provider_profiles pp, provider_services ps, services_master sm, users cu, users pu
-             where b.id = ${bookingId} and pp.id = b.provider_id and ps.id = b.provider_service_id and sm.id = ps.service_id
-               and cu.id = b.customer_id and pu.id = pp.user_id and ${mine}
-               and b.status in (${fromList})
-            returning b.id, b.customer_id, pp.user_id as provider_user_id, sm.name as service_name,
-                      b.appointment_date::text as appointment_date, b.appointment_time,
-                      cu.full_name as customer_name, pu.full_name as provider_name`,
-      );
-      if (!r) {
-        const [cur] = await rowsOf(
-          tx,
-          sql`select b.status from bookings b join provider_profiles pp on pp.id = b.provider_id where b.id = ${bookingId} and ${mine}`,
-        );
-        if (!cur) throw notFound("Booking");
-        throw new AppError("INVALID_STATE_TRANSITION", `Cannot ${VERB[to]} a booking that is ${String(cur.status)}`, {
-          extra: { currentStatus: cur.status },
-        });
-      }
-      await announceTransition(tx, r, to, reason);
-      return { bookingId, status: to };
-    });
+    const [changed, now, after] = await db.http.batch([
+      db.http.execute(
+        changeWithOutbox(
+          sql`update bookings b
+                 set status = ${to}::booking_status,
+                     rejection_reason = ${to === "rejected" ? (reason ?? null) : sql`b.rejection_reason`},
+                     cancellation_reason = ${to === "cancelled" ? (reason ?? null) : sql`b.cancellation_reason`},
+                     viewed_by_customer = ${viewedByCustomer}, viewed_by_provider = ${viewedByProvider}
+               where b.id = ${bookingId} and ${mine} and b.status in (${fromList})
+              returning b.id`,
+          notes,
+          events,
+        ),
+      ),
+      db.http.execute(sql`select status from bookings where id = ${bookingId}`),
+      db.http.execute(readAfter ?? sql`select 1`),
+    ]);
+    if (changed.rows.length === 0) throw wrongState(now.rows[0]?.status);
+    return after.rows as Row[];
   } catch (err) {
     if (pgCode(err) === "23505" && pgConstraint(err) === "bookings_provider_one_accepted_per_slot_uq")
       throw conflict("You have already accepted another booking at this date and time.", "CONFLICT");
@@ -476,7 +540,8 @@ export async function changeStatus(
   }
 }
 
-async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: string): Promise<void> {
+/** What a change of status tells whom: both parties' notifications and socket triggers. */
+function transitionNotes(r: Row, to: BookingStatus, reason?: string): { notes: NotifyInput[]; events: RealtimeEvent[] } {
   const bookingId = r.id as string;
   const customerId = r.customer_id as string;
   const providerUserId = r.provider_user_id as string;
@@ -530,8 +595,7 @@ async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: 
     { userId, event: "booking_updated", payload: { bookingId }, audience: "any" as const },
     { userId, event: "booking_unread_count_update", payload: {}, audience: "any" as const },
   ]);
-  // One insert for the notifications, one for every outbox row (pushes and socket events).
-  await notifyMany(tx, notes, events);
+  return { notes, events };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,49 +603,115 @@ async function announceTransition(tx: TxDb, r: Row, to: BookingStatus, reason?: 
 
 export type RatingInput = { rating: number; review?: string | null };
 
+/**
+ * Where a rating stands: the booking's status and the rating already given in one direction. The
+ * same read answers before the insert (with the session check) and after it in the insert's batch,
+ * when a concurrent request won.
+ */
+const ratingState = (direction: "customer_to_provider" | "provider_to_customer", bookingId: string, mine: SQL) =>
+  sql`select b.status, b.customer_id, pp.user_id as provider_user_id, sm.name as service_name, rt.rating, rt.review
+        from bookings b
+        join provider_profiles pp on pp.id = b.provider_id
+        join provider_services ps on ps.id = b.provider_service_id
+        join services_master sm on sm.id = ps.service_id
+        left join ratings rt on rt.booking_id = b.id and rt.direction = ${direction}
+       where b.id = ${bookingId} and ${mine}`;
+
+/**
+ * Why a rating cannot be stored, or `repeat` when the same rating is already there (a retry: 200).
+ * `undefined` when it can.
+ */
+function ratingRefusal(
+  cur: Row | undefined,
+  review: string | null,
+  input: RatingInput,
+  rateable: BookingStatus[],
+  already: string,
+  notYet: string,
+) {
+  if (!cur) throw notFound("Booking");
+  if (cur.rating !== null && cur.rating !== undefined) {
+    if (num(cur.rating) === input.rating && ((cur.review as string | null) ?? null) === review) return "repeat" as const;
+    throw conflict(already, "ALREADY_EXISTS");
+  }
+  if (!rateable.includes(cur.status as BookingStatus))
+    throw new AppError("INVALID_STATE_TRANSITION", `${notYet} (this one is ${String(cur.status)})`);
+  return undefined;
+}
+
+/**
+ * Rates the other party of a booking, once: the state (with the session check), then one batch with
+ * the guarded insert, its notification and the state again (a concurrent identical rating is a repeat).
+ */
+async function rate(
+  db: Db,
+  direction: "customer_to_provider" | "provider_to_customer",
+  bookingId: string,
+  mine: SQL,
+  input: RatingInput,
+  rules: { rateable: BookingStatus[]; already: string; notYet: string },
+  announce: (cur: Row) => { note: NotifyInput; events: RealtimeEvent[] },
+): Promise<{ created: boolean }> {
+  const review = input.review?.trim() || null;
+  const state = ratingState(direction, bookingId, mine);
+  const refusal = (cur: Row | undefined) => ratingRefusal(cur, review, input, rules.rateable, rules.already, rules.notYet);
+  const [cur] = await rowsOf(db.http, state);
+  if (refusal(cur) === "repeat") return { created: false };
+  const [rater, ratee] =
+    direction === "customer_to_provider" ? [sql`b.customer_id`, sql`pp.user_id`] : [sql`pp.user_id`, sql`b.customer_id`];
+  const statuses = sql.join(
+    rules.rateable.map((s) => sql`${s}::booking_status`),
+    sql`, `,
+  );
+  const { note, events } = announce(cur!);
+  const [inserted, after] = await db.http.batch([
+    db.http.execute(
+      changeWithOutbox(
+        sql`insert into ratings (booking_id, direction, rater_id, ratee_id, rating, review)
+            select b.id, ${direction}, ${rater}, ${ratee}, ${input.rating}, ${review}
+              from bookings b join provider_profiles pp on pp.id = b.provider_id
+             where b.id = ${bookingId} and ${mine} and b.status in (${statuses})
+            on conflict (booking_id, direction) do nothing
+            returning id`,
+        [note],
+        events,
+      ),
+    ),
+    db.http.execute(state),
+  ]);
+  if (inserted.rows.length > 0) return { created: true };
+  refusal(after.rows[0] as Row | undefined);
+  return { created: false };
+}
+
 /** Customer → provider, only on completed bookings, once. A repeat of the same rating answers 200. */
 export async function rateProvider(db: Db, customerId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
-  const review = input.review?.trim() || null;
-  return db.transaction(async (tx) => {
-    const [ins] = await rowsOf(
-      tx,
-      sql`insert into ratings (booking_id, direction, rater_id, ratee_id, rating, review)
-          select b.id, 'customer_to_provider', b.customer_id, pp.user_id, ${input.rating}, ${review}
-            from bookings b join provider_profiles pp on pp.id = b.provider_id
-           where b.id = ${bookingId} and b.customer_id = ${customerId} and b.status = 'completed'
-          on conflict (booking_id, direction) do nothing
-          returning ratee_id, (select sm.name from provider_services ps join services_master sm on sm.id = ps.service_id
-                                where ps.id = (select provider_service_id from bookings where id = ${bookingId})) as service_name`,
-    );
-    if (!ins) {
-      const [cur] = await rowsOf(
-        tx,
-        sql`select b.status, rt.rating, rt.review from bookings b
-              left join ratings rt on rt.booking_id = b.id and rt.direction = 'customer_to_provider'
-             where b.id = ${bookingId} and b.customer_id = ${customerId}`,
-      );
-      if (!cur) throw notFound("Booking");
-      if (cur.rating !== null && cur.rating !== undefined) {
-        if (num(cur.rating) === input.rating && ((cur.review as string | null) ?? null) === review) return { created: false };
-        throw conflict("You have already rated this booking. Each booking can only be rated once.", "ALREADY_EXISTS");
-      }
-      throw new AppError("INVALID_STATE_TRANSITION", `You can only rate completed bookings (this one is ${String(cur.status)})`);
-    }
-    const label = serviceLabel(String(ins.service_name));
-    await notify(tx, {
-      userId: ins.ratee_id as string,
-      title: "New Rating",
-      message: `You received a ${input.rating} star rating for ${label}.`,
-      type: "rating",
-      data: { bookingId, rating: input.rating, type: "rating_received", screen: "bookings" },
-      dedupKey: `rating:${bookingId}:customer_to_provider`,
-    });
-    await emit(tx, [
-      { userId: ins.ratee_id as string, event: "booking_updated", payload: { bookingId }, audience: "any" },
-      { userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" },
-    ]);
-    return { created: true };
-  });
+  return rate(
+    db,
+    "customer_to_provider",
+    bookingId,
+    sql`b.customer_id = ${customerId}`,
+    input,
+    {
+      rateable: ["completed"],
+      already: "You have already rated this booking. Each booking can only be rated once.",
+      notYet: "You can only rate completed bookings",
+    },
+    (cur) => ({
+      note: {
+        userId: String(cur.provider_user_id),
+        title: "New Rating",
+        message: `You received a ${input.rating} star rating for ${serviceLabel(String(cur.service_name))}.`,
+        type: "rating",
+        data: { bookingId, rating: input.rating, type: "rating_received", screen: "bookings" },
+        dedupKey: `rating:${bookingId}:customer_to_provider`,
+      },
+      events: [
+        { userId: String(cur.provider_user_id), event: "booking_updated", payload: { bookingId }, audience: "any" },
+        { userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" },
+      ],
+    }),
+  );
 }
 
 /**
@@ -589,44 +719,29 @@ export async function rateProvider(db: Db, customerId: string, bookingId: string
  * before completing it (client-contract §3.8), so accepted and completed bookings qualify.
  */
 export async function rateCustomer(db: Db, providerUserId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
-  const review = input.review?.trim() || null;
-  return db.transaction(async (tx) => {
-    const [ins] = await rowsOf(
-      tx,
-      sql`insert into ratings (booking_id, direction, rater_id, ratee_id, rating, review)
-          select b.id, 'provider_to_customer', pp.user_id, b.customer_id, ${input.rating}, ${review}
-            from bookings b join provider_profiles pp on pp.id = b.provider_id
-           where b.id = ${bookingId} and pp.user_id = ${providerUserId} and b.status in ('accepted', 'completed')
-          on conflict (booking_id, direction) do nothing
-          returning ratee_id`,
-    );
-    if (!ins) {
-      const [cur] = await rowsOf(
-        tx,
-        sql`select b.status, rt.rating, rt.review from bookings b join provider_profiles pp on pp.id = b.provider_id
-              left join ratings rt on rt.booking_id = b.id and rt.direction = 'provider_to_customer'
-             where b.id = ${bookingId} and pp.user_id = ${providerUserId}`,
-      );
-      if (!cur) throw notFound("Booking");
-      if (cur.rating !== null && cur.rating !== undefined) {
-        if (num(cur.rating) === input.rating && ((cur.review as string | null) ?? null) === review) return { created: false };
-        throw conflict("You have already rated this customer for this booking", "ALREADY_EXISTS");
-      }
-      throw new AppError(
-        "INVALID_STATE_TRANSITION",
-        `You can only rate customers of accepted or completed bookings (this one is ${String(cur.status)})`,
-      );
-    }
-    await notify(tx, {
-      userId: ins.ratee_id as string,
-      title: "New Rating",
-      message: `You received a ${input.rating} star rating from your service provider.`,
-      type: "rating",
-      data: { bookingId, rating: input.rating, type: "rating_received" },
-      dedupKey: `rating:${bookingId}:provider_to_customer`,
-    });
-    return { created: true };
-  });
+  return rate(
+    db,
+    "provider_to_customer",
+    bookingId,
+    sql`pp.user_id = ${providerUserId}`,
+    input,
+    {
+      rateable: ["accepted", "completed"],
+      already: "You have already rated this customer for this booking",
+      notYet: "You can only rate customers of accepted or completed bookings",
+    },
+    (cur) => ({
+      note: {
+        userId: String(cur.customer_id),
+        title: "New Rating",
+        message: `You received a ${input.rating} star rating from your service provider.`,
+        type: "rating",
+        data: { bookingId, rating: input.rating, type: "rating_received" },
+        dedupKey: `rating:${bookingId}:provider_to_customer`,
+      },
+      events: [],
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,54 +752,56 @@ export const REPORTS_PER_DAY = 5;
 
 /**
  * The daily cap is a count then an insert, which concurrent requests would all pass (each sees only
- * committed rows). A per-reporter advisory lock held to commit queues them instead: the insert runs
- * in a later statement with a fresh snapshot, so it counts every report committed before it. Reports
- * are rare, so the extra round trip is cheap; a trigger would hide the rule from this file.
+ * committed rows). A per-reporter advisory lock, the first statement of the report's batch, queues
+ * them instead: it is held to commit, and the insert runs in a later statement with a fresh snapshot,
+ * so it counts every report committed before it. A trigger would hide the rule from this file.
  */
-async function lockReporter(tx: TxDb, reporterId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`report-cap:${reporterId}`}, 0))`);
-}
+const lockReporter = (db: HttpDb, reporterId: string) =>
+  db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`report-cap:${reporterId}`}, 0))`);
 
+/** A customer reports the provider of their booking, once per booking. One round trip. */
 export async function reportProvider(
   db: Db,
   customerId: string,
   bookingId: string,
   input: { reason: string; description: string },
 ): Promise<{ reportId: string }> {
-  return db.transaction(async (tx) => {
-    await lockReporter(tx, customerId);
-    const [ins] = await rowsOf(
-      tx,
-      sql`insert into user_reports_providers (reporter_id, reported_provider_id, booking_id, incident_date, incident_type, description)
-          select b.customer_id, pp.user_id, b.id, b.appointment_date, ${input.reason}, ${input.description}
-            from bookings b join provider_profiles pp on pp.id = b.provider_id
-           where b.id = ${bookingId} and b.customer_id = ${customerId}
-             and (select count(*) from user_reports_providers r
-                   where r.reporter_id = ${customerId} and r.created_at > now() - interval '24 hours') < ${REPORTS_PER_DAY}
-          on conflict (booking_id) do nothing
-          returning id`,
-    );
-    if (!ins) {
-      const [cur] = await rowsOf(
-        tx,
-        sql`select b.id, (select r.id from user_reports_providers r where r.booking_id = b.id) as report_id
-              from bookings b where b.id = ${bookingId} and b.customer_id = ${customerId}`,
-      );
-      if (!cur) throw notFound("Booking");
-      if (cur.report_id) throw conflict("This booking has already been reported", "ALREADY_EXISTS");
-      throw new AppError("RATE_LIMITED", `You can file at most ${REPORTS_PER_DAY} reports a day`, { retryAfter: 3600 });
-    }
-    await notify(tx, {
-      userId: customerId,
-      title: "Report Submitted",
-      message: "Thank you. Our team will review your report.",
-      type: "report",
-      data: { bookingId, reportId: ins.id, type: "report_submitted" },
-      push: false,
-    });
-    await emit(tx, { userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" });
-    return { reportId: ins.id as string };
-  });
+  const reportId = crypto.randomUUID();
+  const [, inserted, checked] = await db.http.batch([
+    lockReporter(db.http, customerId),
+    db.http.execute(
+      changeWithOutbox(
+        sql`insert into user_reports_providers (id, reporter_id, reported_provider_id, booking_id, incident_date, incident_type, description)
+            select ${reportId}, b.customer_id, pp.user_id, b.id, b.appointment_date, ${input.reason}, ${input.description}
+              from bookings b join provider_profiles pp on pp.id = b.provider_id
+             where b.id = ${bookingId} and b.customer_id = ${customerId}
+               and (select count(*) from user_reports_providers r
+                     where r.reporter_id = ${customerId} and r.created_at > now() - interval '24 hours') < ${REPORTS_PER_DAY}
+            on conflict (booking_id) do nothing
+            returning id`,
+        [
+          {
+            userId: customerId,
+            title: "Report Submitted",
+            message: "Thank you. Our team will review your report.",
+            type: "report",
+            data: { bookingId, reportId, type: "report_submitted" },
+            push: false,
+          },
+        ],
+        [{ userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" }],
+      ),
+    ),
+    db.http.execute(
+      sql`select exists (select 1 from bookings where id = ${bookingId} and customer_id = ${customerId}) as mine,
+                 exists (select 1 from user_reports_providers where booking_id = ${bookingId}) as reported`,
+    ),
+  ]);
+  const state = checked.rows[0]!;
+  if (inserted.rows.length > 0) return { reportId };
+  if (!state.mine) throw notFound("Booking");
+  if (state.reported) throw conflict("This booking has already been reported", "ALREADY_EXISTS");
+  throw new AppError("RATE_LIMITED", `You can file at most ${REPORTS_PER_DAY} reports a day`, { retryAfter: 3600 });
 }
 
 export type CustomerReportInput = {
@@ -699,34 +816,40 @@ export type CustomerReportInput = {
 /**
  * A provider's report about a customer. `customer_user_id` is set only when exactly one of this
  * provider's customers has that name (upstream took the first ILIKE match across all users, §10 #22).
+ * One round trip.
  */
 export async function reportCustomer(db: Db, providerUserId: string, input: CustomerReportInput): Promise<{ reportId: string }> {
-  return db.transaction(async (tx) => {
-    await lockReporter(tx, providerUserId);
-    const [ins] = await rowsOf(
-      tx,
-      sql`insert into provider_reports_users (provider_id, customer_name, customer_user_id, incident_date, incident_time,
-                                              incident_type, description, evidence)
-          select ${providerUserId}, ${input.customerName},
-                 (select case when count(distinct b.customer_id) = 1 then min(b.customer_id::text)::uuid end
-                    from bookings b join provider_profiles pp on pp.id = b.provider_id
-                    join users cu on cu.id = b.customer_id
-                   where pp.user_id = ${providerUserId} and lower(btrim(cu.full_name)) = lower(btrim(${input.customerName}))),
-                 ${input.incidentDate}::date, ${input.incidentTime}::time, ${input.incidentType}, ${input.description},
-                 ${pgTextArray(input.evidence)}::text[]
-           where (select count(*) from provider_reports_users r
-                   where r.provider_id = ${providerUserId} and r.created_at > now() - interval '24 hours') < ${REPORTS_PER_DAY}
-          returning id`,
-    );
-    if (!ins) throw new AppError("RATE_LIMITED", `You can file at most ${REPORTS_PER_DAY} reports a day`, { retryAfter: 3600 });
-    await notify(tx, {
-      userId: providerUserId,
-      title: "Report Submitted",
-      message: `Your report about ${input.customerName} was submitted. Our team will review it.`,
-      type: "report",
-      data: { reportId: ins.id, type: "report_submitted" },
-      push: false,
-    });
-    return { reportId: ins.id as string };
-  });
+  const reportId = crypto.randomUUID();
+  const [, inserted] = await db.http.batch([
+    lockReporter(db.http, providerUserId),
+    db.http.execute(
+      changeWithOutbox(
+        sql`insert into provider_reports_users (id, provider_id, customer_name, customer_user_id, incident_date, incident_time,
+                                                incident_type, description, evidence)
+            select ${reportId}, ${providerUserId}, ${input.customerName},
+                   (select case when count(distinct b.customer_id) = 1 then min(b.customer_id::text)::uuid end
+                      from bookings b join provider_profiles pp on pp.id = b.provider_id
+                      join users cu on cu.id = b.customer_id
+                     where pp.user_id = ${providerUserId} and lower(btrim(cu.full_name)) = lower(btrim(${input.customerName}))),
+                   ${input.incidentDate}::date, ${input.incidentTime}::time, ${input.incidentType}, ${input.description},
+                   ${pgTextArray(input.evidence)}::text[]
+             where (select count(*) from provider_reports_users r
+                     where r.provider_id = ${providerUserId} and r.created_at > now() - interval '24 hours') < ${REPORTS_PER_DAY}
+            returning id`,
+        [
+          {
+            userId: providerUserId,
+            title: "Report Submitted",
+            message: `Your report about ${input.customerName} was submitted. Our team will review it.`,
+            type: "report",
+            data: { reportId, type: "report_submitted" },
+            push: false,
+          },
+        ],
+      ),
+    ),
+  ]);
+  if (inserted.rows.length === 0)
+    throw new AppError("RATE_LIMITED", `You can file at most ${REPORTS_PER_DAY} reports a day`, { retryAfter: 3600 });
+  return { reportId };
 }

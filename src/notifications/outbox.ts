@@ -1,4 +1,4 @@
-import { and, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { createDb, type HttpDb, type TxDb } from "../db/client";
 import { notifications, outbox } from "../db/schema";
 import { loadConfig } from "../env";
@@ -143,6 +143,68 @@ export async function notifyMany(
   for (const e of events) rows.push({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } as Record<string, unknown> });
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insert(outbox).values(rows.slice(i, i + INSERT_CHUNK));
   return written;
+}
+
+/** Stands for the notification's created_at in the outbox rows changeWithOutbox builds (no app value looks like it). */
+const CREATED_AT_PLACEHOLDER = "bx:notification.created_at";
+
+/**
+ * `notifyMany` for a non-interactive batch (`db.http.batch([...])`): ONE statement that makes a
+ * change and writes what announces it, so both commit or neither does, in one round trip. `change`
+ * is a data-modifying statement with RETURNING (a compare-and-set `UPDATE … WHERE status = … RETURNING`,
+ * a guarded `INSERT … SELECT … WHERE … RETURNING`); the notifications, their pushes and socket
+ * triggers and `events` are written only if it returns a row, and the statement returns its rows.
+ * The outbox rows are the ones notifyMany writes (same payloads, same order); a repeated `dedupKey`
+ * is skipped with its rows.
+ */
+export function changeWithOutbox(change: SQL, inputs: NotifyInput[], events: RealtimeEvent[] = []): SQL {
+  // Ids are minted here so the push rows can name their notification before it exists.
+  const notes = inputs.map((n) => ({ ...n, id: crypto.randomUUID() }));
+  const rows: { ord: number; topic: string; payload: Record<string, unknown>; note: string | null; stamp: boolean }[] = [];
+  const add = (topic: string, payload: Record<string, unknown>, note: string | null, stamp = false) =>
+    rows.push({ ord: rows.length, topic, payload, note, stamp });
+  for (const push of [true, false]) {
+    for (const n of notes.filter((i) => (i.push !== false) === push)) {
+      const trigger = notificationTrigger({ id: n.id, type: n.type, createdAt: CREATED_AT_PLACEHOLDER });
+      add(OUTBOX_TOPICS.realtime, { userId: n.userId, event: "notification_created", audience: "any", payload: trigger }, n.id, true);
+      if (push) {
+        const data = pushData(n.id, n.type, n.data ?? {});
+        add(OUTBOX_TOPICS.push, { notificationId: n.id, userId: n.userId, title: n.title, body: n.message, data }, n.id);
+      }
+    }
+  }
+  for (const e of events) add(OUTBOX_TOPICS.realtime, { audience: "any", ...e }, null);
+  const noteRows = notes.map((n) => ({
+    id: n.id,
+    user_id: n.userId,
+    title: n.title,
+    message: n.message,
+    type: n.type,
+    data: n.data ?? {},
+    dedup_key: n.dedupKey ?? null,
+  }));
+  // The trigger's createdAt is the notification row's, which only the database knows.
+  return sql`
+    with change as (${change}),
+    note as (
+      insert into notifications (id, user_id, title, message, type, data, dedup_key)
+      select n.id, n.user_id, n.title, n.message, n.type, n.data, n.dedup_key
+        from jsonb_to_recordset(${JSON.stringify(noteRows)}::jsonb)
+             as n(id uuid, user_id uuid, title text, message text, type text, data jsonb, dedup_key text)
+       where exists (select 1 from change)
+      on conflict (dedup_key) do nothing
+      returning id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at),
+    queued as (
+      insert into outbox (topic, payload)
+      select r.topic,
+             case when r.stamp then replace(r.payload::text, ${JSON.stringify(CREATED_AT_PLACEHOLDER)}, to_json(note.created_at)::text)::jsonb
+                  else r.payload end
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(ord int, topic text, payload jsonb, note uuid, stamp boolean)
+        left join note on note.id = r.note
+       where exists (select 1 from change) and (r.note is null or note.id is not null)
+       order by r.ord
+      returning 1)
+    select * from change`;
 }
 
 /**

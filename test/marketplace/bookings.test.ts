@@ -1,10 +1,16 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
+import { type ApiResponse, api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
 
 /** Booking creation: idempotency under the apps' retries, slot races, server-side pricing and validation. */
 
 const rows = async (q: ReturnType<typeof sql>) => (await testDb().http.execute(q)).rows as Record<string, unknown>[];
+
+/** Database round trips the request cost (session check included), as the worker reports them outside production. */
+function expectRoundTrips(res: ApiResponse, n: number, what = "") {
+  expect(res.status, `${what} ${res.text.slice(0, 200)}`).toBeLessThan(300);
+  expect(Number(res.headers.get("x-db-round-trips")), what).toBe(n);
+}
 const bookingsOf = (customerId: string) => rows(sql`select id, status, total_price_paise from bookings where customer_id = ${customerId}`);
 
 function book(
@@ -30,9 +36,10 @@ describe("POST /api/bookings is idempotent under the apps' retries", () => {
     const second = await book(customer.token, providerServiceId, slot);
     const third = await book(customer.token, providerServiceId, slot);
     expect(first.status).toBe(201);
-    // auth, then one interactive transaction: connect, begin, listing read, insert, notifications, outbox, commit.
-    expect(Number(first.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(9);
+    // The listing read (with the session check), then one batch: cap lock, insert with its outbox rows, the booking.
+    expectRoundTrips(first, 2);
     expect([second.status, third.status]).toEqual([200, 200]);
+    expectRoundTrips(second, 2);
     expect(second.body.data.booking.id).toBe(first.body.data.booking.id);
     expect(third.body.data.booking.id).toBe(first.body.data.booking.id);
     expect(await bookingsOf(customer.id)).toHaveLength(1);
@@ -102,8 +109,8 @@ describe("two customers racing for one slot", () => {
       ids.map((id) => api("PUT", `/api/providers/bookings/${id}/status`, { token: provider.token, body: { status: "accepted" } })),
     );
     expect(accepts.map((r) => r.status).sort()).toEqual([200, 409]);
-    // auth, then connect, begin, the compare-and-set update, notifications, outbox, commit.
-    expect(Number(accepts.find((r) => r.status === 200)!.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(7);
+    // The booking read (with the session check), then one batch: the compare-and-set update with its outbox rows.
+    expectRoundTrips(accepts.find((r) => r.status === 200)!, 2);
     const loser = accepts.find((r) => r.status === 409)!;
     expect(loser.body.message).toMatch(/already accepted another booking/);
     const states = await rows(sql`select status::text as status from bookings where id in (${ids[0]}, ${ids[1]})`);
@@ -175,19 +182,93 @@ describe("price, time and listing rules", () => {
     expect((await book(customer.token, labour.providerServiceId, istSlot(2), ["per-hour-charges"])).status).toBe(201);
   });
 
-  it("a bookings list costs at most two database round trips including authentication", async () => {
+  it("a bookings list costs one database round trip including authentication", async () => {
     const { providerServiceId, provider } = await seedListing();
     const customer = await seedUser("user");
     for (const d of [2, 3, 4]) expect((await book(customer.token, providerServiceId, istSlot(d))).status).toBe(201);
     const mine = await api("GET", "/api/bookings", { token: customer.token });
     expect(mine.body.data.bookings).toHaveLength(3);
     expect(mine.body.data.pagination.total).toBe(3);
-    expect(Number(mine.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    expectRoundTrips(mine, 1);
     const theirs = await api("GET", "/api/providers/bookings", { token: provider.token });
     expect(theirs.body.data.bookings).toHaveLength(3);
-    expect(Number(theirs.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    expectRoundTrips(theirs, 1);
     const page = await api("GET", "/api/bookings?limit=2&page=2", { token: customer.token });
     expect(page.body.data.bookings).toHaveLength(1);
     expect(page.body.data.pagination).toMatchObject({ total: 3, currentPage: 2, totalPages: 2 });
+  });
+});
+
+describe("database round trips of every bookings call the apps make (session check included)", () => {
+  it("reads cost one; writes two when their notification texts need the booking, else one", async () => {
+    const listing = await seedListing();
+    const { provider } = listing;
+    const customer = await seedUser("user");
+    const c = (method: string, path: string, body?: unknown) => api(method, path, { token: customer.token, body });
+    const p = (method: string, path: string, body?: unknown) => api(method, path, { token: provider.token, body });
+
+    const created = await book(customer.token, listing.providerServiceId, istSlot(3, 10));
+    expectRoundTrips(created, 2, "create");
+    const id = created.body.data.booking.id as string;
+    expectRoundTrips(await book(customer.token, listing.providerServiceId, istSlot(3, 10)), 2, "create (retry)");
+
+    expectRoundTrips(await c("GET", "/api/bookings"), 1, "customer list");
+    expectRoundTrips(await c("GET", `/api/bookings/${id}`), 1, "customer detail");
+    expectRoundTrips(await c("GET", "/api/bookings/unread-count"), 1, "customer unread count");
+    expectRoundTrips(await c("PUT", "/api/bookings/mark-all-viewed"), 1, "customer mark all viewed");
+    expectRoundTrips(await c("PUT", `/api/bookings/${id}/mark-viewed`), 1, "mark viewed");
+    expectRoundTrips(await p("GET", "/api/providers/bookings"), 1, "provider list");
+    expectRoundTrips(await p("GET", "/api/providers/bookings/unread-count"), 1, "provider unread count");
+    expectRoundTrips(await p("PUT", "/api/providers/bookings/mark-all-viewed"), 1, "provider mark all viewed");
+
+    expectRoundTrips(await p("PUT", `/api/providers/bookings/${id}/status`, { status: "accepted" }), 2, "accept");
+    expectRoundTrips(await p("POST", `/api/providers/bookings/${id}/rate-customer`, { rating: 4 }), 2, "rate customer");
+    expectRoundTrips(await p("PUT", `/api/providers/bookings/${id}/status`, { status: "completed" }), 2, "complete");
+    expectRoundTrips(await c("POST", `/api/bookings/${id}/rate`, { rating: 5, review: "Tidy" }), 2, "rate provider");
+    expectRoundTrips(await c("POST", `/api/bookings/${id}/report`, { reportReason: "Late", reportDescription: "Late" }), 1, "report");
+    expectRoundTrips(
+      await p("POST", "/api/providers/report-customer", {
+        customerName: customer.fullName,
+        incidentDate: "2026-01-10",
+        incidentType: "Other",
+        description: "Rude",
+        evidence: [],
+      }),
+      1,
+      "report customer",
+    );
+
+    const toReject = (await book(customer.token, listing.providerServiceId, istSlot(4, 10))).body.data.booking.id as string;
+    expectRoundTrips(
+      await p("PUT", `/api/providers/bookings/${toReject}/status`, { status: "rejected", rejectionReason: "Away" }),
+      2,
+      "reject",
+    );
+    const toCancel = (await book(customer.token, listing.providerServiceId, istSlot(5, 10))).body.data.booking.id as string;
+    const cancelled = await c("PUT", `/api/bookings/${toCancel}/cancel`, { cancellationReason: "Plans changed" });
+    expectRoundTrips(cancelled, 2, "cancel");
+    expect(cancelled.body.data.booking).toMatchObject({ id: toCancel, status: "cancelled", cancellation_reason: "Plans changed" });
+  });
+
+  it("a refused change costs no more than an accepted one", async () => {
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    const id = (await book(customer.token, listing.providerServiceId, istSlot(3, 12))).body.data.booking.id as string;
+    const complete = await api("PUT", `/api/providers/bookings/${id}/status`, {
+      token: listing.provider.token,
+      body: { status: "completed" },
+    });
+    expect(complete.status).toBe(409);
+    expect(Number(complete.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    const rate = await api("POST", `/api/bookings/${id}/rate`, { token: customer.token, body: { rating: 5 } });
+    expect(rate.status).toBe(409);
+    expect(Number(rate.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
+    const other = await seedUser("user");
+    const report = await api("POST", `/api/bookings/${id}/report`, {
+      token: other.token,
+      body: { reportReason: "x", reportDescription: "x" },
+    });
+    expect(report.status).toBe(404);
+    expect(Number(report.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
   });
 });
