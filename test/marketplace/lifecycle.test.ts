@@ -184,3 +184,49 @@ describe("walls between users", () => {
     expect((await api("GET", "/api/bookings")).status).toBe(401);
   });
 });
+
+describe("changes racing each other: one wins, the other is refused and announces nothing", () => {
+  const notesOf = async (id: string) =>
+    (await testDb().http.execute(sql`select dedup_key from notifications where data->>'bookingId' = ${id} and type <> 'report'`)).rows.map(
+      (r) => String(r.dedup_key),
+    );
+
+  it("the provider rejects while the customer cancels", async () => {
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    for (let i = 0; i < 3; i++) {
+      const id = await bookingIn("pending", listing, customer);
+      const [rejected, cancelled] = await Promise.all([act("reject", id, listing, customer), act("cancel", id, listing, customer)]);
+      expect([rejected.status, cancelled.status].sort()).toEqual([200, 409]);
+      const winner = rejected.status === 200 ? "rejected" : "cancelled";
+      expect((await snapshot(id)).booking).toMatchObject({ status: winner });
+      const changes = (await notesOf(id)).filter((k) => !k.includes(":created:"));
+      expect(changes.length).toBeGreaterThan(0);
+      expect(changes.every((k) => k.includes(`:${winner}:`))).toBe(true);
+    }
+  });
+
+  it("the same rating sent twice at once: stored and announced once, both answered", async () => {
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    const id = await bookingIn("completed", listing, customer);
+    const rate = () => api("POST", `/api/bookings/${id}/rate`, { token: customer.token, body: { rating: 4, review: "Good" } });
+    const results = await Promise.all([rate(), rate()]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 201]);
+    const [r] = (await testDb().http.execute(sql`select count(*)::int as n from ratings where booking_id = ${id}`)).rows;
+    expect(r).toMatchObject({ n: 1 });
+    expect((await notesOf(id)).filter((k) => k.startsWith("rating:"))).toEqual([`rating:${id}:customer_to_provider`]);
+  });
+
+  it("the same booking reported twice at once: one report, the other 409", async () => {
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    const id = await bookingIn("completed", listing, customer);
+    const report = () =>
+      api("POST", `/api/bookings/${id}/report`, { token: customer.token, body: { reportReason: "Late", reportDescription: "Late" } });
+    const results = await Promise.all([report(), report()]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const notes = await testDb().http.execute(sql`select id from notifications where user_id = ${customer.id} and type = 'report'`);
+    expect(notes.rows).toHaveLength(1);
+  });
+});

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, outbox } from "../../src/db/schema";
-import { dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany } from "../../src/notifications/outbox";
+import { changeWithOutbox, dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany } from "../../src/notifications/outbox";
 import { seedUser, testDb } from "../harness";
 
 const db = testDb();
@@ -111,5 +111,51 @@ describe("transactional outbox", () => {
     } finally {
       await db.http.delete(outbox).where(and(eq(outbox.id, poison!.id), inArray(outbox.topic, ["push.send"])));
     }
+  });
+
+  it("changeWithOutbox writes notifyMany's rows in one statement, only when its change returns a row", async () => {
+    const [a, b] = [await seedUser("user"), await seedUser("user")];
+    const inputs = (u: string) => [
+      { userId: u, title: "Pushed", message: "m1", type: "booking", data: { bookingId: "b1", screen: "bookings" } },
+      { userId: u, title: "Quiet", message: "m2", type: "report", data: { reportId: "r1" }, push: false },
+    ];
+    const events = (u: string) => [{ userId: u, event: "booking_updated", payload: { bookingId: "b1" } }];
+    await notifyMany(db.http, inputs(a.id), events(a.id));
+    // The change is a no-op update: nothing is written.
+    const none = await db.http.execute(
+      changeWithOutbox(sql`update users set full_name = full_name where id = ${b.id} and false returning id`, inputs(b.id), events(b.id)),
+    );
+    expect(none.rows).toEqual([]);
+    expect(await outboxOf(b.id)).toEqual([]);
+    expect(await db.http.select().from(notifications).where(eq(notifications.userId, b.id))).toEqual([]);
+    // The change happens: the same rows as notifyMany, in the same order, and the change's rows come back.
+    const done = await db.http.execute(
+      changeWithOutbox(sql`update users set full_name = full_name where id = ${b.id} returning id`, inputs(b.id), events(b.id)),
+    );
+    expect(done.rows).toEqual([{ id: b.id }]);
+    const shapeOf = async (userId: string) => {
+      const notes = await db.http.select().from(notifications).where(eq(notifications.userId, userId));
+      const rows = (await outboxOf(userId)).sort((x, y) => x.id - y.id);
+      const names = new Map(notes.map((n) => [n.id, n.title]));
+      // Ids and times differ between the two writers; everything else must not.
+      return rows.map((r) => {
+        const text = JSON.stringify(r.payload);
+        let named = text;
+        for (const [id, title] of names) named = named.replaceAll(id, `<${title}>`);
+        const note = notes.find((n) => text.includes(n.id));
+        if (note) named = named.replaceAll(note.createdAt.toISOString(), "<created_at>");
+        return { topic: r.topic, payload: JSON.parse(named.replaceAll(userId, "<user>")) };
+      });
+    };
+    const expected = await shapeOf(a.id);
+    expect(expected).toHaveLength(4);
+    expect(await shapeOf(b.id)).toEqual(expected);
+    // A repeated dedupKey is skipped with its rows, as in notifyMany.
+    const key = `test:${crypto.randomUUID()}`;
+    const once = { userId: b.id, title: "Once", message: "m", type: "system", dedupKey: key };
+    const change = sql`update users set full_name = full_name where id = ${b.id} returning id`;
+    await db.http.batch([db.http.execute(changeWithOutbox(change, [once])), db.http.execute(changeWithOutbox(change, [once]))]);
+    expect(await db.http.select().from(notifications).where(eq(notifications.dedupKey, key))).toHaveLength(1);
+    expect((await outboxOf(b.id)).filter((r) => JSON.stringify(r.payload).includes("Once"))).toHaveLength(1);
   });
 });
