@@ -603,63 +603,52 @@ function transitionNotes(r: Row, to: BookingStatus, reason?: string): { notes: N
 
 export type RatingInput = { rating: number; review?: string | null };
 
-/**
- * Where a rating stands: the booking's status and the rating already given in one direction. The
- * same read answers before the insert (with the session check) and after it in the insert's batch,
- * when a concurrent request won.
- */
-const ratingState = (direction: "customer_to_provider" | "provider_to_customer", bookingId: string, mine: SQL) =>
-  sql`select b.status, b.customer_id, pp.user_id as provider_user_id, sm.name as service_name, rt.rating, rt.review
-        from bookings b
-        join provider_profiles pp on pp.id = b.provider_id
-        join provider_services ps on ps.id = b.provider_service_id
-        join services_master sm on sm.id = ps.service_id
-        left join ratings rt on rt.booking_id = b.id and rt.direction = ${direction}
-       where b.id = ${bookingId} and ${mine}`;
+type RatingRules = {
+  direction: "customer_to_provider" | "provider_to_customer";
+  /** The rater's side of the booking (SQL over `b` bookings and `pp` provider_profiles). */
+  mine: SQL;
+  rateable: BookingStatus[];
+  alreadyRated: string;
+  notRateable: string;
+};
 
-/**
- * Why a rating cannot be stored, or `repeat` when the same rating is already there (a retry: 200).
- * `undefined` when it can.
- */
-function ratingRefusal(
-  cur: Row | undefined,
-  review: string | null,
-  input: RatingInput,
-  rateable: BookingStatus[],
-  already: string,
-  notYet: string,
-) {
+/** `repeat` when this very rating is already stored (a retry: 200), `open` when it can be stored; throws why not otherwise. */
+function ratingVerdict(cur: Row | undefined, rules: RatingRules, rating: number, review: string | null): "repeat" | "open" {
   if (!cur) throw notFound("Booking");
   if (cur.rating !== null && cur.rating !== undefined) {
-    if (num(cur.rating) === input.rating && ((cur.review as string | null) ?? null) === review) return "repeat" as const;
-    throw conflict(already, "ALREADY_EXISTS");
+    if (num(cur.rating) === rating && ((cur.review as string | null) ?? null) === review) return "repeat";
+    throw conflict(rules.alreadyRated, "ALREADY_EXISTS");
   }
-  if (!rateable.includes(cur.status as BookingStatus))
-    throw new AppError("INVALID_STATE_TRANSITION", `${notYet} (this one is ${String(cur.status)})`);
-  return undefined;
+  if (!rules.rateable.includes(cur.status as BookingStatus))
+    throw new AppError("INVALID_STATE_TRANSITION", `${rules.notRateable} (this one is ${String(cur.status)})`);
+  return "open";
 }
 
 /**
- * Rates the other party of a booking, once: the state (with the session check), then one batch with
- * the guarded insert, its notification and the state again (a concurrent identical rating is a repeat).
+ * Rates the other party of a booking, once. Two round trips: where the rating stands (with the
+ * session check), then one batch with the guarded insert and its outbox rows, and the same read
+ * again for when a concurrent request won (an identical rating is then a repeat).
  */
 async function rate(
   db: Db,
-  direction: "customer_to_provider" | "provider_to_customer",
   bookingId: string,
-  mine: SQL,
+  rules: RatingRules,
   input: RatingInput,
-  rules: { rateable: BookingStatus[]; already: string; notYet: string },
   announce: (cur: Row) => { note: NotifyInput; events: RealtimeEvent[] },
 ): Promise<{ created: boolean }> {
   const review = input.review?.trim() || null;
-  const state = ratingState(direction, bookingId, mine);
-  const refusal = (cur: Row | undefined) => ratingRefusal(cur, review, input, rules.rateable, rules.already, rules.notYet);
+  const state = sql`select b.status, b.customer_id, pp.user_id as provider_user_id, sm.name as service_name, rt.rating, rt.review
+                      from bookings b
+                      join provider_profiles pp on pp.id = b.provider_id
+                      join provider_services ps on ps.id = b.provider_service_id
+                      join services_master sm on sm.id = ps.service_id
+                      left join ratings rt on rt.booking_id = b.id and rt.direction = ${rules.direction}
+                     where b.id = ${bookingId} and ${rules.mine}`;
   const [cur] = await rowsOf(db.http, state);
-  if (refusal(cur) === "repeat") return { created: false };
+  if (ratingVerdict(cur, rules, input.rating, review) === "repeat") return { created: false };
   const [rater, ratee] =
-    direction === "customer_to_provider" ? [sql`b.customer_id`, sql`pp.user_id`] : [sql`pp.user_id`, sql`b.customer_id`];
-  const statuses = sql.join(
+    rules.direction === "customer_to_provider" ? [sql`b.customer_id`, sql`pp.user_id`] : [sql`pp.user_id`, sql`b.customer_id`];
+  const rateable = sql.join(
     rules.rateable.map((s) => sql`${s}::booking_status`),
     sql`, `,
   );
@@ -668,9 +657,9 @@ async function rate(
     db.http.execute(
       changeWithOutbox(
         sql`insert into ratings (booking_id, direction, rater_id, ratee_id, rating, review)
-            select b.id, ${direction}, ${rater}, ${ratee}, ${input.rating}, ${review}
+            select b.id, ${rules.direction}, ${rater}, ${ratee}, ${input.rating}, ${review}
               from bookings b join provider_profiles pp on pp.id = b.provider_id
-             where b.id = ${bookingId} and ${mine} and b.status in (${statuses})
+             where b.id = ${bookingId} and ${rules.mine} and b.status in (${rateable})
             on conflict (booking_id, direction) do nothing
             returning id`,
         [note],
@@ -680,38 +669,33 @@ async function rate(
     db.http.execute(state),
   ]);
   if (inserted.rows.length > 0) return { created: true };
-  refusal(after.rows[0] as Row | undefined);
+  ratingVerdict(after.rows[0] as Row | undefined, rules, input.rating, review);
   return { created: false };
 }
 
 /** Customer → provider, only on completed bookings, once. A repeat of the same rating answers 200. */
 export async function rateProvider(db: Db, customerId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
-  return rate(
-    db,
-    "customer_to_provider",
-    bookingId,
-    sql`b.customer_id = ${customerId}`,
-    input,
-    {
-      rateable: ["completed"],
-      already: "You have already rated this booking. Each booking can only be rated once.",
-      notYet: "You can only rate completed bookings",
+  const rules: RatingRules = {
+    direction: "customer_to_provider",
+    mine: sql`b.customer_id = ${customerId}`,
+    rateable: ["completed"],
+    alreadyRated: "You have already rated this booking. Each booking can only be rated once.",
+    notRateable: "You can only rate completed bookings",
+  };
+  return rate(db, bookingId, rules, input, (cur) => ({
+    note: {
+      userId: String(cur.provider_user_id),
+      title: "New Rating",
+      message: `You received a ${input.rating} star rating for ${serviceLabel(String(cur.service_name))}.`,
+      type: "rating",
+      data: { bookingId, rating: input.rating, type: "rating_received", screen: "bookings" },
+      dedupKey: `rating:${bookingId}:customer_to_provider`,
     },
-    (cur) => ({
-      note: {
-        userId: String(cur.provider_user_id),
-        title: "New Rating",
-        message: `You received a ${input.rating} star rating for ${serviceLabel(String(cur.service_name))}.`,
-        type: "rating",
-        data: { bookingId, rating: input.rating, type: "rating_received", screen: "bookings" },
-        dedupKey: `rating:${bookingId}:customer_to_provider`,
-      },
-      events: [
-        { userId: String(cur.provider_user_id), event: "booking_updated", payload: { bookingId }, audience: "any" },
-        { userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" },
-      ],
-    }),
-  );
+    events: [
+      { userId: String(cur.provider_user_id), event: "booking_updated", payload: { bookingId }, audience: "any" },
+      { userId: customerId, event: "booking_updated", payload: { bookingId }, audience: "any" },
+    ],
+  }));
 }
 
 /**
@@ -719,29 +703,24 @@ export async function rateProvider(db: Db, customerId: string, bookingId: string
  * before completing it (client-contract §3.8), so accepted and completed bookings qualify.
  */
 export async function rateCustomer(db: Db, providerUserId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
-  return rate(
-    db,
-    "provider_to_customer",
-    bookingId,
-    sql`pp.user_id = ${providerUserId}`,
-    input,
-    {
-      rateable: ["accepted", "completed"],
-      already: "You have already rated this customer for this booking",
-      notYet: "You can only rate customers of accepted or completed bookings",
+  const rules: RatingRules = {
+    direction: "provider_to_customer",
+    mine: sql`pp.user_id = ${providerUserId}`,
+    rateable: ["accepted", "completed"],
+    alreadyRated: "You have already rated this customer for this booking",
+    notRateable: "You can only rate customers of accepted or completed bookings",
+  };
+  return rate(db, bookingId, rules, input, (cur) => ({
+    note: {
+      userId: String(cur.customer_id),
+      title: "New Rating",
+      message: `You received a ${input.rating} star rating from your service provider.`,
+      type: "rating",
+      data: { bookingId, rating: input.rating, type: "rating_received" },
+      dedupKey: `rating:${bookingId}:provider_to_customer`,
     },
-    (cur) => ({
-      note: {
-        userId: String(cur.customer_id),
-        title: "New Rating",
-        message: `You received a ${input.rating} star rating from your service provider.`,
-        type: "rating",
-        data: { bookingId, rating: input.rating, type: "rating_received" },
-        dedupKey: `rating:${bookingId}:provider_to_customer`,
-      },
-      events: [],
-    }),
-  );
+    events: [],
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
