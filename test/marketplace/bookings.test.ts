@@ -271,4 +271,19 @@ describe("database round trips of every bookings call the apps make (session che
     expect(report.status).toBe(404);
     expect(Number(report.headers.get("x-db-round-trips"))).toBeLessThanOrEqual(2);
   });
+
+  it("a revoked session's one-round-trip write is 401 and leaves neither the report nor its notification", async () => {
+    const listing = await seedListing();
+    const customer = await seedUser("user");
+    const id = (await book(customer.token, listing.providerServiceId, istSlot(3, 14))).body.data.booking.id as string;
+    await testDb().http.execute(sql`update sessions set revoked_at = now(), revoke_reason = 'test' where id = ${customer.sessionId}`);
+    const r = await api("POST", `/api/bookings/${id}/report`, {
+      token: customer.token,
+      body: { reportReason: "Late", reportDescription: "Late" },
+    });
+    expect(r.status).toBe(401);
+    expect(Number(r.headers.get("x-db-round-trips"))).toBe(1);
+    expect(await rows(sql`select id from user_reports_providers where booking_id = ${id}`)).toEqual([]);
+    expect(await rows(sql`select id from notifications where user_id = ${customer.id} and type = 'report'`)).toEqual([]);
+  });
 });
