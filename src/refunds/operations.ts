@@ -100,7 +100,7 @@ async function settle(env: Env, ctx: Waiter, db: Db, refundId: string, t: Transi
   return r;
 }
 
-function paytmFor(cfg: Config, ctx: Waiter, db: Db, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
+function paytmFor(cfg: Config, ctx: Waiter, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
   const logs: (typeof paymentApiLogs.$inferInsert)[] = [];
   const client = createPaytmClient({
     mid: cfg.PAYTM_MID,
@@ -175,7 +175,7 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
       initiatedAt: sql`coalesce(${refunds.initiatedAt}, now())`,
     })
     .where(eq(refunds.id, r.id));
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   const ids = { orderId: o.paytmOrderId, refId: r.refId };
   try {
     const readStatus = async (why: string): Promise<ProcessOutcome | "not_found"> => {
@@ -243,7 +243,7 @@ async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: 
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status !== "processing" && r.status !== "needs_attention") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });
@@ -280,7 +280,7 @@ async function applyNotice(
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status === "completed" || r.status === "failed") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });
