@@ -144,8 +144,8 @@ export class PaymentOrder extends DurableObject<Env> {
   private verifyWindow: number[] = [];
   /** The running operation's database handle (one per operation, see `serial`). */
   private opDb: Db | undefined;
-  /** Database round trips of the last finished operation, on its own handle (not the request's). */
-  private lastDbRoundTrips = 0;
+  /** Database round trips of the last finished operation of each kind, on its own handle (not the request's). */
+  private dbRoundTrips: Record<string, number> = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -168,12 +168,12 @@ export class PaymentOrder extends DurableObject<Env> {
    * this object has no state yet (its facts are immutable; its status is what Postgres said).
    */
   initiate(paytmOrderId: string, known?: PaymentOrderRow): Promise<InitiateOutcome> {
-    return this.serial(paytmOrderId, (s) => this.doInitiate(s, "initiate"), known);
+    return this.serial(paytmOrderId, "initiate", (s) => this.doInitiate(s, "initiate"), known);
   }
 
   /** The checkout page's token; never starts a second payment for a closed order. */
   checkoutToken(paytmOrderId: string): Promise<InitiateOutcome> {
-    return this.serial(paytmOrderId, (s) => this.doInitiate(s, "checkout"));
+    return this.serial(paytmOrderId, "checkout", (s) => this.doInitiate(s, "checkout"));
   }
 
   /** The app's verify: confirm with /v3/order/status and apply. Idempotent. */
@@ -185,7 +185,7 @@ export class PaymentOrder extends DurableObject<Env> {
       return Promise.resolve({ kind: "rate_limited", retryAfterSec: Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)) });
     }
     this.verifyWindow.push(now);
-    return this.serial(paytmOrderId, (s) => this.confirm(s, "verify"));
+    return this.serial(paytmOrderId, "verify", (s) => this.confirm(s, "verify"));
   }
 
   /**
@@ -193,7 +193,7 @@ export class PaymentOrder extends DurableObject<Env> {
    * status read (never trusted alone: browser callbacks are replayable and carry no nonce).
    */
   notification(paytmOrderId: string, n: NotificationInput): Promise<NotificationOutcome> {
-    return this.serial(paytmOrderId, async (s) => {
+    return this.serial(paytmOrderId, n.source, async (s) => {
       const key = `${n.source}:${n.status}`;
       const seen = this.ctx.storage.sql.exec("SELECT 1 FROM seen WHERE dedup_key = ?", key).toArray().length > 0;
       const order = this.order(s);
@@ -236,7 +236,7 @@ export class PaymentOrder extends DurableObject<Env> {
 
   /** Reconciliation (cron): re-read status and apply; expire unpaid orders past their deadline. */
   reconcile(paytmOrderId: string): Promise<ConfirmOutcome> {
-    return this.serial(paytmOrderId, (s) => this.confirm(s, "cron", true));
+    return this.serial(paytmOrderId, "reconcile", (s) => this.confirm(s, "cron", true));
   }
 
   /**
@@ -245,16 +245,16 @@ export class PaymentOrder extends DurableObject<Env> {
    * src/refunds/operations.ts.
    */
   refund(paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-    return this.serial(paytmOrderId, () => runRefundOp(this.env, this.ctx, op, this.db()));
+    return this.serial(paytmOrderId, `refund:${op.kind}`, () => runRefundOp(this.env, this.ctx, op, this.db()));
   }
 
   /** Test and operator view of the local state. */
-  inspect(): { phase: Phase | null; version: number; attempts: AttemptView[]; seen: string[]; dbRoundTrips: number } {
+  inspect(): { phase: Phase | null; version: number; attempts: AttemptView[]; seen: string[]; dbRoundTrips: Record<string, number> } {
     const s = this.state();
     return {
       phase: s?.phase ?? null,
       version: s?.version ?? 0,
-      dbRoundTrips: this.lastDbRoundTrips,
+      dbRoundTrips: { ...this.dbRoundTrips },
       attempts: this.ctx.storage.sql
         .exec<AttemptView>("SELECT id, kind, trigger, state, started_at, finished_at FROM attempts ORDER BY id")
         .toArray(),
@@ -268,7 +268,7 @@ export class PaymentOrder extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const s = this.state();
     if (!s || s.phase === "paid" || s.phase === "failed" || s.phase === "expired") return;
-    await this.serial(s.paytm_order_id, (st) => this.confirm(st, "alarm", true));
+    await this.serial(s.paytm_order_id, "alarm", (st) => this.confirm(st, "alarm", true));
   }
 
   // --- serialization and state ---------------------------------------------------------------
@@ -279,7 +279,7 @@ export class PaymentOrder extends DurableObject<Env> {
    * operation has one database handle of its own (its round trips are counted for `inspect`);
    * background writes (API logs, replay events) use another, so they never outlive it.
    */
-  private serial<T>(paytmOrderId: string, fn: (s: StateRow) => Promise<T>, known?: PaymentOrderRow): Promise<T> {
+  private serial<T>(paytmOrderId: string, op: string, fn: (s: StateRow) => Promise<T>, known?: PaymentOrderRow): Promise<T> {
     const run = this.chain.then(async () => {
       const db = createDb(this.config());
       this.opDb = db;
@@ -289,7 +289,7 @@ export class PaymentOrder extends DurableObject<Env> {
         return await fn(this.state() ?? s);
       } finally {
         this.opDb = undefined;
-        this.lastDbRoundTrips = db.roundTrips();
+        this.dbRoundTrips[op] = db.roundTrips();
         await db.close();
       }
     });
