@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import type { HttpDb } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
@@ -94,10 +94,18 @@ export async function withIdempotency<T extends FirstReads>(
       return { status: row.responseStatus as 200 | 201, body: row.responseBody as Record<string, unknown>, replayed: true };
     }
     if (row.lockedAt && Date.now() - row.lockedAt.getTime() > LOCK_TIMEOUT_MS) {
+      // Compare-and-set on staleness (the stored lock time has microseconds a JS Date cannot echo):
+      // of concurrent takers, the first resets the lock and the others' WHERE no longer matches.
       const [taken] = await db
         .update(idempotencyKeys)
         .set({ lockedAt: sql`now()` })
-        .where(and(eq(idempotencyKeys.id, row.id), eq(idempotencyKeys.lockedAt, row.lockedAt)))
+        .where(
+          and(
+            eq(idempotencyKeys.id, row.id),
+            isNull(idempotencyKeys.responseStatus),
+            lt(idempotencyKeys.lockedAt, sql`now() - make_interval(secs => ${LOCK_TIMEOUT_MS / 1000})`),
+          ),
+        )
         .returning({ id: idempotencyKeys.id });
       if (taken) {
         claimedId = taken.id;
