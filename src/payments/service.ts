@@ -236,6 +236,11 @@ function grantOf(o: PaymentOrderRow, alreadyProcessed: boolean): Grant {
  * max(now, current end) (renewals extend, §3.3). Labour: a window from max(now, latest end); the
  * user row is locked so two orders of one user cannot both start at the same old end (the
  * exclusion constraint would reject the second anyway).
+ *
+ * An interactive transaction on purpose (the PaymentOrder object's handle, not the request's): the
+ * locks on the order and on what it buys are held while code decides from what it then reads
+ * (already paid? a duplicate of a paid purchase? which window?). Cost: handshake, BEGIN, 9
+ * statements, COMMIT (test/payments/round-trips.test.ts).
  */
 export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts): Promise<Grant> {
   return db.transaction(async (tx) => {

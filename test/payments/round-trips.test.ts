@@ -24,7 +24,11 @@ import {
 const roundTrips = (r: ApiResponse) => Number(r.headers.get("x-db-round-trips"));
 const objectRoundTrips = async (orderId: string, op: string) => (await orderStub(orderId).inspect()).dbRoundTrips[op];
 const initiateLabour = (token: string, headers: Record<string, string> = {}) =>
-  api("POST", "/api/payments/initiate-labour-payment", { token, body: { amount: 99, serviceName: "labors", paymentMethod: "paytm" }, headers });
+  api("POST", "/api/payments/initiate-labour-payment", {
+    token,
+    body: { amount: 99, serviceName: "labors", paymentMethod: "paytm" },
+    headers,
+  });
 
 /** Another live session of the same account, with its own access token. */
 async function secondSession(u: SeededUser): Promise<string> {
