@@ -118,6 +118,18 @@ describe("payments: database round trips per call", () => {
     expect(roundTrips(hist)).toBe(1);
   });
 
+  it("retry after a failed payment: 2 (the old order with its listing's price, then the new order's claim)", async () => {
+    const s = await providerWithListing();
+    const { orderId } = (await initiateListing(s)).body;
+    await postCallback((await payAtPaytm(orderId, "failure")).formBody);
+    expect(await objectRoundTrips(orderId, "callback")).toBe(9); // the event, then markFailed's transaction
+    const retry = await api("POST", "/api/payments/retry-payment", { token: s.provider.token, body: { orderId } });
+    expect(retry.status).toBe(200);
+    expect(retry.body.orderId).not.toBe(orderId);
+    expect(roundTrips(retry)).toBe(2);
+    expect(await objectRoundTrips(retry.body.orderId, "initiate")).toBe(1);
+  });
+
   it("an Idempotency-Key's claim rides on the first call: a new order costs 3 (storing the answer), its replay 1", async () => {
     const u = await seedUser("user");
     const key = { "idempotency-key": crypto.randomUUID() };
