@@ -142,6 +142,10 @@ const POLL_HORIZON_MS = 72 * 3_600_000;
 export class PaymentOrder extends DurableObject<Env> {
   private chain: Promise<unknown> = Promise.resolve();
   private verifyWindow: number[] = [];
+  /** The running operation's database handle (one per operation, see `serial`). */
+  private opDb: Db | undefined;
+  /** Database round trips of the last finished operation of each kind, on its own handle (not the request's). */
+  private dbRoundTrips: Record<string, number> = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -158,14 +162,18 @@ export class PaymentOrder extends DurableObject<Env> {
 
   // --- public RPC ----------------------------------------------------------------------------
 
-  /** Get (or reuse) the txnToken for checkout. Exactly one initiate call per order reaches Paytm. */
-  initiate(paytmOrderId: string): Promise<InitiateOutcome> {
-    return this.serial(paytmOrderId, (s) => this.doInitiate(s, "initiate"));
+  /**
+   * Get (or reuse) the txnToken for checkout. Exactly one initiate call per order reaches Paytm.
+   * `known`: the order row the caller just read from Postgres, used instead of reading it again when
+   * this object has no state yet (its facts are immutable; its status is what Postgres said).
+   */
+  initiate(paytmOrderId: string, known?: PaymentOrderRow): Promise<InitiateOutcome> {
+    return this.serial(paytmOrderId, "initiate", (s) => this.doInitiate(s, "initiate"), known);
   }
 
   /** The checkout page's token; never starts a second payment for a closed order. */
   checkoutToken(paytmOrderId: string): Promise<InitiateOutcome> {
-    return this.serial(paytmOrderId, (s) => this.doInitiate(s, "checkout"));
+    return this.serial(paytmOrderId, "checkout", (s) => this.doInitiate(s, "checkout"));
   }
 
   /** The app's verify: confirm with /v3/order/status and apply. Idempotent. */
@@ -177,7 +185,7 @@ export class PaymentOrder extends DurableObject<Env> {
       return Promise.resolve({ kind: "rate_limited", retryAfterSec: Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000)) });
     }
     this.verifyWindow.push(now);
-    return this.serial(paytmOrderId, (s) => this.confirm(s, "verify"));
+    return this.serial(paytmOrderId, "verify", (s) => this.confirm(s, "verify"));
   }
 
   /**
@@ -185,14 +193,14 @@ export class PaymentOrder extends DurableObject<Env> {
    * status read (never trusted alone: browser callbacks are replayable and carry no nonce).
    */
   notification(paytmOrderId: string, n: NotificationInput): Promise<NotificationOutcome> {
-    return this.serial(paytmOrderId, async (s) => {
+    return this.serial(paytmOrderId, n.source, async (s) => {
       const key = `${n.source}:${n.status}`;
       const seen = this.ctx.storage.sql.exec("SELECT 1 FROM seen WHERE dedup_key = ?", key).toArray().length > 0;
       const order = this.order(s);
       const db = this.db();
       if (seen) {
         this.ctx.waitUntil(
-          recordSecurityEvent(db.http, {
+          recordSecurityEvent(this.backgroundDb().http, {
             kind: "replay",
             orderId: order.id,
             paytmOrderId: order.paytmOrderId,
@@ -228,7 +236,7 @@ export class PaymentOrder extends DurableObject<Env> {
 
   /** Reconciliation (cron): re-read status and apply; expire unpaid orders past their deadline. */
   reconcile(paytmOrderId: string): Promise<ConfirmOutcome> {
-    return this.serial(paytmOrderId, (s) => this.confirm(s, "cron", true));
+    return this.serial(paytmOrderId, "reconcile", (s) => this.confirm(s, "cron", true));
   }
 
   /**
@@ -237,15 +245,16 @@ export class PaymentOrder extends DurableObject<Env> {
    * src/refunds/operations.ts.
    */
   refund(paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-    return this.serial(paytmOrderId, () => runRefundOp(this.env, this.ctx, op));
+    return this.serial(paytmOrderId, `refund:${op.kind}`, () => runRefundOp(this.env, this.ctx, op, this.db()));
   }
 
   /** Test and operator view of the local state. */
-  inspect(): { phase: Phase | null; version: number; attempts: AttemptView[]; seen: string[] } {
+  inspect(): { phase: Phase | null; version: number; attempts: AttemptView[]; seen: string[]; dbRoundTrips: Record<string, number> } {
     const s = this.state();
     return {
       phase: s?.phase ?? null,
       version: s?.version ?? 0,
+      dbRoundTrips: { ...this.dbRoundTrips },
       attempts: this.ctx.storage.sql
         .exec<AttemptView>("SELECT id, kind, trigger, state, started_at, finished_at FROM attempts ORDER BY id")
         .toArray(),
@@ -259,20 +268,30 @@ export class PaymentOrder extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const s = this.state();
     if (!s || s.phase === "paid" || s.phase === "failed" || s.phase === "expired") return;
-    await this.serial(s.paytm_order_id, (st) => this.confirm(st, "alarm", true));
+    await this.serial(s.paytm_order_id, "alarm", (st) => this.confirm(st, "alarm", true));
   }
 
   // --- serialization and state ---------------------------------------------------------------
 
   /**
    * One operation at a time, in arrival order, across awaits on Paytm and Postgres (an explicit
-   * promise chain rather than blockConcurrencyWhile, whose 30 s limit resets the object).
+   * promise chain rather than blockConcurrencyWhile, whose 30 s limit resets the object). Each
+   * operation has one database handle of its own (its round trips are counted for `inspect`);
+   * background writes (API logs, replay events) use another, so they never outlive it.
    */
-  private serial<T>(paytmOrderId: string, fn: (s: StateRow) => Promise<T>): Promise<T> {
+  private serial<T>(paytmOrderId: string, op: string, fn: (s: StateRow) => Promise<T>, known?: PaymentOrderRow): Promise<T> {
     const run = this.chain.then(async () => {
-      const s = await this.load(paytmOrderId);
-      this.recoverInterrupted(s);
-      return fn(this.state() ?? s);
+      const db = createDb(this.config());
+      this.opDb = db;
+      try {
+        const s = await this.load(paytmOrderId, known);
+        this.recoverInterrupted(s);
+        return await fn(this.state() ?? s);
+      } finally {
+        this.opDb = undefined;
+        this.dbRoundTrips[op] = db.roundTrips();
+        await db.close();
+      }
     });
     this.chain = run.catch(() => undefined);
     return run;
@@ -291,18 +310,28 @@ export class PaymentOrder extends DurableObject<Env> {
     return loadConfig(this.env);
   }
 
+  /** The running operation's handle (see `serial`). */
   private db(): Db {
+    if (!this.opDb) throw new Error("PaymentOrder: database used outside an operation");
+    return this.opDb;
+  }
+
+  /** For writes handed to waitUntil: they may finish after the operation's handle closed. */
+  private backgroundDb(): Db {
     return createDb(this.config());
   }
 
-  /** First use: the immutable order facts come from Postgres (its guard trigger keeps them immutable). */
-  private async load(paytmOrderId: string): Promise<StateRow> {
+  /**
+   * First use: the immutable order facts come from Postgres (its guard trigger keeps them immutable),
+   * or from the row the caller has just read there.
+   */
+  private async load(paytmOrderId: string, known?: PaymentOrderRow): Promise<StateRow> {
     const existing = this.state();
     if (existing) {
       if (existing.paytm_order_id !== paytmOrderId) throw new Error("PaymentOrder: called under a different order id");
       return existing;
     }
-    const row = await orderByPaytmId(this.db().http, paytmOrderId);
+    const row = known?.paytmOrderId === paytmOrderId ? known : await orderByPaytmId(this.db().http, paytmOrderId);
     if (!row) throw new Error(`PaymentOrder: unknown order ${paytmOrderId}`);
     const snapshot: OrderSnapshot = {
       id: row.id,
@@ -312,7 +341,7 @@ export class PaymentOrder extends DurableObject<Env> {
       providerServiceId: row.providerServiceId,
       amountPaise: row.amountPaise,
       validityDays: row.validityDays,
-      expiresAt: row.expiresAt.getTime(),
+      expiresAt: new Date(row.expiresAt).getTime(),
     };
     const phase: Phase = row.status === "paid" ? "paid" : row.status === "failed" ? "failed" : row.status === "expired" ? "expired" : "new";
     // A pending order whose storage was lost: its token is unknown, so an identical re-initiate fetches it (0002).
@@ -402,7 +431,7 @@ export class PaymentOrder extends DurableObject<Env> {
     const flush = () => {
       if (logs.length === 0) return;
       const rows = logs.splice(0);
-      this.ctx.waitUntil(recordApiLogs(this.db().http, rows).catch(() => undefined));
+      this.ctx.waitUntil(recordApiLogs(this.backgroundDb().http, rows).catch(() => undefined));
     };
     return { client, flush };
   }
@@ -466,13 +495,13 @@ export class PaymentOrder extends DurableObject<Env> {
       case "not_found": {
         // Paytm refused the request (nothing exists on its side): the order can never be paid.
         this.transition(st, { phase: "failed" });
-        const db = this.db();
-        try {
-          await markFailed(db, order.id, { resultCode: r.resultCode, resultMsg: r.resultMsg, trigger: "initiate", raw: { initiate: r } });
-          metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: "initiate", resultCode: r.resultCode });
-        } finally {
-          await db.close();
-        }
+        await markFailed(this.db(), order.id, {
+          resultCode: r.resultCode,
+          resultMsg: r.resultMsg,
+          trigger: "initiate",
+          raw: { initiate: r },
+        });
+        metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: "initiate", resultCode: r.resultCode });
         return { kind: "declined", message: r.resultMsg || "Payment gateway declined the request" };
       }
     }
@@ -571,18 +600,12 @@ export class PaymentOrder extends DurableObject<Env> {
         await this.ctx.storage.setAlarm(Date.now() + ALARM_BACKOFF_MS[0]!);
         await scheduleNextCheck(db.http, order.id, ALARM_BACKOFF_MS[0]!).catch(() => undefined);
         return { kind: "activation_failed", retryAfterSec: 30 };
-      } finally {
-        await db.close();
       }
     }
 
     if (r.ok && r.status === "TXN_FAILURE") {
-      try {
-        await markFailed(db, order.id, { resultCode: r.resultCode, resultMsg: r.resultMsg, trigger, raw: r.body });
-        metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: trigger, resultCode: r.resultCode });
-      } finally {
-        await db.close();
-      }
+      await markFailed(db, order.id, { resultCode: r.resultCode, resultMsg: r.resultMsg, trigger, raw: r.body });
+      metric("payment.outcome", { purpose: order.purpose, outcome: "failed", source: trigger, resultCode: r.resultCode });
       this.transition(this.state()!, { phase: "failed", txn_token: null });
       await this.ctx.storage.deleteAlarm();
       return { kind: "failed", resultCode: r.resultCode, resultMsg: r.resultMsg };
@@ -628,10 +651,12 @@ export class PaymentOrder extends DurableObject<Env> {
   private async refundDuplicate(order: OrderSnapshot, duplicateOf: string): Promise<void> {
     metric("payment.outcome", { purpose: order.purpose, outcome: "duplicate", source: "apply", duplicateOf });
     try {
-      await runRefundOp(this.env, this.ctx, {
-        kind: "request",
-        request: { paytmOrderId: order.paytmOrderId, reason: "duplicate_payment", actor: { kind: "system" } },
-      });
+      await runRefundOp(
+        this.env,
+        this.ctx,
+        { kind: "request", request: { paytmOrderId: order.paytmOrderId, reason: "duplicate_payment", actor: { kind: "system" } } },
+        this.db(),
+      );
     } catch (err) {
       console.error(
         JSON.stringify({

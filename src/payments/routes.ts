@@ -1,5 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { BatchResponse } from "drizzle-orm/batch";
 import { Hono } from "hono";
+import type { HttpDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
@@ -9,7 +11,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
-import { type StoredResponse, withIdempotency } from "./idempotency";
+import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
 import { checkoutPage, checkoutSignatureValid, checkoutUrl, messagePage } from "./pages";
 import type { ConfirmOutcome, NotificationOutcome } from "./payment-order";
 import {
@@ -30,8 +32,11 @@ import {
   LABOUR_ACCESS_PRICE,
   labourAccessStatus,
   listingForPayment,
+  listingForPaymentQuery,
   openOrder,
+  openOrderQuery,
   orderByPaytmId,
+  orderByPaytmIdQuery,
   type PaymentOrderRow,
   type Purpose,
   recordEvent,
@@ -82,15 +87,21 @@ type Product = { purpose: Purpose; providerServiceId: string | null; amountPaise
  * Open (or reuse) the one open order for this payer and product, then have its Durable Object
  * obtain the txnToken. Concurrent requests converge on one order (unique index) and one Paytm
  * initiate call (the DO serializes). The answer carries orderId and paytmUrl at the top level.
+ * `found`: the payer's open order for this product, when the route's first read found one.
  */
-async function startCheckout(c: AppContext, product: Product, message: string): Promise<StoredResponse> {
+async function startCheckout(c: AppContext, product: Product, message: string, found?: PaymentOrderRow): Promise<StoredResponse> {
   const p = principalOf(c);
   const db = c.get("db").http;
   const cfg = c.get("config");
   for (let round = 0; round < 2; round++) {
-    const { order, created } = await openOrder(db, { userId: p.userId, ...product, clientInfo: clientInfo(c) });
-    if (created) background(c, assessRisk(db, order, clientIp(c)));
-    const r = await orderStub(c.env, order.paytmOrderId).initiate(order.paytmOrderId);
+    const claim =
+      round === 0 && found
+        ? { order: found, created: false, risk: undefined }
+        : await openOrder(db, { userId: p.userId, ...product, clientInfo: clientInfo(c) });
+    const { order, created } = claim;
+    if (created) background(c, assessRisk(db, order, clientIp(c), claim.risk));
+    // The order row just read travels along, so a new order's object need not read it again.
+    const r = await orderStub(c.env, order.paytmOrderId).initiate(order.paytmOrderId, order);
     switch (r.kind) {
       case "token": {
         const paytmUrl = await checkoutUrl(cfg.PUBLIC_BASE_URL, cfg.JWT_SECRET, order.paytmOrderId);
@@ -132,7 +143,11 @@ async function startCheckout(c: AppContext, product: Product, message: string): 
   throw new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1 });
 }
 
-/** Per-user initiation limit (the binding is per location and approximate: abuse control, not accounting). */
+/**
+ * Per-user initiation limit (the binding is per location and approximate: abuse control, not
+ * accounting). Called after the route's first database call, which confirmed the session: a revoked
+ * session never spends the payer's budget.
+ */
 async function limitInitiation(c: AppContext, userId: string): Promise<void> {
   const { success } = await c.env.PAYMENT_LIMITER.limit({ key: `initiate:${userId}` });
   if (success) return;
@@ -140,11 +155,22 @@ async function limitInitiation(c: AppContext, userId: string): Promise<void> {
   throw new AppError("RATE_LIMITED", "Too many payment attempts. Please wait a minute and try again.", { retryAfter: 60 });
 }
 
-async function respondIdempotent(c: AppContext, bodyValue: unknown, run: () => Promise<StoredResponse>) {
+/**
+ * Initiation costs two database round trips: `reads` (the listing, the payer's open order; an
+ * Idempotency-Key's claim rides along) and, when no open order exists, the new order's claim.
+ * Storing an Idempotency-Key's answer adds a third.
+ */
+async function respondIdempotent<T extends FirstReads>(
+  c: AppContext,
+  bodyValue: unknown,
+  reads: (db: HttpDb) => T,
+  run: (read: BatchResponse<T>) => Promise<StoredResponse>,
+) {
   const p = principalOf(c);
   const r = await withIdempotency(
     c.get("db").http,
     { key: c.req.header("idempotency-key"), userId: p.userId, method: c.req.method, path: c.req.path, body: bodyValue },
+    reads,
     run,
   );
   if (r.replayed) c.header("Idempotent-Replayed", "true");
@@ -159,21 +185,28 @@ paymentsRoutes.post(
   async (c) => {
     const input = c.req.valid("json");
     const p = principalOf(c);
-    return respondIdempotent(c, input, async () => {
-      const listing = await listingForPayment(c.get("db").http, p.userId, input.providerServiceId);
-      assertClientAmount(input.amount, listing.amountPaise);
-      await limitInitiation(c, p.userId);
-      return startCheckout(
-        c,
-        {
-          purpose: "listing_fee",
-          providerServiceId: listing.providerServiceId,
-          amountPaise: listing.amountPaise,
-          validityDays: listing.validityDays,
-        },
-        "Payment initiated successfully",
-      );
-    });
+    const key = { userId: p.userId, purpose: "listing_fee", providerServiceId: input.providerServiceId } as const;
+    return respondIdempotent(
+      c,
+      input,
+      (db) => [listingForPaymentQuery(db, input.providerServiceId), openOrderQuery(db, key)] as const,
+      async ([listingRows, [found]]) => {
+        const listing = listingForPayment(listingRows, p.userId);
+        assertClientAmount(input.amount, listing.amountPaise);
+        await limitInitiation(c, p.userId);
+        return startCheckout(
+          c,
+          {
+            purpose: "listing_fee",
+            providerServiceId: listing.providerServiceId,
+            amountPaise: listing.amountPaise,
+            validityDays: listing.validityDays,
+          },
+          "Payment initiated successfully",
+          found,
+        );
+      },
+    );
   },
 );
 
@@ -185,15 +218,23 @@ paymentsRoutes.post(
   async (c) => {
     const input = c.req.valid("json");
     const p = principalOf(c);
-    return respondIdempotent(c, input, async () => {
-      assertClientAmount(input.amount, LABOUR_ACCESS_PRICE.amountPaise);
-      await limitInitiation(c, p.userId);
-      return startCheckout(
-        c,
-        { purpose: "labour_access", providerServiceId: null, ...LABOUR_ACCESS_PRICE },
-        "Labour payment initiated successfully",
-      );
-    });
+    const key = { userId: p.userId, purpose: "labour_access", providerServiceId: null } as const;
+    return respondIdempotent(
+      c,
+      input,
+      // Read before the rate limiter and the Durable Object act: it carries the session check.
+      (db) => [openOrderQuery(db, key)] as const,
+      async ([[found]]) => {
+        assertClientAmount(input.amount, LABOUR_ACCESS_PRICE.amountPaise);
+        await limitInitiation(c, p.userId);
+        return startCheckout(
+          c,
+          { purpose: "labour_access", providerServiceId: null, ...LABOUR_ACCESS_PRICE },
+          "Labour payment initiated successfully",
+          found,
+        );
+      },
+    );
   },
 );
 
@@ -205,26 +246,37 @@ paymentsRoutes.post(
   async (c) => {
     const input = c.req.valid("json");
     const p = principalOf(c);
-    const db = c.get("db").http;
-    return respondIdempotent(c, input, async () => {
-      const old = await orderByPaytmId(db, input.orderId);
-      if (!old || old.userId !== p.userId) throw new AppError("NOT_FOUND", "Payment order not found");
-      if (old.status === "paid") throw new AppError("BAD_REQUEST", "This payment is already completed");
-      let product: Product;
-      if (old.purpose === "listing_fee") {
-        const listing = await listingForPayment(db, p.userId, old.providerServiceId!);
-        product = {
-          purpose: "listing_fee",
-          providerServiceId: listing.providerServiceId,
-          amountPaise: listing.amountPaise,
-          validityDays: listing.validityDays,
-        };
-      } else {
-        product = { purpose: "labour_access", providerServiceId: null, ...LABOUR_ACCESS_PRICE };
-      }
-      await limitInitiation(c, p.userId);
-      return startCheckout(c, product, "Payment retry initiated successfully");
-    });
+    return respondIdempotent(
+      c,
+      input,
+      (db) =>
+        [
+          orderByPaytmIdQuery(db, input.orderId),
+          // The old order's listing and its price now (nothing when the order was for labour access).
+          listingForPaymentQuery(
+            db,
+            sql`(select ${paymentOrders.providerServiceId} from ${paymentOrders} where ${paymentOrders.paytmOrderId} = ${input.orderId})`,
+          ),
+        ] as const,
+      async ([[old], listingRows]) => {
+        if (!old || old.userId !== p.userId) throw new AppError("NOT_FOUND", "Payment order not found");
+        if (old.status === "paid") throw new AppError("BAD_REQUEST", "This payment is already completed");
+        let product: Product;
+        if (old.purpose === "listing_fee") {
+          const listing = listingForPayment(listingRows, p.userId);
+          product = {
+            purpose: "listing_fee",
+            providerServiceId: listing.providerServiceId,
+            amountPaise: listing.amountPaise,
+            validityDays: listing.validityDays,
+          };
+        } else {
+          product = { purpose: "labour_access", providerServiceId: null, ...LABOUR_ACCESS_PRICE };
+        }
+        await limitInitiation(c, p.userId);
+        return startCheckout(c, product, "Payment retry initiated successfully");
+      },
+    );
   },
 );
 

@@ -42,9 +42,9 @@ export type ListingForPayment = {
   validityDays: number;
 };
 
-/** The caller's own listing and the server's price for it. Someone else's listing is a plain 404. */
-export async function listingForPayment(db: HttpDb, userId: string, providerServiceId: string): Promise<ListingForPayment> {
-  const [row] = await db
+/** The listing and its price, as a query to send alone or in a batch with the route's other reads. */
+export function listingForPaymentQuery(db: HttpDb, providerServiceId: string | SQL) {
+  return db
     .select({
       id: providerServices.id,
       status: providerServices.status,
@@ -59,6 +59,13 @@ export async function listingForPayment(db: HttpDb, userId: string, providerServ
     .innerJoin(servicesMaster, eq(servicesMaster.id, providerServices.serviceId))
     .where(eq(providerServices.id, providerServiceId))
     .limit(1);
+}
+
+type ListingPriceRow = Awaited<ReturnType<typeof listingForPaymentQuery>>[number];
+
+/** The caller's own listing and the server's price for it, from `listingForPaymentQuery`. Someone else's listing is a plain 404. */
+export function listingForPayment(rows: ListingPriceRow[], userId: string): ListingForPayment {
+  const row = rows[0];
   if (!row || row.ownerId !== userId || row.status === "deleted") throw new AppError("NOT_FOUND", "Provider service not found");
   if (!row.isPaid) throw new AppError("BAD_REQUEST", "This service is free; no payment is needed");
   return { providerServiceId: row.id, serviceName: row.serviceName, amountPaise: row.feePaise, validityDays: row.validityDays };
@@ -95,58 +102,90 @@ export type OpenOrderInput = {
   clientInfo: Record<string, unknown>;
 };
 
-async function findOpenOrder(db: HttpDb, input: Pick<OpenOrderInput, "userId" | "purpose" | "providerServiceId">) {
-  const [row] = await db
+export type OpenOrderKey = Pick<OpenOrderInput, "userId" | "purpose" | "providerServiceId">;
+
+/**
+ * The payer's one open order for this product (at most one: partial unique indexes), as a query to
+ * send alone or in a batch. Scoped to the payer, so a listing id from a request body finds only the
+ * caller's own orders.
+ */
+export function openOrderQuery(db: HttpDb, key: OpenOrderKey) {
+  return db
     .select()
     .from(paymentOrders)
     .where(
       and(
-        eq(paymentOrders.userId, input.userId),
-        eq(paymentOrders.purpose, input.purpose),
-        input.providerServiceId === null
+        eq(paymentOrders.userId, key.userId),
+        eq(paymentOrders.purpose, key.purpose),
+        key.providerServiceId === null
           ? sql`${paymentOrders.providerServiceId} is null`
-          : eq(paymentOrders.providerServiceId, input.providerServiceId),
+          : eq(paymentOrders.providerServiceId, key.providerServiceId),
         inArray(paymentOrders.status, ["created", "pending"]),
       ),
     )
     .limit(1);
-  return row;
+}
+
+/** The payer's order history that risk scoring reads (assessRisk). */
+export type RiskStats = { lastHour: number; total: number; failed: number };
+
+function riskStatsQuery(db: HttpDb, userId: string) {
+  return db
+    .select({
+      lastHour: sql<number>`count(*) filter (where ${paymentOrders.createdAt} > now() - interval '1 hour')::int`,
+      total: sql<number>`count(*)::int`,
+      failed: sql<number>`count(*) filter (where ${paymentOrders.status} in ('failed', 'expired'))::int`,
+    })
+    .from(paymentOrders)
+    .where(eq(paymentOrders.userId, userId));
 }
 
 /**
  * The natural idempotency key: at most one open order per (payer, purpose, listing), enforced by
  * the partial unique indexes. The claim is one INSERT ... ON CONFLICT DO NOTHING: a concurrent
- * loser waits for the winner's commit, inserts nothing and then reads the winner's row. Never a
- * SELECT-then-INSERT race (anchors §2.4 rule 2).
+ * loser waits for the winner's commit and inserts nothing. Never a SELECT-then-INSERT race
+ * (anchors §2.4 rule 2). One round trip: the claim, the read of the open order (a later statement
+ * of the same READ COMMITTED batch, so it sees our row or the committed winner's) and the payer's
+ * history for risk scoring travel as one non-interactive batch.
  */
-export async function openOrder(db: HttpDb, input: OpenOrderInput): Promise<{ order: PaymentOrderRow; created: boolean }> {
+export async function openOrder(
+  db: HttpDb,
+  input: OpenOrderInput,
+): Promise<{ order: PaymentOrderRow; created: boolean; risk: RiskStats | undefined }> {
   for (let i = 0; i < 3; i++) {
-    const [row] = await db
-      .insert(paymentOrders)
-      .values({
-        paytmOrderId: mintPaytmOrderId(input.purpose),
-        userId: input.userId,
-        purpose: input.purpose,
-        providerServiceId: input.providerServiceId,
-        amountPaise: input.amountPaise,
-        validityDays: input.validityDays,
-        status: "created",
-        expiresAt: new Date(Date.now() + ORDER_TTL_MS),
-        nextCheckAt: new Date(Date.now() + FIRST_CHECK_MS),
-        clientInfo: input.clientInfo,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (row) return { order: row, created: true };
-    const existing = await findOpenOrder(db, input);
-    if (existing) return { order: existing, created: false };
+    const [inserted, [open], [risk]] = await db.batch([
+      db
+        .insert(paymentOrders)
+        .values({
+          paytmOrderId: mintPaytmOrderId(input.purpose),
+          userId: input.userId,
+          purpose: input.purpose,
+          providerServiceId: input.providerServiceId,
+          amountPaise: input.amountPaise,
+          validityDays: input.validityDays,
+          status: "created",
+          expiresAt: new Date(Date.now() + ORDER_TTL_MS),
+          nextCheckAt: new Date(Date.now() + FIRST_CHECK_MS),
+          clientInfo: input.clientInfo,
+        })
+        .onConflictDoNothing()
+        .returning(),
+      openOrderQuery(db, input),
+      riskStatsQuery(db, input.userId),
+    ]);
+    if (inserted[0]) return { order: inserted[0], created: true, risk };
+    if (open) return { order: open, created: false, risk };
     // The open order closed between our INSERT and SELECT: claim again.
   }
   throw new AppError("SERVICE_UNAVAILABLE", "Please retry", { retryAfter: 1 });
 }
 
+export function orderByPaytmIdQuery(db: HttpDb, paytmOrderId: string) {
+  return db.select().from(paymentOrders).where(eq(paymentOrders.paytmOrderId, paytmOrderId)).limit(1);
+}
+
 export async function orderByPaytmId(db: HttpDb, paytmOrderId: string): Promise<PaymentOrderRow | undefined> {
-  const [row] = await db.select().from(paymentOrders).where(eq(paymentOrders.paytmOrderId, paytmOrderId)).limit(1);
+  const [row] = await orderByPaytmIdQuery(db, paytmOrderId);
   return row;
 }
 
@@ -197,6 +236,11 @@ function grantOf(o: PaymentOrderRow, alreadyProcessed: boolean): Grant {
  * max(now, current end) (renewals extend, §3.3). Labour: a window from max(now, latest end); the
  * user row is locked so two orders of one user cannot both start at the same old end (the
  * exclusion constraint would reject the second anyway).
+ *
+ * An interactive transaction on purpose (the PaymentOrder object's handle, not the request's): the
+ * locks on the order and on what it buys are held while code decides from what it then reads
+ * (already paid? a duplicate of a paid purchase? which window?). Cost: handshake, BEGIN, 9
+ * statements, COMMIT (test/payments/round-trips.test.ts).
  */
 export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts): Promise<Grant> {
   return db.transaction(async (tx) => {
@@ -523,17 +567,10 @@ export async function recordApiLogs(db: HttpDb, rows: ApiLogRow[]): Promise<void
 
 /**
  * Upstream's risk score (§4.3 A step 7), on our data: many recent orders, mostly failures, night
- * hours (IST). Informational: high scores are flagged for review, nothing is blocked.
+ * hours (IST). Informational: high scores are flagged for review, nothing is blocked. `s` is the
+ * payer's history read with the order's claim (openOrder); only a high score writes.
  */
-export async function assessRisk(db: HttpDb, order: PaymentOrderRow, ip: string | null): Promise<number> {
-  const [s] = await db
-    .select({
-      lastHour: sql<number>`count(*) filter (where ${paymentOrders.createdAt} > now() - interval '1 hour')::int`,
-      total: sql<number>`count(*)::int`,
-      failed: sql<number>`count(*) filter (where ${paymentOrders.status} in ('failed', 'expired'))::int`,
-    })
-    .from(paymentOrders)
-    .where(eq(paymentOrders.userId, order.userId));
+export async function assessRisk(db: HttpDb, order: PaymentOrderRow, ip: string | null, s: RiskStats | undefined): Promise<number> {
   const factors: string[] = [];
   let score = 0;
   if (s && s.total >= 4 && s.failed / s.total > 0.5) {
@@ -653,9 +690,10 @@ export function appStatus(status: PaymentOrderRow["status"]): string {
   return status === "paid" ? "completed" : status === "created" ? "pending" : status;
 }
 
+/** One page of the payer's orders of one purpose and their total: one round trip (a batch of two reads). */
 export async function transactionHistory(db: HttpDb, userId: string, purpose: Purpose, page: number, limit: number) {
   const where = and(eq(paymentOrders.userId, userId), eq(paymentOrders.purpose, purpose));
-  const [rows, [total]] = await Promise.all([
+  const [rows, [total]] = await db.batch([
     db
       .select({
         o: paymentOrders,

@@ -42,33 +42,39 @@ export type RefundOpResult = RequestOutcome | ProcessOutcome | { status: string;
 
 type Waiter = { waitUntil(p: Promise<unknown>): void };
 
-export async function runRefundOp(env: Env, ctx: Waiter, op: RefundOp): Promise<RefundOpResult> {
+/** `given`: the calling PaymentOrder operation's database handle (the operation closes it). */
+export async function runRefundOp(env: Env, ctx: Waiter, op: RefundOp, given?: Db): Promise<RefundOpResult> {
   const cfg = loadConfig(env);
+  if (given) return refundStep(env, ctx, cfg, given, op);
   const db = createDb(cfg);
   try {
-    switch (op.kind) {
-      case "request": {
-        const r = await createRefund(db, op.request);
-        if (r.ok && r.created) {
-          dispatchAfterCommit(env, ctx);
-          await enqueue(env, r.refund.id);
-        }
-        return r;
-      }
-      case "process":
-        return await processRefund(env, ctx, cfg, db, op.refundId);
-      case "poll":
-        return await pollRefund(env, ctx, cfg, db, op.refundId);
-      case "notice":
-        return await applyNotice(env, ctx, cfg, db, op);
-      case "retry": {
-        const t = await settle(env, ctx, db, op.refundId, { to: "pending", source: "admin", actorId: op.actorId });
-        if (t.changed) await enqueue(env, op.refundId);
-        return { status: t.status, changed: t.changed };
-      }
-    }
+    return await refundStep(env, ctx, cfg, db, op);
   } finally {
     await db.close();
+  }
+}
+
+async function refundStep(env: Env, ctx: Waiter, cfg: Config, db: Db, op: RefundOp): Promise<RefundOpResult> {
+  switch (op.kind) {
+    case "request": {
+      const r = await createRefund(db, op.request);
+      if (r.ok && r.created) {
+        dispatchAfterCommit(env, ctx);
+        await enqueue(env, r.refund.id);
+      }
+      return r;
+    }
+    case "process":
+      return processRefund(env, ctx, cfg, db, op.refundId);
+    case "poll":
+      return pollRefund(env, ctx, cfg, db, op.refundId);
+    case "notice":
+      return applyNotice(env, ctx, cfg, db, op);
+    case "retry": {
+      const t = await settle(env, ctx, db, op.refundId, { to: "pending", source: "admin", actorId: op.actorId });
+      if (t.changed) await enqueue(env, op.refundId);
+      return { status: t.status, changed: t.changed };
+    }
   }
 }
 
@@ -94,7 +100,7 @@ async function settle(env: Env, ctx: Waiter, db: Db, refundId: string, t: Transi
   return r;
 }
 
-function paytmFor(cfg: Config, ctx: Waiter, db: Db, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
+function paytmFor(cfg: Config, ctx: Waiter, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
   const logs: (typeof paymentApiLogs.$inferInsert)[] = [];
   const client = createPaytmClient({
     mid: cfg.PAYTM_MID,
@@ -116,10 +122,11 @@ function paytmFor(cfg: Config, ctx: Waiter, db: Db, orderUuid: string, refundId:
   });
   const flush = () => {
     const rows = logs.splice(0);
+    // Its own handle: the write may finish after the operation's handle closed.
     if (rows.length > 0)
       ctx.waitUntil(
-        db.http
-          .insert(paymentApiLogs)
+        createDb(cfg)
+          .http.insert(paymentApiLogs)
           .values(rows)
           .catch(() => undefined),
       );
@@ -159,11 +166,16 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
     await settle(env, ctx, db, r.id, { to: "needs_attention", reason: "order has no gateway transaction id", source: "refund_api" });
     return { action: "ack", status: "needs_attention", note: "no txnId" };
   }
+  // The in-flight marker is durable before anything leaves for Paytm (and stays once set).
   await db.http
     .update(refunds)
-    .set({ attemptCount: sql`${refunds.attemptCount} + 1`, lastCheckedAt: sql`now()` })
+    .set({
+      attemptCount: sql`${refunds.attemptCount} + 1`,
+      lastCheckedAt: sql`now()`,
+      initiatedAt: sql`coalesce(${refunds.initiatedAt}, now())`,
+    })
     .where(eq(refunds.id, r.id));
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   const ids = { orderId: o.paytmOrderId, refId: r.refId };
   try {
     const readStatus = async (why: string): Promise<ProcessOutcome | "not_found"> => {
@@ -183,11 +195,6 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
       const seen = await readStatus("previously sent");
       if (seen !== "not_found") return seen;
     }
-    // The in-flight marker is durable before the call leaves.
-    await db.http
-      .update(refunds)
-      .set({ initiatedAt: sql`coalesce(${refunds.initiatedAt}, now())` })
-      .where(eq(refunds.id, r.id));
     const a = await client.refundApply({
       ...ids,
       txnId: o.gatewayTxnId,
@@ -236,7 +243,7 @@ async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: 
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status !== "processing" && r.status !== "needs_attention") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });
@@ -273,7 +280,7 @@ async function applyNotice(
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status === "completed" || r.status === "failed") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, db, o.id, r.id);
+  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });

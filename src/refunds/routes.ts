@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { paymentEvents, paymentOrders, paymentSecurityEvents } from "../db/schema";
+import { paymentEvents, paymentOrders, paymentSecurityEvents, refunds } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
@@ -196,21 +196,24 @@ refundsRoutes.post(
         amountPaise: v.refundAmountPaise,
       });
     }
-    // Recorded after it was acted on, so a failure above leaves Paytm's retry something to do.
-    const recorded = await db
-      .insert(paymentEvents)
-      .values({
-        orderId: found.order.id,
-        refundId: found.refund.id,
-        source: "webhook",
-        eventType: "refund_webhook_received",
-        dedupKey,
-        payload: n as Record<string, unknown>,
-      })
-      .onConflictDoNothing()
-      .returning({ id: paymentEvents.id });
+    // Recorded after it was acted on, so a failure above leaves Paytm's retry something to do; the
+    // refund's status as it now stands comes back in the same round trip.
+    const [recorded, [after]] = await db.batch([
+      db
+        .insert(paymentEvents)
+        .values({
+          orderId: found.order.id,
+          refundId: found.refund.id,
+          source: "webhook",
+          eventType: "refund_webhook_received",
+          dedupKey,
+          payload: n as Record<string, unknown>,
+        })
+        .onConflictDoNothing()
+        .returning({ id: paymentEvents.id }),
+      db.select({ status: refunds.status }).from(refunds).where(eq(refunds.id, found.refund.id)),
+    ]);
     duplicate ||= recorded.length === 0;
-    const after = await refundById(db, found.refund.id);
-    return ok(c, { received: true, duplicate, refundStatus: after?.refund.status ?? found.refund.status }, { message: "OK" });
+    return ok(c, { received: true, duplicate, refundStatus: after?.status ?? found.refund.status }, { message: "OK" });
   },
 );

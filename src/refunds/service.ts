@@ -250,16 +250,22 @@ export async function transition(db: Db, refundId: string, t: Transition): Promi
 
 async function applyTransition(db: Db, refundId: string, t: Transition): Promise<TransitionResult> {
   return db.transaction(async (tx) => {
-    const [r] = await tx.select().from(refunds).where(eq(refunds.id, refundId)).for("update");
-    if (!r) throw new Error(`refund ${refundId} vanished`);
-    const [o0] = await tx.select().from(paymentOrders).where(eq(paymentOrders.id, r.orderId));
+    // The refund row locked, and its order as it stood (one statement).
+    const [locked] = await tx
+      .select({ refund: refunds, order: paymentOrders })
+      .from(refunds)
+      .innerJoin(paymentOrders, eq(paymentOrders.id, refunds.orderId))
+      .where(eq(refunds.id, refundId))
+      .for("update", { of: refunds });
+    if (!locked) throw new Error(`refund ${refundId} vanished`);
+    const { refund: r, order: o0 } = locked;
     const paytmRefundId = "paytmRefundId" in t ? t.paytmRefundId : undefined;
     if (!FORWARD[r.status].includes(t.to)) {
       // Still learn Paytm's refundId if this answer carried it first.
       if (paytmRefundId && !r.paytmRefundId && r.status === t.to) {
         await tx.update(refunds).set({ paytmRefundId }).where(eq(refunds.id, r.id));
       }
-      return { changed: false, status: r.status, refund: r, order: o0!, revoked: false };
+      return { changed: false, status: r.status, refund: r, order: o0, revoked: false };
     }
     const pollIn = t.to === "processing" ? POLL_BACKOFF_S[0]! : t.to === "needs_attention" ? ATTENTION_POLL_S : null;
     const [u] = await tx
@@ -464,11 +470,19 @@ export async function refundByRefId(db: HttpDb, refId: string): Promise<RefundWi
   return row ?? null;
 }
 
+/** An order and its refunds: one round trip (a batch of two reads). */
 export async function orderRefunds(db: HttpDb, paytmOrderId: string) {
-  const [o] = await db.select().from(paymentOrders).where(eq(paymentOrders.paytmOrderId, paytmOrderId)).limit(1);
+  const [[o], rows] = await db.batch([
+    db.select().from(paymentOrders).where(eq(paymentOrders.paytmOrderId, paytmOrderId)).limit(1),
+    db
+      .select({ refund: refunds })
+      .from(refunds)
+      .innerJoin(paymentOrders, eq(paymentOrders.id, refunds.orderId))
+      .where(eq(paymentOrders.paytmOrderId, paytmOrderId))
+      .orderBy(asc(refunds.createdAt)),
+  ]);
   if (!o) return null;
-  const rows = await db.select().from(refunds).where(eq(refunds.orderId, o.id)).orderBy(asc(refunds.createdAt));
-  return { order: o, refunds: rows };
+  return { order: o, refunds: rows.map((r) => r.refund) };
 }
 
 export function ledgerOf(o: OrderRow) {
@@ -495,7 +509,8 @@ export async function listRefunds(
     f.from ? gte(refunds.createdAt, new Date(f.from)) : undefined,
     f.to ? lte(refunds.createdAt, new Date(f.to)) : undefined,
   );
-  const [rows, [total]] = await Promise.all([
+  // One round trip: the page and the total as a batch of two reads.
+  const [rows, [total]] = await db.batch([
     db
       .select({ refund: refunds, order: paymentOrders })
       .from(refunds)

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, seedUser } from "../harness";
+import { api, seedUser, testDb } from "../harness";
 import { callsFor, initiateListing, orderStub, ordersFor, providerWithListing } from "./support";
 
 const labour = (token: string, key: string, body: Record<string, unknown> = { amount: 99 }) =>
@@ -34,6 +35,33 @@ describe("payments idempotency: Idempotency-Key (Stripe semantics) and crash rec
     const right = await initiateListing(s, {}, { "idempotency-key": key });
     expect(right.status).toBe(200);
     expect(right.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("a key past its 24 hours is claimed afresh (any body); a lock left for over 90 s is taken over", async () => {
+    const u = await seedUser("user");
+    const key = crypto.randomUUID();
+    const first = await labour(u.token, key);
+    expect(first.status).toBe(200);
+    const db = testDb().http;
+    await db.execute(sql`update idempotency_keys set expires_at = now() - interval '1 second' where user_id = ${u.id} and key = ${key}`);
+    const fresh = await labour(u.token, key, { amount: 99, serviceName: "labors" });
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(fresh.headers.get("idempotent-replayed")).toBeNull();
+    expect(fresh.body.orderId).toBe(first.body.orderId); // the payer's open order, by its natural key
+    const replay = await labour(u.token, key, { amount: 99, serviceName: "labors" });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+
+    // A holder that died mid-request: no answer stored, locked long ago.
+    await db.execute(
+      sql`update idempotency_keys set response_status = null, response_body = null, locked_at = now() - interval '2 minutes' where user_id = ${u.id} and key = ${key}`,
+    );
+    const takenOver = await labour(u.token, key, { amount: 99, serviceName: "labors" });
+    expect(takenOver.status, takenOver.text).toBe(200);
+    expect(takenOver.headers.get("idempotent-replayed")).toBeNull();
+    const { rows } = await db.execute<{ n: number; response_status: number | null }>(
+      sql`select count(*) over ()::int as n, response_status from idempotency_keys where user_id = ${u.id} and key = ${key}`,
+    );
+    expect(rows).toEqual([{ n: 1, response_status: 200 }]);
   });
 
   it("concurrent requests with one key: one runs, the others get 409 (or the replay once it finished)", async () => {
