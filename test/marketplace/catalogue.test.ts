@@ -194,6 +194,39 @@ describe("provider service registration", () => {
     expect(again.body.message).toMatch(/Already registered/);
   });
 
+  it("two registrations in one category at once: one listing, one notification, the other gets the app's 409", async () => {
+    const provider = await seedUser("provider");
+    const both = await Promise.all(
+      [1, 2].map(() =>
+        api("POST", "/api/services/plumber/providers", {
+          token: provider.token,
+          body: registration([{ serviceId: "tap-installation", price: 350 }]),
+        }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(both.find((r) => r.status === 409)!.body.message).toMatch(/Already registered/);
+    const db = testDb();
+    const [counts] = (
+      await db.http.execute(
+        sql`select (select count(*)::int from provider_services ps join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}) as listings,
+                   (select count(*)::int from provider_sub_services x join provider_services ps on ps.id = x.provider_service_id
+                      join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}) as prices,
+                   (select count(*)::int from notifications where user_id = ${provider.id}) as notifications,
+                   (select count(*)::int from outbox where payload->>'userId' = ${provider.id}::text) as outbox`,
+      )
+    ).rows;
+    expect(counts).toEqual({ listings: 1, prices: 1, notifications: 1, outbox: 2 });
+    const [n] = (await db.http.execute(sql`select data from notifications where user_id = ${provider.id}`)).rows as {
+      data: Record<string, unknown>;
+    }[];
+    expect(n!.data).toEqual({
+      providerServiceId: both.find((r) => r.status === 201)!.body.data.providerService.id,
+      type: "service_registered",
+      screen: "services",
+    });
+  });
+
   it("labour registration is free and active for a year", async () => {
     const provider = await seedUser("provider");
     const r = await api("POST", "/api/services/labor/providers", {
