@@ -260,15 +260,30 @@ export async function revokeSessions(db: HttpDb | TxDb, userId: string, reason: 
   return (await revokeAndAnnounce(db, userId, reason, { sessionId })).length;
 }
 
+/** `revokeSessions`' statement, not yet sent: a statement of the caller's non-interactive batch (`db.http.batch`). */
+export function revokeSessionsStatement(db: HttpDb, userId: string, reason: string, sessionId?: string) {
+  return revocation(db, userId, reason, { sessionId });
+}
+
 async function revokeAndAnnounce(
   db: HttpDb | TxDb,
   userId: string,
   sessionReason: string,
   opts: { sessionId?: string | undefined; tokenReason?: string; familyId?: string } = {},
 ): Promise<string[]> {
+  const { rows } = await revocation(db, userId, sessionReason, opts);
+  return rows.map((r) => r.id);
+}
+
+function revocation(
+  db: HttpDb | TxDb,
+  userId: string,
+  sessionReason: string,
+  opts: { sessionId?: string | undefined; tokenReason?: string; familyId?: string },
+) {
   const { sessionId, familyId } = opts;
   const tokenReason = opts.tokenReason ?? sessionReason;
-  const { rows } = await (db as HttpDb).execute<{ id: string }>(sql`
+  return (db as HttpDb).execute<{ id: string }>(sql`
     with revoked as (
       update sessions set revoked_at = now(), revoke_reason = ${sessionReason}
        where user_id = ${userId} and revoked_at is null ${sessionId ? sql`and id = ${sessionId}` : sql``}
@@ -284,5 +299,4 @@ async function revokeAndAnnounce(
       having count(*) > 0
     )
     select id from revoked`);
-  return rows.map((r) => r.id);
 }

@@ -215,6 +215,15 @@ export async function emit(db: Executor, events: RealtimeEvent | RealtimeEvent[]
     .values(list.map((e) => ({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } as Record<string, unknown> })));
 }
 
+/** `emit` as one statement, not yet sent, for a non-interactive batch; `when` as in `notifyStatement`. */
+export function emitStatement(db: HttpDb, events: RealtimeEvent[], opts: { when?: SQL } = {}) {
+  const rows = events.map((e) => ({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } }));
+  return db.execute(sql`
+    insert into ${outbox} (topic, payload)
+    select r.topic, r.payload from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(topic text, payload jsonb)
+     where ${opts.when ?? sql`true`}`);
+}
+
 /** Delivers realtime events to a user's live sockets. Set by the realtime gateway (src/realtime). */
 export type RealtimeSink = (env: Env, events: RealtimeEvent[]) => Promise<void>;
 let realtimeSink: RealtimeSink = async () => {};

@@ -169,6 +169,99 @@ describe("admin", () => {
     });
   });
 
+  it("removing a customer cancels their live bookings and tells each provider once; removing again changes nothing", async () => {
+    const admin = await seedUser("admin");
+    const customer = await seedUser("user");
+    const book = async (day: number) => {
+      const listing = await seedListing();
+      const r = await api("POST", "/api/bookings", {
+        token: customer.token,
+        body: { providerServiceId: listing.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(day) },
+      });
+      expect(r.status).toBe(201);
+      return { bookingId: r.body.data.booking.id as string, provider: listing.provider };
+    };
+    const pending = await book(2);
+    const second = await book(3);
+    const done = await book(4);
+    expect((await api("PUT", `/api/bookings/${done.bookingId}/cancel`, { token: customer.token, body: {} })).status).toBe(200);
+    const db = testDb();
+    // Only what the removal writes is looked at below.
+    await db.http.execute(
+      sql`delete from outbox where payload->>'userId' in (${pending.provider.id}::text, ${second.provider.id}::text, ${done.provider.id}::text)`,
+    );
+    await db.http.execute(
+      sql`delete from notifications where user_id in (${pending.provider.id}, ${second.provider.id}, ${done.provider.id})`,
+    );
+
+    for (let i = 0; i < 2; i++) {
+      const r = await api("DELETE", `/api/admin/users/${customer.id}`, { token: admin.token });
+      expect(r.status).toBe(200);
+    }
+    const statuses = (
+      await db.http.execute(
+        sql`select id, status::text as status, cancellation_reason from bookings where id in (${pending.bookingId}, ${second.bookingId}, ${done.bookingId})`,
+      )
+    ).rows;
+    expect(statuses).toEqual(
+      expect.arrayContaining([
+        { id: pending.bookingId, status: "cancelled", cancellation_reason: "Account removed by admin" },
+        { id: second.bookingId, status: "cancelled", cancellation_reason: "Account removed by admin" },
+        { id: done.bookingId, status: "cancelled", cancellation_reason: expect.not.stringContaining("removed") },
+      ]),
+    );
+    for (const b of [pending, second]) {
+      const told = (
+        await db.http.execute<{ title: string; data: Record<string, unknown> }>(
+          sql`select title, data from notifications where user_id = ${b.provider.id}`,
+        )
+      ).rows;
+      expect(told).toEqual([
+        { title: "Booking Cancelled", data: { bookingId: b.bookingId, type: "booking_cancelled", screen: "bookings" } },
+      ]);
+      const events = (
+        await db.http.execute<{ topic: string; event: string | null }>(
+          sql`select topic, payload->>'event' as event from outbox where payload->>'userId' = ${b.provider.id}::text order by topic, event`,
+        )
+      ).rows;
+      expect(events).toEqual([
+        { topic: "push.send", event: null },
+        { topic: "realtime.emit", event: "booking_unread_count_update" },
+        { topic: "realtime.emit", event: "booking_updated" },
+        { topic: "realtime.emit", event: "notification_created" },
+      ]);
+    }
+    expect((await db.http.execute(sql`select 1 from notifications where user_id = ${done.provider.id}`)).rows).toEqual([]);
+    expect((await api("GET", "/api/auth/me", { token: customer.token })).status).toBe(401);
+  });
+
+  it("a removal racing the customer's new bookings: every booking it cancels has its provider told", async () => {
+    const admin = await seedUser("admin");
+    const customer = await seedUser("user");
+    const listings = await Promise.all([1, 2, 3, 4].map(() => seedListing()));
+    const first = await api("POST", "/api/bookings", {
+      token: customer.token,
+      body: { providerServiceId: listings[0]!.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(2) },
+    });
+    expect(first.status).toBe(201);
+    const [removal] = await Promise.all([
+      api("DELETE", `/api/admin/users/${customer.id}`, { token: admin.token }),
+      ...listings.slice(1).map((l, i) =>
+        api("POST", "/api/bookings", {
+          token: customer.token,
+          body: { providerServiceId: l.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(3 + i) },
+        }),
+      ),
+    ]);
+    expect(removal.status).toBe(200);
+    const { rows } = await testDb().http.execute<{ id: string; told: boolean }>(
+      sql`select b.id, exists (select 1 from notifications n where n.dedup_key = 'booking:' || b.id || ':cancelled:removal') as told
+            from bookings b where b.customer_id = ${customer.id} and b.cancellation_reason = 'Account removed by admin'`,
+    );
+    expect(rows.map((r) => r.id)).toContain(first.body.data.booking.id);
+    expect(rows.filter((r) => !r.told)).toEqual([]);
+  });
+
   it("removing one role's account of a phone blocks that role only: the same phone's other account keeps working", async () => {
     const admin = await seedUser("admin");
     const customer = await signupViaApi("user");
