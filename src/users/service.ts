@@ -5,7 +5,7 @@ import { pgCode, pgConstraint } from "../db/client";
 import { addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
-import { addressView, type UserRow, userView } from "./schemas";
+import { type AddressRow, addressView, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */
 
@@ -126,22 +126,22 @@ export async function createAddress(
   userId: string,
   input: Required<Pick<AddressInput, "fullAddress" | "state">> & AddressInput,
 ) {
-  // The cap is checked in the INSERT itself, so concurrent adds cannot exceed it.
+  // The cap is checked in the INSERT itself, so concurrent adds cannot exceed it; the row comes back with it.
   const res = await db
-    .execute<{ id: string }>(sql`
+    .execute<AddressRow>(sql`
     insert into addresses (user_id, type, full_address, state, city, pincode)
     select ${userId}, ${input.type ?? "home"}, ${input.fullAddress}, ${input.state}, ${input.city ?? null}, ${input.pincode ?? null}
     where (select count(*) from addresses where user_id = ${userId}) < ${MAX_ADDRESSES}
-    returning id
+    returning id, user_id as "userId", type, full_address as "fullAddress", state, city, pincode, created_at as "createdAt", updated_at as "updatedAt"
   `)
     .catch((err) => {
       if (pgCode(err) === "23505") throw new AppError("ALREADY_EXISTS", "You already have a home address. Update it instead.");
       throw err;
     });
-  const id = res.rows[0]?.id;
-  if (!id) throw new AppError("BAD_REQUEST", `Maximum ${MAX_ADDRESSES} addresses allowed per user`);
-  const [row] = await db.select().from(addresses).where(eq(addresses.id, id));
-  return addressView(row!);
+  const row = res.rows[0];
+  if (!row) throw new AppError("BAD_REQUEST", `Maximum ${MAX_ADDRESSES} addresses allowed per user`);
+  // Raw rows carry timestamps as text.
+  return addressView({ ...row, createdAt: new Date(row.createdAt) });
 }
 
 export async function updateAddress(db: HttpDb, userId: string, id: string, input: AddressInput) {
