@@ -439,6 +439,13 @@ const catalogue: RoundTripRow[] = [
     check: miss,
   },
   {
+    call: "GET /api/public/services/:id/providers",
+    variant: "cache miss, a page past the last",
+    roundTrips: 2,
+    request: async () => ({ path: `/api/public/services/${(await seedListing()).serviceId}/providers?page=10000&${fresh()}` }),
+    check: miss,
+  },
+  {
     call: "GET /api/public/provider-service/:providerServiceId",
     variant: "cache hit",
     roundTrips: 1,

@@ -82,6 +82,24 @@ describe("public catalogue", () => {
     expect((await api("GET", "/api/public/services/not-a-uuid/providers")).status).toBe(400);
   });
 
+  it("pagination: the total counts what the filter lists, on every page and past the last one", async () => {
+    const listing = await seedListing({ service: "glass-mirror", prices: { "glass-fitting": 20000 }, state: "Goa", city: "Panaji" });
+    const page = async (n: number, state?: string) =>
+      api(
+        "GET",
+        `/api/public/services/${listing.serviceId}/providers?limit=1&page=${n}${state ? `&state=${state}` : ""}&v=${crypto.randomUUID()}`,
+      );
+    const all = await page(1);
+    const inGoa = await page(1, "goa");
+    expect(inGoa.body.data.providers.map((p: { state: string }) => p.state)).toEqual(["Goa"]);
+    const past = await page(10_000);
+    expect(past.body.data.providers).toEqual([]);
+    expect(past.body.data.pagination.total).toBe(all.body.data.pagination.total);
+    const pastInGoa = await page(10_000, "goa");
+    expect(pastInGoa.body.data.pagination).toMatchObject({ total: inGoa.body.data.pagination.total, hasMore: false });
+    expect((await page(2, "goa")).body.data.pagination.total).toBe(inGoa.body.data.pagination.total);
+  });
+
   it("reverse geocode answers a clear 501 when no geocoder is configured", async () => {
     const r = await api("GET", "/api/public/reverse-geocode?latitude=12.97&longitude=77.59");
     expect(r.status).toBe(501);
