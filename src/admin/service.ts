@@ -171,8 +171,9 @@ export async function removeAccount(
            where id = any(${ids}::uuid[]) and status in ('pending', 'accepted') and exists (select 1 from gone)
         )
         select exists (select 1 from gone) as removed, (select unchanged from expected) as unchanged`),
-      // Ends nothing more when the account was not removed here: then it had no live session left, or the removal starts over.
-      revokeSessionsStatement(db.http, userId, "admin_removed"),
+      revokeSessionsStatement(db.http, userId, "admin_removed", {
+        when: sql`exists (select 1 from users where id = ${userId} and deleted_at is not null)`,
+      }),
       ...bookings.flatMap((b) => {
         const when = sql`exists (select 1 from bookings where id = ${b.id} and status = 'cancelled' and cancellation_reason = ${CANCELLED_BY_REMOVAL})`;
         return [

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, istSlot, randomIp, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
+import { removeAccount } from "../../src/admin/service";
+import { api, istSlot, randomIp, type SeededListing, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
 /** Admin screens (stats, reports, moderation, removals), monitoring and provider earnings. */
 
@@ -260,6 +261,42 @@ describe("admin", () => {
     );
     expect(rows.map((r) => r.id)).toContain(first.body.data.booking.id);
     expect(rows.filter((r) => !r.told)).toEqual([]);
+  });
+
+  it("a booking made between the removal's read and its batch: the batch writes nothing, the removal reads again, and that booking's provider is told too", async () => {
+    const customer = await seedUser("user");
+    const admin = await seedUser("admin");
+    const early = await seedListing();
+    const late = await seedListing();
+    const book = (l: SeededListing, day: number) =>
+      api("POST", "/api/bookings", {
+        token: customer.token,
+        body: { providerServiceId: l.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(day) },
+      });
+    expect((await book(early, 2)).status).toBe(201);
+    const db = testDb();
+    let batches = 0;
+    let lateBooking = "";
+    // The customer books again right before the removal's first batch reaches the database.
+    const http = new Proxy(db.http, {
+      get(target, prop, receiver) {
+        if (prop !== "batch") return Reflect.get(target, prop, receiver);
+        return async (statements: Parameters<typeof target.batch>[0]) => {
+          if (batches++ === 0) lateBooking = (await book(late, 3)).body.data.booking.id;
+          return target.batch(statements);
+        };
+      },
+    });
+    expect(await removeAccount({ ...db, http }, admin.id, customer.id, "user")).toEqual({ alreadyRemoved: false });
+    expect(batches).toBe(2);
+    const { rows } = await testDb().http.execute<{ id: string; status: string; told: boolean }>(
+      sql`select b.id, b.status::text as status,
+                 exists (select 1 from notifications n where n.dedup_key = 'booking:' || b.id || ':cancelled:removal') as told
+            from bookings b where b.customer_id = ${customer.id}`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.id === lateBooking)).toEqual({ id: lateBooking, status: "cancelled", told: true });
+    expect(rows.every((r) => r.status === "cancelled" && r.told)).toBe(true);
   });
 
   it("removing one role's account of a phone blocks that role only: the same phone's other account keeps working", async () => {
