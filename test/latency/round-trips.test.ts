@@ -1,6 +1,7 @@
 /**
  * Database round trips per call of the apps' contract (test/latency/table.ts): a read costs exactly
- * one (the session check travels with it), the writes the apps make at most two.
+ * one (the session check travels with it), the writes the apps make at most two. One list of rows
+ * per capability; a capability's calls leave PENDING when its rows join ROWS and the describe below.
  */
 import { sql } from "drizzle-orm";
 import { describe } from "vitest";
