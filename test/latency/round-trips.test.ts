@@ -369,6 +369,17 @@ const providers: RoundTripRow[] = [
   },
   {
     call: "POST /api/services/:category/providers",
+    variant: "with a working-proof photo (stored in R2 between the two)",
+    status: 201,
+    roundTrips: 2,
+    request: async () => ({
+      path: "/api/services/plumber/providers",
+      token: (await seedUser("provider")).token,
+      body: { ...registration, workingProofUrls: [PNG] },
+    }),
+  },
+  {
+    call: "POST /api/services/:category/providers",
     variant: "free category",
     status: 201,
     roundTrips: 2,
