@@ -1,13 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
-import { revokeSessions } from "../auth/tokens";
-import { isoSql, num, rupees } from "../catalogue/shape";
+import { revokeSessionsStatement } from "../auth/tokens";
+import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
-import { notFound } from "../http/errors";
-import { emit, notify } from "../notifications/outbox";
+import { conflict, notFound } from "../http/errors";
+import { emitStatement, notifyStatement } from "../notifications/outbox";
 
 /** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
 
 type Row = Record<string, unknown>;
+const CANCELLED_BY_REMOVAL = "Account removed by admin";
 const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
 
 export async function dashboardStats(db: HttpDb) {
@@ -116,7 +117,12 @@ export async function setReportStatus(
  * soft delete, every session and refresh token revoked, the phone and e-mail blocked for the removed
  * account's role only (the same phone's account of the other role is another person's standing, and
  * keeps working), a provider's listings withdrawn, and live bookings on either side cancelled with the
- * other party told. One transaction: it happens completely or not at all.
+ * other party told.
+ *
+ * Two round trips: a read of the account and its live bookings, then one batch (one transaction)
+ * that does all of it, the notifications and socket events of the cancelled bookings included. The
+ * batch writes nothing unless the live bookings are still the ones read (a booking made in between
+ * would be cancelled with nobody told); then the removal starts over.
  */
 export async function removeAccount(
   db: Db,
@@ -124,56 +130,82 @@ export async function removeAccount(
   userId: string,
   role: "user" | "provider",
 ): Promise<{ alreadyRemoved: boolean }> {
-  return db.transaction(async (tx) => {
+  const live = sql`
+    select b.id, ${role === "provider" ? sql`b.customer_id` : sql`pp.user_id`} as other
+      from bookings b join provider_profiles pp on pp.id = b.provider_id
+     where b.status in ('pending', 'accepted') and ${role === "provider" ? sql`pp.user_id = ${userId}` : sql`b.customer_id = ${userId}`}`;
+  const reason = "Removed by admin due to reports or policy violations";
+  for (let attempt = 1; attempt <= 3; attempt++) {
     const [u] = await rowsOf(
-      tx,
-      sql`select id, phone, email, deleted_at from users where id = ${userId} and role = ${role}::user_role for update`,
+      db.http,
+      sql`select u.deleted_at is not null as removed,
+                 (select coalesce(json_agg(json_build_object('id', l.id, 'other', l.other)), '[]'::json) from (${live}) l) as live
+            from users u where u.id = ${userId} and u.role = ${role}::user_role`,
     );
     if (!u) throw notFound(role === "provider" ? "Provider" : "User");
-    if (u.deleted_at) return { alreadyRemoved: true };
-    const reason = "Removed by admin due to reports or policy violations";
-    await tx.execute(sql`update users set deleted_at = now() where id = ${userId}`);
-    // The one revocation path, so whatever it does for a revoked session (live sockets included) happens here too.
-    await revokeSessions(tx, userId, "admin_removed");
-    await tx.execute(
-      sql`insert into blocked_identifiers (identifier_type, value, role, reason, blocked_by, metadata)
-          select t.kind::identifier_type, t.value, ${role}::user_role, ${reason}, ${adminId}::uuid, jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)
-            from (values ('phone', ${u.phone as string}), ('email', ${(u.email as string | null) ?? null})) as t(kind, value)
+    if (u.removed) return { alreadyRemoved: true };
+    const bookings = (typeof u.live === "string" ? JSON.parse(u.live) : u.live) as { id: string; other: string }[];
+    const ids = pgTextArray(bookings.map((b) => b.id));
+    const [outcome] = await db.http.batch([
+      db.http.execute<{ removed: boolean; unchanged: boolean }>(sql`
+        with expected as (
+          select not exists (select 1 from (${live}) l where l.id <> all(${ids}::uuid[])) as unchanged
+        ), gone as (
+          update users set deleted_at = now()
+           where id = ${userId} and role = ${role}::user_role and deleted_at is null and (select unchanged from expected)
+          returning id, phone, email
+        ), blocked as (
+          insert into blocked_identifiers (identifier_type, value, role, reason, blocked_by, metadata)
+          select t.kind::identifier_type, t.value, ${role}::user_role, ${reason}, ${adminId}::uuid,
+                 jsonb_build_object('userId', ${userId}::text, 'role', ${role}::text)
+            from gone, lateral (values ('phone', gone.phone), ('email', gone.email)) as t(kind, value)
            where t.value is not null
-          on conflict (identifier_type, value, role) do nothing`,
-    );
-    if (role === "provider") {
-      await tx.execute(
-        sql`update provider_services set status = 'deleted', deleted_at = now()
-             where provider_id in (select id from provider_profiles where user_id = ${userId}) and status <> 'deleted'`,
-      );
-    }
-    const cancelled = await rowsOf(
-      tx,
-      sql`update bookings b set status = 'cancelled', cancellation_reason = 'Account removed by admin',
+          on conflict (identifier_type, value, role) do nothing
+        ), withdrawn as (
+          update provider_services set status = 'deleted', deleted_at = now()
+           where ${role === "provider" ? sql`true` : sql`false`} and status <> 'deleted'
+             and provider_id in (select id from provider_profiles where user_id in (select id from gone))
+        ), cancelled as (
+          update bookings set status = 'cancelled', cancellation_reason = ${CANCELLED_BY_REMOVAL},
                  viewed_by_customer = false, viewed_by_provider = false
-            from provider_profiles pp
-           where pp.id = b.provider_id and b.status in ('pending', 'accepted')
-             and ${role === "provider" ? sql`pp.user_id = ${userId}` : sql`b.customer_id = ${userId}`}
-          returning b.id, b.customer_id, pp.user_id as provider_user_id`,
-    );
-    for (const b of cancelled) {
-      const other = (role === "provider" ? b.customer_id : b.provider_user_id) as string;
-      await notify(tx, {
-        userId: other,
-        title: "Booking Cancelled",
-        message: "A booking was cancelled because the other party's account was removed.",
-        type: "booking",
-        data: { bookingId: b.id, type: "booking_cancelled", screen: "bookings" },
-        dedupKey: `booking:${b.id as string}:cancelled:removal`,
-      });
-      await emit(tx, [
-        { userId: other, event: "booking_updated", payload: { bookingId: b.id }, audience: "any" },
-        { userId: other, event: "booking_unread_count_update", payload: {}, audience: "any" },
-      ]);
-    }
-    return { alreadyRemoved: false };
-  });
+           where id = any(${ids}::uuid[]) and status in ('pending', 'accepted') and exists (select 1 from gone)
+        )
+        select exists (select 1 from gone) as removed, (select unchanged from expected) as unchanged`),
+      revokeSessionsStatement(db.http, userId, "admin_removed", {
+        when: sql`exists (select 1 from users where id = ${userId} and deleted_at is not null)`,
+      }),
+      ...bookings.flatMap((b) => {
+        const when = sql`exists (select 1 from bookings where id = ${b.id} and status = 'cancelled' and cancellation_reason = ${CANCELLED_BY_REMOVAL})`;
+        return [
+          notifyStatement(
+            db.http,
+            {
+              userId: b.other,
+              title: "Booking Cancelled",
+              message: "A booking was cancelled because the other party's account was removed.",
+              type: "booking",
+              data: { bookingId: b.id, type: "booking_cancelled", screen: "bookings" },
+              dedupKey: `booking:${b.id}:cancelled:removal`,
+            },
+            { when },
+          ).query,
+          emitStatement(
+            db.http,
+            [
+              { userId: b.other, event: "booking_updated", payload: { bookingId: b.id }, audience: "any" },
+              { userId: b.other, event: "booking_unread_count_update", payload: {}, audience: "any" },
+            ],
+            { when },
+          ),
+        ];
+      }),
+    ]);
+    const r = outcome.rows[0];
+    if (r?.removed) return { alreadyRemoved: false };
+    // Removed meanwhile by another admin: done. Otherwise a booking was made or ended in between: read again.
+    if (r?.unchanged) return { alreadyRemoved: true };
+  }
+  throw conflict("The account's bookings keep changing; try again");
 }
 
 export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {

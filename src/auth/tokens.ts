@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -260,23 +260,42 @@ export async function revokeSessions(db: HttpDb | TxDb, userId: string, reason: 
   return (await revokeAndAnnounce(db, userId, reason, { sessionId })).length;
 }
 
+/**
+ * `revokeSessions`' statement, not yet sent: a statement of the caller's non-interactive batch
+ * (`db.http.batch`). `when` (SQL) makes it conditional on an earlier statement of the batch.
+ */
+export function revokeSessionsStatement(db: HttpDb, userId: string, reason: string, opts: { sessionId?: string; when?: SQL } = {}) {
+  return revocation(db, userId, reason, opts);
+}
+
 async function revokeAndAnnounce(
   db: HttpDb | TxDb,
   userId: string,
   sessionReason: string,
   opts: { sessionId?: string | undefined; tokenReason?: string; familyId?: string } = {},
 ): Promise<string[]> {
+  const { rows } = await revocation(db, userId, sessionReason, opts);
+  return rows.map((r) => r.id);
+}
+
+function revocation(
+  db: HttpDb | TxDb,
+  userId: string,
+  sessionReason: string,
+  opts: { sessionId?: string | undefined; tokenReason?: string; familyId?: string; when?: SQL },
+) {
   const { sessionId, familyId } = opts;
   const tokenReason = opts.tokenReason ?? sessionReason;
-  const { rows } = await (db as HttpDb).execute<{ id: string }>(sql`
+  const when = opts.when ? sql`and ${opts.when}` : sql``;
+  return (db as HttpDb).execute<{ id: string }>(sql`
     with revoked as (
       update sessions set revoked_at = now(), revoke_reason = ${sessionReason}
-       where user_id = ${userId} and revoked_at is null ${sessionId ? sql`and id = ${sessionId}` : sql``}
+       where user_id = ${userId} and revoked_at is null ${sessionId ? sql`and id = ${sessionId}` : sql``} ${when}
       returning id
     ), tokens as (
       update refresh_tokens set revoked_at = now(), revoke_reason = ${tokenReason}
        where user_id = ${userId} and revoked_at is null
-         ${sessionId ? sql`and session_id = ${sessionId}` : sql``} ${familyId ? sql`and family_id = ${familyId}` : sql``}
+         ${sessionId ? sql`and session_id = ${sessionId}` : sql``} ${familyId ? sql`and family_id = ${familyId}` : sql``} ${when}
     ), announced as (
       insert into outbox (topic, payload)
       select ${OUTBOX_TOPICS.sessionsRevoked}, jsonb_build_object('userId', ${userId}::text, 'sessionIds', jsonb_agg(id))
@@ -284,5 +303,4 @@ async function revokeAndAnnounce(
       having count(*) > 0
     )
     select id from revoked`);
-  return rows.map((r) => r.id);
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, or } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { HttpDb } from "../db/client";
 import { bookings, callLogs, callSessions, providerProfiles, providerServices, servicesMaster, users } from "../db/schema";
@@ -101,37 +101,27 @@ export type CallLogInput = {
 /**
  * The app's after-call report. Only a party of the booking may log (upstream let anyone, §10 #15);
  * the role is derived from the booking, and the log is linked to that party's latest call session.
+ * One statement: the party check, the session lookup and the insert (nothing is written for anyone else).
  */
 export async function recordCallLog(db: HttpDb, input: CallLogInput): Promise<{ id: string }> {
-  const b = await loadBookingParties(db, input.bookingId);
-  const isCustomer = b?.customerId === input.userId;
-  const isProvider = b?.providerUserId === input.userId;
-  if (!b || (!isCustomer && !isProvider)) throw new AppError("CALL_HISTORY_ACCESS_DENIED", "Not a party of this booking");
-  const [session] = await db
-    .select({ id: callSessions.id })
-    .from(callSessions)
-    .where(
-      and(
-        eq(callSessions.bookingId, input.bookingId),
-        or(eq(callSessions.callerId, input.userId), eq(callSessions.receiverId, input.userId)),
-      ),
+  const json = (v: Record<string, unknown> | undefined) => (v === undefined ? null : JSON.stringify(v));
+  const { rows } = await db.execute<{ id: string }>(sql`
+    with party as (
+      select case when b.customer_id = ${input.userId} then 'user' else 'provider' end::call_party_role as role
+        from ${bookings} b join ${providerProfiles} pp on pp.id = b.provider_id
+       where b.id = ${input.bookingId} and ${input.userId} in (b.customer_id, pp.user_id)
+    ), latest as (
+      select id from ${callSessions}
+       where booking_id = ${input.bookingId} and ${input.userId} in (caller_id, receiver_id)
+       order by started_at desc limit 1
     )
-    .orderBy(desc(callSessions.startedAt))
-    .limit(1);
-  const [row] = await db
-    .insert(callLogs)
-    .values({
-      bookingId: input.bookingId,
-      callSessionId: session?.id ?? null,
-      loggedBy: input.userId,
-      callerRole: isCustomer ? "user" : "provider",
-      status: input.status,
-      durationSeconds: input.durationSeconds,
-      endReason: input.endReason,
-      connectionQuality: input.connectionQuality,
-      errorDetails: input.errorDetails,
-      metrics: input.metrics,
-    })
-    .returning({ id: callLogs.id });
-  return { id: row!.id };
+    insert into ${callLogs} (booking_id, call_session_id, logged_by, caller_role, status, duration_seconds, end_reason,
+                             connection_quality, error_details, metrics)
+    select ${input.bookingId}, (select id from latest), ${input.userId}, party.role, ${input.status}::call_log_status, ${input.durationSeconds},
+           ${input.endReason ?? null}, ${json(input.connectionQuality)}::jsonb, ${json(input.errorDetails)}::jsonb, ${json(input.metrics)}::jsonb
+      from party
+    returning id`);
+  const row = rows[0];
+  if (!row) throw new AppError("CALL_HISTORY_ACCESS_DENIED", "Not a party of this booking");
+  return { id: row.id };
 }

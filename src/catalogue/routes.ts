@@ -58,10 +58,11 @@ publicRoutes.get(
     const db = c.get("db").http;
     const gen = await serviceGeneration(db, id);
     if (!gen) throw notFound("Service");
-    return edgeCachedJson(c, { generation: gen.version, ttlSeconds: TTL.listings }, async () => ({
-      status: "success",
-      data: await listProvidersOfService(db, id, q),
-    }));
+    return edgeCachedJson(c, { generation: gen.version, ttlSeconds: TTL.listings }, async () => {
+      const data = await listProvidersOfService(db, id, q);
+      if (!data) throw notFound("Service");
+      return { status: "success", data };
+    });
   },
 );
 

@@ -115,8 +115,10 @@ const inList = (values: string[]): SQL =>
 
 /**
  * Active providers of a category. Customers in the same city and state come first, then the same
- * state, then the rest; within a group the most experienced first (upstream §1.9 #68). List and
- * total in one query (count(*) over ()).
+ * state, then the rest; within a group the most experienced first (upstream §1.9 #68). Null when the
+ * category is unknown or hidden. One round trip: the category check and the page with its total
+ * (count(*) over ()); past page 1 the total is counted beside the page too, since a page past the last
+ * has no rows to carry it.
  */
 export async function listProvidersOfService(
   db: HttpDb,
@@ -134,21 +136,26 @@ export async function listProvidersOfService(
     sameState ? sql`(${sameState}) desc` : undefined,
   ].filter((x): x is SQL => x !== undefined);
   const offset = (q.page - 1) * q.limit;
-  const rows = await rowsOf(
-    db,
-    sql`select ${LISTING_COLUMNS}, count(*) over ()::int as total_count
-        ${LISTING_JOINS}
-        where ps.service_id = ${serviceId} and ${PUBLIC_LISTING}
-          ${stateFilter ? sql`and lower(coalesce(a.state, '')) = ${stateFilter}` : sql``}
-        order by ${sql.join([...nearFirst, sql`pp.years_of_experience desc, ps.created_at desc, ps.id`], sql`, `)}
-        limit ${q.limit} offset ${offset}`,
-  );
-  let total = num(rows[0]?.total_count);
-  if (rows.length === 0 && q.page > 1) {
-    // Past the last page: the window count is gone with the rows, ask once more.
-    const [c] = await rowsOf(db, sql`select count(*)::int as n ${LISTING_JOINS} where ps.service_id = ${serviceId} and ${PUBLIC_LISTING}`);
-    total = num(c?.n);
-  }
+  const listed = sql`ps.service_id = ${serviceId} and ${PUBLIC_LISTING}
+    ${stateFilter ? sql`and lower(coalesce(a.state, '')) = ${stateFilter}` : sql``}`;
+  const [category, page] = await db.batch([
+    db.execute(
+      sql`select ${q.page > 1 ? sql`(select count(*)::int ${LISTING_JOINS} where ${listed})` : sql`null`} as n
+            from services_master where id = ${serviceId} and is_active`,
+    ),
+    db.execute(
+      sql`select ${LISTING_COLUMNS}, count(*) over ()::int as total_count
+          ${LISTING_JOINS}
+          where ${listed}
+          order by ${sql.join([...nearFirst, sql`pp.years_of_experience desc, ps.created_at desc, ps.id`], sql`, `)}
+          limit ${q.limit} offset ${offset}`,
+    ),
+  ]);
+  const known = category.rows[0] as Row | undefined;
+  if (!known) return null;
+  const rows = page.rows as Row[];
+  // Past the last page the window count is gone with the rows.
+  const total = rows.length === 0 && q.page > 1 ? num(known.n) : num(rows[0]?.total_count);
   const totalPages = Math.max(1, Math.ceil(total / q.limit));
   return {
     providers: rows.map(listingCard),

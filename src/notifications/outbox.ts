@@ -208,6 +208,52 @@ export function changeWithOutbox(change: SQL, inputs: NotifyInput[], events: Rea
 }
 
 /**
+ * `notify` as ONE statement, not yet sent, to put in a non-interactive batch (`db.http.batch([...])`)
+ * beside the change it announces: the batch commits the change, the notification and its outbox rows
+ * together, in one round trip. The notification id is minted here, so the caller can name it before
+ * the batch runs. `when` (SQL) makes the notification conditional on an earlier statement of the
+ * batch having happened. Same rows as `notify`: the socket trigger carries the row's own created_at.
+ */
+export function notifyStatement(db: HttpDb, input: NotifyInput, opts: { when?: SQL } = {}) {
+  const id = crypto.randomUUID();
+  const data = input.data ?? {};
+  const rows: { topic: string; payload: Record<string, unknown> }[] = [
+    {
+      topic: OUTBOX_TOPICS.realtime,
+      payload: {
+        userId: input.userId,
+        event: "notification_created",
+        audience: "any",
+        // createdAt (here and in notification.created_at) is set from the inserted row below.
+        payload: notificationTrigger({ id, type: input.type, createdAt: "" }),
+      },
+    },
+  ];
+  if (input.push !== false) {
+    rows.push({
+      topic: OUTBOX_TOPICS.push,
+      payload: { notificationId: id, userId: input.userId, title: input.title, body: input.message, data: pushData(id, input.type, data) },
+    });
+  }
+  const stamp = sql`to_char(n.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const query = db.execute(sql`
+    with n as (
+      insert into ${notifications} (id, user_id, title, message, type, data, dedup_key)
+      select ${id}::uuid, ${input.userId}::uuid, ${input.title}, ${input.message}, ${input.type}, ${JSON.stringify(data)}::jsonb, ${input.dedupKey ?? null}
+       where ${opts.when ?? sql`true`}
+      on conflict (dedup_key) do nothing
+      returning created_at
+    )
+    insert into ${outbox} (topic, payload)
+    select r.topic,
+           case when r.topic = ${OUTBOX_TOPICS.realtime}
+                then jsonb_set(jsonb_set(r.payload, '{payload,createdAt}', to_jsonb(${stamp})), '{payload,notification,created_at}', to_jsonb(${stamp}))
+                else r.payload end
+      from n, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(topic text, payload jsonb)`);
+  return { id, query };
+}
+
+/**
  * What a tapped push carries: the apps route on `data.screen` (bookings | notifications | profile |
  * services | earnings; client-contract §3.11), so every push names one.
  */
@@ -229,6 +275,15 @@ export async function emit(db: Executor, events: RealtimeEvent | RealtimeEvent[]
   await (db as TxDb)
     .insert(outbox)
     .values(list.map((e) => ({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } as Record<string, unknown> })));
+}
+
+/** `emit` as one statement, not yet sent, for a non-interactive batch; `when` as in `notifyStatement`. */
+export function emitStatement(db: HttpDb, events: RealtimeEvent[], opts: { when?: SQL } = {}) {
+  const rows = events.map((e) => ({ topic: OUTBOX_TOPICS.realtime, payload: { audience: "any", ...e } }));
+  return db.execute(sql`
+    insert into ${outbox} (topic, payload)
+    select r.topic, r.payload from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(topic text, payload jsonb)
+     where ${opts.when ?? sql`true`}`);
 }
 
 /** Delivers realtime events to a user's live sockets. Set by the realtime gateway (src/realtime). */

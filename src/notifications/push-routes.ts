@@ -9,7 +9,7 @@ import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, query } from "../http/validate";
-import { dispatchAfterCommit, notify } from "./outbox";
+import { dispatchAfterCommit, notifyStatement } from "./outbox";
 
 /**
  * /api/push-notifications: Expo push tokens per device, per-user switches and delivery history
@@ -211,12 +211,15 @@ pushRoutes.post(
     if (c.get("config").ENVIRONMENT === "production") throw new AppError("FORBIDDEN", "Test notifications are disabled in production");
     const { userId } = principalOf(c);
     const input = c.req.valid("json");
-    const sent = await c
-      .get("db")
-      .transaction((tx) =>
-        notify(tx, { userId, title: input.title, message: input.body, type: "system", data: { ...input.data, type: "test" } }),
-      );
+    const sent = notifyStatement(c.get("db").http, {
+      userId,
+      title: input.title,
+      message: input.body,
+      type: "system",
+      data: { ...input.data, type: "test" },
+    });
+    await sent.query;
     dispatchAfterCommit(c.env, c.executionCtx);
-    return ok(c, { notificationId: sent?.id ?? null }, { message: "Test notification sent successfully" });
+    return ok(c, { notificationId: sent.id }, { message: "Test notification sent successfully" });
   },
 );

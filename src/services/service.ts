@@ -1,11 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { serviceNameForCategory } from "../catalogue/categories";
 import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../catalogue/shape";
-import type { Db, HttpDb, TxDb } from "../db/client";
+import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
-import { notify } from "../notifications/outbox";
+import { notifyStatement } from "../notifications/outbox";
 import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 
 /**
@@ -17,7 +18,11 @@ import type { RegistrationInput, RegistrationUpdate } from "./schemas";
  */
 
 type Row = Record<string, unknown>;
-const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
+const rowsOf = async (db: HttpDb, q: SQL): Promise<Row[]> => (await db.execute(q)).rows as Row[];
+
+/** One statement of a non-interactive batch (sent, in order, as one transaction in one round trip). */
+type Statement = BatchItem<"pg">;
+const batch = (db: HttpDb, statements: Statement[]) => db.batch(statements as [Statement, ...Statement[]]);
 
 type Category = {
   id: string;
@@ -72,8 +77,12 @@ function pricedSubServices(cat: Category, input: { serviceId: string; price: num
   return [...out.entries()].map(([subServiceId, pricePaise]) => ({ subServiceId, pricePaise }));
 }
 
-async function upsertProfileAndAddress(
-  tx: TxDb,
+/**
+ * The provider profile and the single home address, as statements of the registration's batch (the
+ * profile first: the listing statement after it finds the profile by the provider's user id).
+ */
+function profileAndAddress(
+  db: HttpDb,
   userId: string,
   p: {
     years?: number;
@@ -83,36 +92,45 @@ async function upsertProfileAndAddress(
     city?: string | null;
     fullAddress?: string;
   },
-): Promise<string> {
-  const [profile] = await rowsOf(
-    tx,
-    sql`insert into provider_profiles (user_id, years_of_experience, is_engineering_provider, engineering_certificate_url)
-        values (${userId}, ${p.years ?? 0}, ${p.isEngineering ?? false}, ${p.certificateUrl ?? null})
-        on conflict (user_id) do update set
-          years_of_experience = coalesce(${p.years ?? null}::int, provider_profiles.years_of_experience),
-          is_engineering_provider = coalesce(${p.isEngineering ?? null}::boolean, provider_profiles.is_engineering_provider),
-          engineering_certificate_url = coalesce(${p.certificateUrl ?? null}, provider_profiles.engineering_certificate_url)
-        returning id`,
-  );
+): Statement[] {
+  const statements: Statement[] = [
+    db.execute(
+      sql`insert into provider_profiles (user_id, years_of_experience, is_engineering_provider, engineering_certificate_url)
+          values (${userId}, ${p.years ?? 0}, ${p.isEngineering ?? false}, ${p.certificateUrl ?? null})
+          on conflict (user_id) do update set
+            years_of_experience = coalesce(${p.years ?? null}::int, provider_profiles.years_of_experience),
+            is_engineering_provider = coalesce(${p.isEngineering ?? null}::boolean, provider_profiles.is_engineering_provider),
+            engineering_certificate_url = coalesce(${p.certificateUrl ?? null}, provider_profiles.engineering_certificate_url)`,
+    ),
+  ];
   if (p.state !== undefined || p.fullAddress !== undefined || p.city !== undefined) {
-    await tx.execute(
-      sql`insert into addresses (user_id, type, state, city, full_address) values (${userId}, 'home', ${p.state ?? null}, ${p.city ?? null}, ${p.fullAddress ?? null})
-          on conflict (user_id) where type = 'home' do update set
-            state = coalesce(excluded.state, addresses.state), city = coalesce(excluded.city, addresses.city),
-            full_address = coalesce(excluded.full_address, addresses.full_address)`,
+    statements.push(
+      db.execute(
+        sql`insert into addresses (user_id, type, state, city, full_address) values (${userId}, 'home', ${p.state ?? null}, ${p.city ?? null}, ${p.fullAddress ?? null})
+            on conflict (user_id) where type = 'home' do update set
+              state = coalesce(excluded.state, addresses.state), city = coalesce(excluded.city, addresses.city),
+              full_address = coalesce(excluded.full_address, addresses.full_address)`,
+      ),
     );
   }
-  return profile!.id as string;
+  return statements;
 }
 
-async function insertPrices(tx: TxDb, listingId: string, serviceId: string, prices: { subServiceId: string; pricePaise: number }[]) {
-  if (prices.length === 0) return;
-  await tx.execute(
-    sql`insert into provider_sub_services (provider_service_id, service_id, sub_service_id, price_paise) values ${sql.join(
-      prices.map((p) => sql`(${listingId}, ${serviceId}, ${p.subServiceId}, ${p.pricePaise})`),
-      sql`, `,
-    )}`,
-  );
+function insertPrices(
+  db: HttpDb,
+  listingId: string,
+  serviceId: string,
+  prices: { subServiceId: string; pricePaise: number }[],
+): Statement[] {
+  if (prices.length === 0) return [];
+  return [
+    db.execute(
+      sql`insert into provider_sub_services (provider_service_id, service_id, sub_service_id, price_paise) values ${sql.join(
+        prices.map((p) => sql`(${listingId}, ${serviceId}, ${p.subServiceId}, ${p.pricePaise})`),
+        sql`, `,
+      )}`,
+    ),
+  ];
 }
 
 /**
@@ -159,43 +177,45 @@ export async function registerService(
     throw new AppError("VALIDATION_ERROR", "An engineering certificate is required for engineer-interior", {
       errors: [{ field: "engineeringCertificateUrl", message: "required for engineer-interior" }],
     });
-  // Images go to the object store before the transaction: R2 is not transactional, and an orphaned
-  // image after a failed insert is harmless, while holding a DB transaction across uploads is not.
+  // Images go to the object store before the batch (the category read above confirmed the session):
+  // R2 is not transactional, and an orphaned image after a refused insert is harmless.
   const { proofs = [], certificate } = await registrationImages({ ...media, userId: providerUserId }, input);
+  // One non-interactive batch, one transaction: profile, address, listing (its id minted here, so the
+  // prices and the notification can name it), prices and the notification. A concurrent registration
+  // in the category fails the listing insert on the unique index, and the whole batch rolls back.
+  const listingId = crypto.randomUUID();
+  const window = cat.isPaid
+    ? sql`'pending'::listing_status, null::timestamptz, null::timestamptz`
+    : sql`'active'::listing_status, now(), now() + make_interval(days => ${cat.validityDays})`;
+  const notice = notifyStatement(db.http, {
+    userId: providerUserId,
+    title: cat.isPaid ? "Service Registered" : "Service Activated",
+    message: cat.isPaid
+      ? `Your ${cat.name} registration is saved. Pay the listing fee to go live.`
+      : `Your ${cat.name} listing is live for ${cat.validityDays} days.`,
+    type: "system",
+    data: { providerServiceId: listingId, type: cat.isPaid ? "service_registered" : "service_activated", screen: "services" },
+    dedupKey: `listing:${listingId}:registered`,
+  });
+  const profile = profileAndAddress(db.http, providerUserId, {
+    years: input.yearsOfExperience,
+    isEngineering: isEngineering,
+    certificateUrl: certificate ?? null,
+    state: input.state,
+    city: input.city ?? null,
+    fullAddress: input.fullAddress,
+  });
+  const listing = db.http.execute(
+    sql`insert into provider_services (id, provider_id, service_id, status, activated_at, expires_at, service_description, working_proof_urls)
+        select ${listingId}, pp.id, ${cat.id}, ${window}, ${input.serviceDescription?.trim() ?? ""}, ${pgTextArray(proofs)}::text[]
+          from provider_profiles pp where pp.user_id = ${providerUserId}
+        returning id, provider_id, service_id, status, ${isoSql(sql`activated_at`)} as activated_at, ${isoSql(sql`expires_at`)} as expires_at,
+                  service_description, working_proof_urls, ${isoSql(sql`created_at`)} as created_at`,
+  );
   try {
-    const listing = await db.transaction(async (tx) => {
-      const profileId = await upsertProfileAndAddress(tx, providerUserId, {
-        years: input.yearsOfExperience,
-        isEngineering: isEngineering,
-        certificateUrl: certificate ?? null,
-        state: input.state,
-        city: input.city ?? null,
-        fullAddress: input.fullAddress,
-      });
-      const window = cat.isPaid
-        ? sql`'pending'::listing_status, null::timestamptz, null::timestamptz`
-        : sql`'active'::listing_status, now(), now() + make_interval(days => ${cat.validityDays})`;
-      const [l] = await rowsOf(
-        tx,
-        sql`insert into provider_services (provider_id, service_id, status, activated_at, expires_at, service_description, working_proof_urls)
-            select ${profileId}, ${cat.id}, ${window}, ${input.serviceDescription?.trim() ?? ""}, ${pgTextArray(proofs)}::text[]
-            returning id, provider_id, service_id, status, ${isoSql(sql`activated_at`)} as activated_at, ${isoSql(sql`expires_at`)} as expires_at,
-                      service_description, working_proof_urls, ${isoSql(sql`created_at`)} as created_at`,
-      );
-      await insertPrices(tx, l!.id as string, cat.id, prices);
-      await notify(tx, {
-        userId: providerUserId,
-        title: cat.isPaid ? "Service Registered" : "Service Activated",
-        message: cat.isPaid
-          ? `Your ${cat.name} registration is saved. Pay the listing fee to go live.`
-          : `Your ${cat.name} listing is live for ${cat.validityDays} days.`,
-        type: "system",
-        data: { providerServiceId: l!.id, type: cat.isPaid ? "service_registered" : "service_activated", screen: "services" },
-        dedupKey: `listing:${l!.id as string}:registered`,
-      });
-      return l!;
-    });
-    return { listing, isFreeService: !cat.isPaid, serviceName: cat.name };
+    const results = await batch(db.http, [...profile, listing, ...insertPrices(db.http, listingId, cat.id, prices), notice.query]);
+    const l = (results[profile.length] as { rows: Row[] }).rows[0]!;
+    return { listing: l, isFreeService: !cat.isPaid, serviceName: cat.name };
   } catch (err) {
     if (pgCode(err) === "23505" && pgConstraint(err) === "provider_services_live_uq")
       throw conflict("Already registered for this service", "ALREADY_EXISTS");
@@ -217,26 +237,28 @@ export async function updateRegistration(
   const prices = input.subServices ? pricedSubServices(cat, input.subServices) : undefined;
   // Edit mode sends the stored URLs back with any new photos; those it holds now stay acceptable.
   const { proofs, certificate } = await registrationImages({ ...media, userId: providerUserId }, input, cat.existing);
-  await db.transaction(async (tx) => {
-    await upsertProfileAndAddress(tx, providerUserId, {
+  await batch(db.http, [
+    ...profileAndAddress(db.http, providerUserId, {
       years: input.yearsOfExperience,
       isEngineering: input.isEngineeringProvider ?? undefined,
       certificateUrl: certificate ?? null,
       state: input.state,
       city: input.city ?? undefined,
       fullAddress: input.fullAddress,
-    });
-    await tx.execute(
+    }),
+    db.http.execute(
       sql`update provider_services set
             service_description = coalesce(${input.serviceDescription === undefined || input.serviceDescription === null ? null : input.serviceDescription.trim()}, service_description),
             working_proof_urls = coalesce(${proofs ? pgTextArray(proofs) : null}::text[], working_proof_urls)
           where id = ${listingId}`,
-    );
-    if (prices) {
-      await tx.execute(sql`delete from provider_sub_services where provider_service_id = ${listingId}`);
-      await insertPrices(tx, listingId, cat.id, prices);
-    }
-  });
+    ),
+    ...(prices
+      ? [
+          db.http.execute(sql`delete from provider_sub_services where provider_service_id = ${listingId}`),
+          ...insertPrices(db.http, listingId, cat.id, prices),
+        ]
+      : []),
+  ]);
   return { listingId };
 }
 

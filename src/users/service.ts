@@ -1,11 +1,11 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
-import { revokeSessions } from "../auth/tokens";
+import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
-import { addressView, type UserRow, userView } from "./schemas";
+import { type AddressRow, addressView, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */
 
@@ -126,22 +126,22 @@ export async function createAddress(
   userId: string,
   input: Required<Pick<AddressInput, "fullAddress" | "state">> & AddressInput,
 ) {
-  // The cap is checked in the INSERT itself, so concurrent adds cannot exceed it.
+  // The cap is checked in the INSERT itself, so concurrent adds cannot exceed it; the row comes back with it.
   const res = await db
-    .execute<{ id: string }>(sql`
+    .execute<AddressRow>(sql`
     insert into addresses (user_id, type, full_address, state, city, pincode)
     select ${userId}, ${input.type ?? "home"}, ${input.fullAddress}, ${input.state}, ${input.city ?? null}, ${input.pincode ?? null}
     where (select count(*) from addresses where user_id = ${userId}) < ${MAX_ADDRESSES}
-    returning id
+    returning id, user_id as "userId", type, full_address as "fullAddress", state, city, pincode, created_at as "createdAt", updated_at as "updatedAt"
   `)
     .catch((err) => {
       if (pgCode(err) === "23505") throw new AppError("ALREADY_EXISTS", "You already have a home address. Update it instead.");
       throw err;
     });
-  const id = res.rows[0]?.id;
-  if (!id) throw new AppError("BAD_REQUEST", `Maximum ${MAX_ADDRESSES} addresses allowed per user`);
-  const [row] = await db.select().from(addresses).where(eq(addresses.id, id));
-  return addressView(row!);
+  const row = res.rows[0];
+  if (!row) throw new AppError("BAD_REQUEST", `Maximum ${MAX_ADDRESSES} addresses allowed per user`);
+  // Raw rows carry timestamps as text.
+  return addressView({ ...row, createdAt: new Date(row.createdAt) });
 }
 
 export async function updateAddress(db: HttpDb, userId: string, id: string, input: AddressInput) {
@@ -174,29 +174,26 @@ export async function deleteAddress(db: HttpDb, userId: string, id: string): Pro
 }
 
 /**
- * Soft delete in one transaction: the account row stays (bookings, ratings and payments keep their
- * counter-party and the ledger stays whole, unlike upstream's half-finished hard delete, §10 #8);
- * every session ends, push tokens stop, and the phone/e-mail become free for a new signup.
+ * Soft delete in one batch (one transaction, one round trip): the account row stays (bookings,
+ * ratings and payments keep their counter-party and the ledger stays whole, unlike upstream's
+ * half-finished hard delete, §10 #8); every session ends, push tokens stop, and the phone/e-mail
+ * become free for a new signup. The push tokens and the security event go with the deletion in one
+ * statement, so a concurrent second deletion (which finds the account already gone) adds nothing.
  */
 export async function deleteAccount(db: Db, userId: string, meta: { ip?: string | null; userAgent?: string | null }): Promise<void> {
-  await db.transaction(async (tx) => {
-    const [u] = await tx
-      .update(users)
-      .set({ deletedAt: sql`now()` })
-      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-      .returning({ id: users.id });
-    if (!u) throw new AppError("INVALID_TOKEN", "Session is no longer valid");
-    await revokeSessions(tx, userId, "account_deleted");
-    await tx
-      .update(pushTokens)
-      .set({ isActive: false, deactivatedReason: "account_deleted" })
-      .where(and(eq(pushTokens.userId, userId), eq(pushTokens.isActive, true)));
-    await tx.insert(securityEvents).values({
-      userId,
-      eventType: "account_deletion",
-      severity: "warning",
-      ip: meta.ip ?? null,
-      userAgent: meta.userAgent?.slice(0, 300) ?? null,
-    });
-  });
+  const [deleted] = await db.http.batch([
+    db.http.execute<{ id: string }>(sql`
+      with gone as (
+        update ${users} set deleted_at = now() where id = ${userId} and deleted_at is null returning id
+      ), tokens as (
+        update ${pushTokens} set is_active = false, deactivated_reason = 'account_deleted'
+         where user_id in (select id from gone) and is_active
+      ), audit as (
+        insert into ${securityEvents} (user_id, event_type, severity, ip, user_agent)
+        select id, 'account_deletion', 'warning', ${meta.ip ?? null}, ${meta.userAgent?.slice(0, 300) ?? null} from gone
+      )
+      select id from gone`),
+    revokeSessionsStatement(db.http, userId, "account_deleted"),
+  ]);
+  if (deleted.rows.length === 0) throw new AppError("INVALID_TOKEN", "Session is no longer valid");
 }

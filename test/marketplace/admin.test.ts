@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, istSlot, randomIp, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
+import { removeAccount } from "../../src/admin/service";
+import { api, istSlot, randomIp, type SeededListing, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
 /** Admin screens (stats, reports, moderation, removals), monitoring and provider earnings. */
 
@@ -167,6 +168,135 @@ describe("admin", () => {
       role: "user",
       full_name: customer.fullName,
     });
+  });
+
+  it("removing a customer cancels their live bookings and tells each provider once; removing again changes nothing", async () => {
+    const admin = await seedUser("admin");
+    const customer = await seedUser("user");
+    const book = async (day: number) => {
+      const listing = await seedListing();
+      const r = await api("POST", "/api/bookings", {
+        token: customer.token,
+        body: { providerServiceId: listing.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(day) },
+      });
+      expect(r.status).toBe(201);
+      return { bookingId: r.body.data.booking.id as string, provider: listing.provider };
+    };
+    const pending = await book(2);
+    const second = await book(3);
+    const done = await book(4);
+    expect((await api("PUT", `/api/bookings/${done.bookingId}/cancel`, { token: customer.token, body: {} })).status).toBe(200);
+    const db = testDb();
+    // Only what the removal writes is looked at below.
+    await db.http.execute(
+      sql`delete from outbox where payload->>'userId' in (${pending.provider.id}::text, ${second.provider.id}::text, ${done.provider.id}::text)`,
+    );
+    await db.http.execute(
+      sql`delete from notifications where user_id in (${pending.provider.id}, ${second.provider.id}, ${done.provider.id})`,
+    );
+
+    for (let i = 0; i < 2; i++) {
+      const r = await api("DELETE", `/api/admin/users/${customer.id}`, { token: admin.token });
+      expect(r.status).toBe(200);
+    }
+    const statuses = (
+      await db.http.execute(
+        sql`select id, status::text as status, cancellation_reason from bookings where id in (${pending.bookingId}, ${second.bookingId}, ${done.bookingId})`,
+      )
+    ).rows;
+    expect(statuses).toEqual(
+      expect.arrayContaining([
+        { id: pending.bookingId, status: "cancelled", cancellation_reason: "Account removed by admin" },
+        { id: second.bookingId, status: "cancelled", cancellation_reason: "Account removed by admin" },
+        { id: done.bookingId, status: "cancelled", cancellation_reason: expect.not.stringContaining("removed") },
+      ]),
+    );
+    for (const b of [pending, second]) {
+      const told = (
+        await db.http.execute<{ title: string; data: Record<string, unknown> }>(
+          sql`select title, data from notifications where user_id = ${b.provider.id}`,
+        )
+      ).rows;
+      expect(told).toEqual([
+        { title: "Booking Cancelled", data: { bookingId: b.bookingId, type: "booking_cancelled", screen: "bookings" } },
+      ]);
+      const events = (
+        await db.http.execute<{ topic: string; event: string | null }>(
+          sql`select topic, payload->>'event' as event from outbox where payload->>'userId' = ${b.provider.id}::text order by topic, event`,
+        )
+      ).rows;
+      expect(events).toEqual([
+        { topic: "push.send", event: null },
+        { topic: "realtime.emit", event: "booking_unread_count_update" },
+        { topic: "realtime.emit", event: "booking_updated" },
+        { topic: "realtime.emit", event: "notification_created" },
+      ]);
+    }
+    expect((await db.http.execute(sql`select 1 from notifications where user_id = ${done.provider.id}`)).rows).toEqual([]);
+    expect((await api("GET", "/api/auth/me", { token: customer.token })).status).toBe(401);
+  });
+
+  it("a removal racing the customer's new bookings: every booking it cancels has its provider told", async () => {
+    const admin = await seedUser("admin");
+    const customer = await seedUser("user");
+    const listings = await Promise.all([1, 2, 3, 4].map(() => seedListing()));
+    const first = await api("POST", "/api/bookings", {
+      token: customer.token,
+      body: { providerServiceId: listings[0]!.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(2) },
+    });
+    expect(first.status).toBe(201);
+    const [removal] = await Promise.all([
+      api("DELETE", `/api/admin/users/${customer.id}`, { token: admin.token }),
+      ...listings.slice(1).map((l, i) =>
+        api("POST", "/api/bookings", {
+          token: customer.token,
+          body: { providerServiceId: l.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(3 + i) },
+        }),
+      ),
+    ]);
+    expect(removal.status).toBe(200);
+    const { rows } = await testDb().http.execute<{ id: string; told: boolean }>(
+      sql`select b.id, exists (select 1 from notifications n where n.dedup_key = 'booking:' || b.id || ':cancelled:removal') as told
+            from bookings b where b.customer_id = ${customer.id} and b.cancellation_reason = 'Account removed by admin'`,
+    );
+    expect(rows.map((r) => r.id)).toContain(first.body.data.booking.id);
+    expect(rows.filter((r) => !r.told)).toEqual([]);
+  });
+
+  it("a booking made between the removal's read and its batch: the batch writes nothing, the removal reads again, and that booking's provider is told too", async () => {
+    const customer = await seedUser("user");
+    const admin = await seedUser("admin");
+    const early = await seedListing();
+    const late = await seedListing();
+    const book = (l: SeededListing, day: number) =>
+      api("POST", "/api/bookings", {
+        token: customer.token,
+        body: { providerServiceId: l.providerServiceId, selectedServices: ["tap-installation"], ...istSlot(day) },
+      });
+    expect((await book(early, 2)).status).toBe(201);
+    const db = testDb();
+    let batches = 0;
+    let lateBooking = "";
+    // The customer books again right before the removal's first batch reaches the database.
+    const http = new Proxy(db.http, {
+      get(target, prop, receiver) {
+        if (prop !== "batch") return Reflect.get(target, prop, receiver);
+        return async (statements: Parameters<typeof target.batch>[0]) => {
+          if (batches++ === 0) lateBooking = (await book(late, 3)).body.data.booking.id;
+          return target.batch(statements);
+        };
+      },
+    });
+    expect(await removeAccount({ ...db, http }, admin.id, customer.id, "user")).toEqual({ alreadyRemoved: false });
+    expect(batches).toBe(2);
+    const { rows } = await testDb().http.execute<{ id: string; status: string; told: boolean }>(
+      sql`select b.id, b.status::text as status,
+                 exists (select 1 from notifications n where n.dedup_key = 'booking:' || b.id || ':cancelled:removal') as told
+            from bookings b where b.customer_id = ${customer.id}`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.id === lateBooking)).toEqual({ id: lateBooking, status: "cancelled", told: true });
+    expect(rows.every((r) => r.status === "cancelled" && r.told)).toBe(true);
   });
 
   it("removing one role's account of a phone blocks that role only: the same phone's other account keeps working", async () => {

@@ -82,6 +82,24 @@ describe("public catalogue", () => {
     expect((await api("GET", "/api/public/services/not-a-uuid/providers")).status).toBe(400);
   });
 
+  it("pagination: the total counts what the filter lists, on every page and past the last one", async () => {
+    const listing = await seedListing({ service: "glass-mirror", prices: { "glass-fitting": 20000 }, state: "Goa", city: "Panaji" });
+    const page = async (n: number, state?: string) =>
+      api(
+        "GET",
+        `/api/public/services/${listing.serviceId}/providers?limit=1&page=${n}${state ? `&state=${state}` : ""}&v=${crypto.randomUUID()}`,
+      );
+    const all = await page(1);
+    const inGoa = await page(1, "goa");
+    expect(inGoa.body.data.providers.map((p: { state: string }) => p.state)).toEqual(["Goa"]);
+    const past = await page(10_000);
+    expect(past.body.data.providers).toEqual([]);
+    expect(past.body.data.pagination.total).toBe(all.body.data.pagination.total);
+    const pastInGoa = await page(10_000, "goa");
+    expect(pastInGoa.body.data.pagination).toMatchObject({ total: inGoa.body.data.pagination.total, hasMore: false });
+    expect((await page(2, "goa")).body.data.pagination.total).toBe(inGoa.body.data.pagination.total);
+  });
+
   it("reverse geocode answers a clear 501 when no geocoder is configured", async () => {
     const r = await api("GET", "/api/public/reverse-geocode?latitude=12.97&longitude=77.59");
     expect(r.status).toBe(501);
@@ -192,6 +210,39 @@ describe("provider service registration", () => {
     });
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/Already registered/);
+  });
+
+  it("two registrations in one category at once: one listing, one notification, the other gets the app's 409", async () => {
+    const provider = await seedUser("provider");
+    const both = await Promise.all(
+      [1, 2].map(() =>
+        api("POST", "/api/services/plumber/providers", {
+          token: provider.token,
+          body: registration([{ serviceId: "tap-installation", price: 350 }]),
+        }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(both.find((r) => r.status === 409)!.body.message).toMatch(/Already registered/);
+    const db = testDb();
+    const [counts] = (
+      await db.http.execute(
+        sql`select (select count(*)::int from provider_services ps join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}) as listings,
+                   (select count(*)::int from provider_sub_services x join provider_services ps on ps.id = x.provider_service_id
+                      join provider_profiles pp on pp.id = ps.provider_id where pp.user_id = ${provider.id}) as prices,
+                   (select count(*)::int from notifications where user_id = ${provider.id}) as notifications,
+                   (select count(*)::int from outbox where payload->>'userId' = ${provider.id}::text) as outbox`,
+      )
+    ).rows;
+    expect(counts).toEqual({ listings: 1, prices: 1, notifications: 1, outbox: 2 });
+    const [n] = (await db.http.execute(sql`select data from notifications where user_id = ${provider.id}`)).rows as {
+      data: Record<string, unknown>;
+    }[];
+    expect(n!.data).toEqual({
+      providerServiceId: both.find((r) => r.status === 201)!.body.data.providerService.id,
+      type: "service_registered",
+      screen: "services",
+    });
   });
 
   it("labour registration is free and active for a year", async () => {

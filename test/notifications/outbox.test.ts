@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, outbox } from "../../src/db/schema";
-import { changeWithOutbox, dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany } from "../../src/notifications/outbox";
+import { changeWithOutbox, dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany, notifyStatement } from "../../src/notifications/outbox";
 import { seedUser, testDb } from "../harness";
 
 const db = testDb();
@@ -53,6 +53,66 @@ describe("transactional outbox", () => {
     expect(again).toBeNull();
     expect(await db.http.select().from(notifications).where(eq(notifications.userId, u.id))).toHaveLength(1);
     expect(await outboxOf(u.id)).toHaveLength(2);
+  });
+
+  it("notifyStatement writes in one batch exactly the rows notify writes, the trigger stamped with the row's created_at", async () => {
+    const a = await seedUser("user");
+    const b = await seedUser("user");
+    const input = (userId: string) => ({
+      userId,
+      title: "Accepted",
+      message: "Your booking was accepted",
+      type: "booking",
+      data: { bookingId: "b1" },
+    });
+    const viaNotify = await notify(db.http, input(a.id));
+    const viaStatement = notifyStatement(db.http, input(b.id));
+    const [, [row]] = await db.http.batch([
+      viaStatement.query,
+      db.http.select().from(notifications).where(eq(notifications.id, viaStatement.id)),
+    ]);
+    expect(row).toMatchObject({
+      userId: b.id,
+      title: "Accepted",
+      message: "Your booking was accepted",
+      type: "booking",
+      data: { bookingId: "b1" },
+    });
+    // The same outbox rows, once the ids and timestamps are named.
+    const normalised = async (userId: string, id: string) =>
+      JSON.parse(
+        JSON.stringify(await outboxOf(userId))
+          .replaceAll(id, "<id>")
+          .replaceAll(userId, "<user>"),
+      )
+        .map((r: { topic: string; payload: Record<string, unknown> }) => ({ topic: r.topic, payload: r.payload }))
+        .sort((x: { topic: string }, y: { topic: string }) => x.topic.localeCompare(y.topic));
+    const fromNotify = await normalised(a.id, viaNotify!.id);
+    const fromStatement = await normalised(b.id, viaStatement.id);
+    for (const rows of [fromNotify, fromStatement]) {
+      const trigger = rows.find((r: { topic: string }) => r.topic === "realtime.emit").payload.payload;
+      expect(trigger.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(trigger.notification.created_at).toBe(trigger.createdAt);
+      trigger.createdAt = trigger.notification.created_at = "<at>";
+    }
+    expect(fromStatement).toEqual(fromNotify);
+    const [stamped] = await db.http.select().from(notifications).where(eq(notifications.id, viaStatement.id));
+    const trigger = (await outboxOf(b.id)).find((r) => r.topic === "realtime.emit")!.payload.payload as { createdAt: string };
+    expect(trigger.createdAt).toBe(stamped!.createdAt.toISOString());
+  });
+
+  it("notifyStatement: `when` false or a repeated dedupKey writes nothing; push false writes no push row", async () => {
+    const u = await seedUser("user");
+    const key = `test:${crypto.randomUUID()}`;
+    const base = { userId: u.id, title: "t", message: "m", type: "system" };
+    await db.http.batch([
+      notifyStatement(db.http, { ...base, dedupKey: key }).query,
+      notifyStatement(db.http, { ...base, dedupKey: key }).query,
+      notifyStatement(db.http, base, { when: sql`false` }).query,
+      notifyStatement(db.http, { ...base, push: false }).query,
+    ]);
+    expect(await db.http.select().from(notifications).where(eq(notifications.userId, u.id))).toHaveLength(2);
+    expect((await outboxOf(u.id)).map((r) => r.topic).sort()).toEqual(["push.send", "realtime.emit", "realtime.emit"]);
   });
 
   it("rows written in a rolled-back transaction never exist, so nothing can dispatch them", async () => {

@@ -109,6 +109,10 @@ describe("addresses (client-contract §3.3)", () => {
     });
     expect(add.status).toBe(201);
     expect(add.body.data.address.type).toBe("office"); // upstream's `work` was a 500 (§10 #10)
+    // The created address answers in the same shape the list gives it.
+    const listed = (await api("GET", "/api/users/addresses", { token: u.token })).body.data.addresses[0];
+    expect(add.body.data.address).toEqual(listed);
+    expect(listed.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     await api("POST", "/api/users/addresses", { token: u.token, body: { fullAddress: "7 Residency Road, Bengaluru", state: "Karnataka" } });
 
     const list = await api("GET", "/api/users/addresses", { token: u.token });
