@@ -1,26 +1,44 @@
 /**
  * Database round trips per call of the apps' contract (test/latency/table.ts): a read costs exactly
  * one (the session check travels with it), the writes the apps make at most two. One list of rows
- * per capability; a capability's calls leave PENDING when its rows join ROWS and the describe below.
+ * per capability, each joined to ROWS (whose coverage test wants a row for every contract call) and
+ * to the describe below.
  */
 import { sql } from "drizzle-orm";
 import { describe } from "vitest";
-import { api, lastOtp, randomIp, randomPhone, seedListing, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
+import { api, lastOtp, randomIp, randomPhone, seedListing, seedUser, signupViaApi, TEST_PASSWORD } from "../harness";
 import { PNG } from "../marketplace/images";
 import { seedBooking } from "../realtime/fixtures";
+import {
+  asCustomer,
+  asProvider,
+  connectedSession,
+  connectPacket,
+  customerReport,
+  ENGINE,
+  enginePost,
+  engineSession,
+  exec,
+  initiatedBefore,
+  labourCustomer,
+  labourInitiate,
+  listingInitiate,
+  newBooking,
+  nextPoll,
+  paymentOrder,
+  paytmCallback,
+  retriedBooking,
+  sentTwice,
+  sidOf,
+  unseenBooking,
+  verifyAfter,
+  verifyOfPaid,
+} from "./fixtures";
 import { coverageTest, type RoundTripRow, roundTripTable } from "./table";
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures: each row seeds its own accounts, so rows never depend on each other.
-
-async function exec(q: ReturnType<typeof sql>) {
-  const db = testDb();
-  try {
-    return (await db.http.execute(q)).rows as Record<string, unknown>[];
-  } finally {
-    await db.close();
-  }
-}
+// Fixtures: each row seeds its own accounts, so rows never depend on each other (the bookings,
+// payments and realtime rows' are in fixtures.ts).
 
 /** An unread notification of the account, returning its id. */
 async function seedNotification(userId: string): Promise<string> {
@@ -571,45 +589,355 @@ const adminRows: RoundTripRow[] = [
   },
 ];
 
-const ROWS: RoundTripRow[] = [...auth, ...account, ...notifications, ...providers, ...catalogue, ...calls, ...adminRows];
+// ---------------------------------------------------------------------------------------------
+// Bookings: the customer's and the provider's side. Writes read the booking (or listing) with the
+// session check, then send one batch with the guarded change and its outbox rows.
 
-/** Contract calls whose rows are not in the table yet. */
-const PENDING = [
-  // bookings
-  "POST /api/bookings",
-  "GET /api/bookings",
-  "GET /api/bookings/unread-count",
-  "PUT /api/bookings/mark-all-viewed",
-  "PUT /api/bookings/:id/mark-viewed",
-  "PUT /api/bookings/:id/cancel",
-  "POST /api/bookings/:id/report",
-  "POST /api/bookings/:id/rate",
-  "GET /api/providers/bookings",
-  "GET /api/providers/bookings/unread-count",
-  "PUT /api/providers/bookings/mark-all-viewed",
-  "PUT /api/providers/bookings/:id/status",
-  "POST /api/providers/bookings/:id/rate-customer",
-  "POST /api/providers/report-customer",
-  // payments
-  "POST /api/payments/initiate-paytm",
-  "POST /api/payments/verify-paytm",
-  "POST /api/payments/paytm-callback",
-  "POST /api/payments/initiate-labour-payment",
-  "POST /api/payments/verify-labour-payment",
-  "GET /api/payments/labour-access-status",
-  "GET /api/payments/labour-transaction-history",
-  // realtime
-  "GET /socket.io/",
-  "POST /socket.io/",
+const bookingKey = () => ({ "idempotency-key": `k-${crypto.randomUUID()}` });
+
+const bookings: RoundTripRow[] = [
+  { call: "POST /api/bookings", variant: "new booking", status: 201, roundTrips: 2, request: () => newBooking() },
+  {
+    call: "POST /api/bookings",
+    variant: "the apps' retry of it (no key: the same request finds its booking)",
+    roundTrips: 2,
+    request: () => retriedBooking(),
+  },
+  {
+    call: "POST /api/bookings",
+    variant: "new, with an Idempotency-Key",
+    status: 201,
+    roundTrips: 2,
+    request: () => newBooking(bookingKey()),
+  },
+  {
+    call: "POST /api/bookings",
+    variant: "retried with the same Idempotency-Key",
+    roundTrips: 2,
+    request: () => retriedBooking(bookingKey()),
+  },
+  {
+    call: "GET /api/bookings",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/bookings?page=1&limit=20", token: (await seedBooking()).customer.token }),
+  },
+  {
+    call: "GET /api/bookings/unread-count",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/bookings/unread-count", token: (await unseenBooking()).customer.token }),
+  },
+  {
+    call: "PUT /api/bookings/mark-all-viewed",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/bookings/mark-all-viewed", token: (await unseenBooking()).customer.token }),
+  },
+  {
+    call: "PUT /api/bookings/:id/mark-viewed",
+    roundTrips: 1,
+    request: () => asCustomer("accepted", (id) => `/api/bookings/${id}/mark-viewed`),
+  },
+  {
+    call: "PUT /api/bookings/:id/cancel",
+    roundTrips: 2,
+    request: () => asCustomer("pending", (id) => `/api/bookings/${id}/cancel`, { cancellationReason: "Plans changed" }),
+  },
+  {
+    call: "POST /api/bookings/:id/report",
+    status: 201,
+    roundTrips: 1,
+    request: () => asCustomer("completed", (id) => `/api/bookings/${id}/report`, { reportReason: "Late", reportDescription: "Came late" }),
+  },
+  {
+    call: "POST /api/bookings/:id/rate",
+    status: 201,
+    roundTrips: 2,
+    request: () => asCustomer("completed", (id) => `/api/bookings/${id}/rate`, { rating: 5, review: "Tidy" }),
+  },
+  {
+    call: "POST /api/bookings/:id/rate",
+    variant: "the same rating sent again (answered from the first read)",
+    roundTrips: 1,
+    request: async () => sentTwice(await asCustomer("completed", (id) => `/api/bookings/${id}/rate`, { rating: 5, review: "Tidy" })),
+  },
+  {
+    call: "GET /api/providers/bookings",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/providers/bookings?page=1&limit=20", token: (await seedBooking()).provider.token }),
+  },
+  {
+    call: "GET /api/providers/bookings/unread-count",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/providers/bookings/unread-count", token: (await unseenBooking()).provider.token }),
+  },
+  {
+    call: "PUT /api/providers/bookings/mark-all-viewed",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/providers/bookings/mark-all-viewed", token: (await unseenBooking()).provider.token }),
+  },
+  {
+    call: "PUT /api/providers/bookings/:id/status",
+    variant: "accept",
+    roundTrips: 2,
+    request: () => asProvider("pending", (id) => `/api/providers/bookings/${id}/status`, { status: "accepted" }),
+  },
+  {
+    call: "PUT /api/providers/bookings/:id/status",
+    variant: "reject",
+    roundTrips: 2,
+    request: () =>
+      asProvider("pending", (id) => `/api/providers/bookings/${id}/status`, { status: "rejected", rejectionReason: "Away that day" }),
+  },
+  {
+    call: "PUT /api/providers/bookings/:id/status",
+    variant: "complete",
+    roundTrips: 2,
+    request: () => asProvider("accepted", (id) => `/api/providers/bookings/${id}/status`, { status: "completed" }),
+  },
+  {
+    call: "POST /api/providers/bookings/:id/rate-customer",
+    status: 201,
+    roundTrips: 2,
+    request: () => asProvider("accepted", (id) => `/api/providers/bookings/${id}/rate-customer`, { rating: 4 }),
+  },
+  {
+    call: "POST /api/providers/bookings/:id/rate-customer",
+    variant: "the same rating sent again (answered from the first read)",
+    roundTrips: 1,
+    request: async () => sentTwice(await asProvider("accepted", (id) => `/api/providers/bookings/${id}/rate-customer`, { rating: 4 })),
+  },
+  { call: "POST /api/providers/report-customer", status: 201, roundTrips: 1, request: customerReport },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Payments. Each order has a PaymentOrder Durable Object that makes the Paytm calls and applies a
+// payment on a database handle of its own; the call waits for it, so its round trips are in the
+// rows too. Applying a payment holds the order's row lock across the grant (an interactive
+// transaction: its handshake, BEGIN, every statement and COMMIT count).
+
+const isNewOrder = (created: boolean) => (r: { body: { data: { isExistingOrder: boolean } } }) => {
+  if (r.body.data.isExistingOrder === created) throw new Error(`expected ${created ? "a new" : "the open"} order`);
+};
+
+const payments: RoundTripRow[] = [
+  {
+    call: "POST /api/payments/initiate-paytm",
+    variant: "new order",
+    roundTrips: 2,
+    request: listingInitiate,
+    check: isNewOrder(true),
+    object: paymentOrder("initiate", 1),
+  },
+  {
+    call: "POST /api/payments/initiate-paytm",
+    variant: "an open order exists",
+    roundTrips: 1,
+    request: async () => initiatedBefore(await listingInitiate()),
+    check: isNewOrder(false),
+    object: paymentOrder("initiate", 0),
+  },
+  {
+    call: "POST /api/payments/verify-paytm",
+    variant: "paid at Paytm, applied now",
+    roundTrips: 1,
+    request: () => verifyAfter("listing", "success"),
+    object: paymentOrder("verify", 12),
+  },
+  {
+    call: "POST /api/payments/verify-paytm",
+    variant: "already applied by the callback",
+    roundTrips: 1,
+    request: () => verifyOfPaid("listing"),
+    object: paymentOrder("verify", 0),
+  },
+  {
+    call: "POST /api/payments/verify-paytm",
+    variant: "still pending at Paytm",
+    status: 409,
+    roundTrips: 1,
+    request: () => verifyAfter("listing", "pending"),
+    object: paymentOrder("verify", 0),
+  },
+  {
+    call: "POST /api/payments/paytm-callback",
+    variant: "success, applied now",
+    roundTrips: 1,
+    request: () => paytmCallback("success"),
+    object: paymentOrder("callback", 13),
+  },
+  {
+    call: "POST /api/payments/paytm-callback",
+    variant: "the same form posted again",
+    roundTrips: 1,
+    request: () => paytmCallback("success", { delivered: true }),
+    object: paymentOrder("callback", 0),
+  },
+  {
+    call: "POST /api/payments/paytm-callback",
+    variant: "failure",
+    roundTrips: 1,
+    request: () => paytmCallback("failure"),
+    object: paymentOrder("callback", 9),
+  },
+  {
+    call: "POST /api/payments/initiate-labour-payment",
+    variant: "new order",
+    roundTrips: 2,
+    request: () => labourInitiate(),
+    check: isNewOrder(true),
+    object: paymentOrder("initiate", 1),
+  },
+  {
+    call: "POST /api/payments/initiate-labour-payment",
+    variant: "an open order exists",
+    roundTrips: 1,
+    request: async () => initiatedBefore(await labourInitiate()),
+    check: isNewOrder(false),
+    object: paymentOrder("initiate", 0),
+  },
+  {
+    call: "POST /api/payments/initiate-labour-payment",
+    variant: "new order with an Idempotency-Key (the apps send none): storing the answer is one more",
+    roundTrips: 3,
+    request: () => labourInitiate({ "idempotency-key": crypto.randomUUID() }),
+    check: isNewOrder(true),
+    object: paymentOrder("initiate", 1),
+  },
+  {
+    call: "POST /api/payments/initiate-labour-payment",
+    variant: "replay of an Idempotency-Key",
+    roundTrips: 1,
+    request: async () => initiatedBefore(await labourInitiate({ "idempotency-key": crypto.randomUUID() })),
+    check: (r) => {
+      if (r.headers.get("idempotent-replayed") !== "true") throw new Error("expected a replay");
+    },
+  },
+  {
+    call: "POST /api/payments/verify-labour-payment",
+    variant: "paid at Paytm, applied now",
+    roundTrips: 1,
+    request: () => verifyAfter("labour", "success"),
+    object: paymentOrder("verify", 12),
+  },
+  {
+    call: "POST /api/payments/verify-labour-payment",
+    variant: "already applied by the callback",
+    roundTrips: 1,
+    request: () => verifyOfPaid("labour"),
+    object: paymentOrder("verify", 0),
+  },
+  {
+    call: "POST /api/payments/verify-labour-payment",
+    variant: "still pending at Paytm",
+    status: 409,
+    roundTrips: 1,
+    request: () => verifyAfter("labour", "pending"),
+    object: paymentOrder("verify", 0),
+  },
+  {
+    call: "GET /api/payments/labour-access-status",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/payments/labour-access-status", token: await labourCustomer() }),
+    check: (r) => {
+      if (r.body.data.hasAccess !== true) throw new Error("expected active labour access");
+    },
+  },
+  {
+    call: "GET /api/payments/labour-transaction-history",
+    roundTrips: 1,
+    request: async () => ({ path: "/api/payments/labour-transaction-history?limit=100", token: await labourCustomer() }),
+    check: (r) => {
+      if (r.body.data.transactions.length !== 1) throw new Error("expected the paid order");
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Realtime: the Socket.IO gateway routes each Engine.IO request to its session's Durable Object
+// and reads no database on the way (the header counts the worker's handle). A socket's own queries
+// (the call socket's token check on CONNECT, src/realtime/identity.ts, and the call commands'
+// re-check) run on the session object's handle, which keeps no count these rows could read.
+
+const answered = (expected: RegExp) => (r: { text: string }) => {
+  if (!expected.test(r.text)) throw new Error(`unexpected answer ${r.text.slice(0, 200)}`);
+};
+
+const realtime: RoundTripRow[] = [
+  {
+    call: "GET /socket.io/",
+    variant: "polling handshake",
+    roundTrips: 0,
+    request: async () => ({ path: ENGINE }),
+    check: answered(/^0\{"sid":/),
+  },
+  {
+    call: "GET /socket.io/",
+    variant: "long poll with a packet waiting (the CONNECT answer)",
+    roundTrips: 0,
+    request: async () => ({ path: `${ENGINE}&sid=${await connectedSession()}` }),
+    check: answered(/^40\{"sid":/),
+  },
+  {
+    call: "GET /socket.io/",
+    variant: "WebSocket upgrade probe",
+    status: 101,
+    roundTrips: 0,
+    request: async () => ({
+      path: `/socket.io/?EIO=4&transport=websocket&sid=${await connectedSession()}`,
+      headers: { upgrade: "websocket" },
+    }),
+  },
+  {
+    call: "POST /socket.io/",
+    variant: "CONNECT without a token (the bookings, notifications and provider-home sockets)",
+    roundTrips: 0,
+    request: async () => enginePost(await engineSession(), connectPacket()),
+    check: answered(/^ok$/),
+  },
+  {
+    call: "POST /socket.io/",
+    variant: "CONNECT with the call socket's token (its check is the session object's query, not counted here)",
+    roundTrips: 0,
+    request: async () => enginePost(await engineSession(), connectPacket((await seedUser("user")).token)),
+    check: async (r, req) => {
+      answered(/^ok$/)(r);
+      answered(/^40\{"sid":/)({ text: await nextPoll(sidOf(req)) });
+    },
+  },
+  {
+    call: "POST /socket.io/",
+    variant: "join",
+    roundTrips: 0,
+    request: async () => {
+      const u = await seedUser("user");
+      return enginePost(await connectedSession(), `42${JSON.stringify(["join", u.id])}`);
+    },
+    check: answered(/^ok$/),
+  },
+];
+
+const ROWS: RoundTripRow[] = [
+  ...auth,
+  ...account,
+  ...notifications,
+  ...providers,
+  ...catalogue,
+  ...bookings,
+  ...payments,
+  ...calls,
+  ...adminRows,
+  ...realtime,
 ];
 
 describe("database round trips per call", () => {
-  coverageTest(ROWS, PENDING);
+  coverageTest(ROWS);
   roundTripTable("sign-up and login", auth);
   roundTripTable("account", account);
   roundTripTable("notifications and push", notifications);
   roundTripTable("providers", providers);
   roundTripTable("public catalogue", catalogue);
+  roundTripTable("bookings", bookings);
+  roundTripTable("payments", payments);
   roundTripTable("calls", calls);
   roundTripTable("admin and monitoring", adminRows);
+  roundTripTable("realtime", realtime);
 });
