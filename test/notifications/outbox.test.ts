@@ -2,7 +2,14 @@ import { env } from "cloudflare:test";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, outbox } from "../../src/db/schema";
-import { changeWithOutbox, dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany, notifyStatement } from "../../src/notifications/outbox";
+import {
+  changeWithOutbox,
+  dispatchOutbox,
+  MAX_DISPATCH_ATTEMPTS,
+  notify,
+  notifyMany,
+  notifyStatement,
+} from "../../src/notifications/outbox";
 import { seedUser, testDb } from "../harness";
 
 const db = testDb();
