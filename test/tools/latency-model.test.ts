@@ -8,7 +8,7 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client, neonConfig } from "@neondatabase/serverless";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { startDatabase } from "../../scripts/db/embedded.mjs";
 import { startFrontDoor } from "../../scripts/db/front-door.mjs";
@@ -85,6 +85,33 @@ describe("the Neon front door's latency model", () => {
     } finally {
       await client.end().catch(() => {});
     }
+  });
+
+  it("the stall fault still holds marked traffic, on both protocols, with the delay on", async () => {
+    const marker = `latency-stall-${Date.now()}`;
+    const control = `http://127.0.0.1:${door.port}/__faults/stall`;
+    const held = async () => ((await (await fetch(control)).json()) as { held: Record<string, number> }).held[marker] ?? 0;
+    expect((await fetch(control, { method: "POST", body: JSON.stringify({ marker }) })).status).toBe(201);
+    const overHttp = fetch(`http://127.0.0.1:${door.port}/sql`, {
+      method: "POST",
+      headers: { "Neon-Connection-String": pg.adminUrl, "content-type": "application/json" },
+      body: JSON.stringify({ query: "select $1::text as m", params: [marker] }),
+    }).then(
+      (r) => r.status,
+      () => "cut",
+    );
+    const client = new Client({ connectionString: pg.adminUrl });
+    client.on("error", () => {});
+    await client.connect();
+    const overWebSocket = client.query("select $1::text as m", [marker]).then(
+      () => "answered",
+      () => "cut",
+    );
+    await vi.waitFor(async () => expect(await held()).toBe(2), { timeout: 10_000, interval: 50 });
+    await fetch(`${control}/${encodeURIComponent(marker)}`, { method: "DELETE" });
+    expect(await overHttp).toBe("cut");
+    expect(await overWebSocket).toBe("cut");
+    void client.end().catch(() => {}); // after a cut the driver's end() never settles (with or without the delay)
   });
 
   it("can be switched off at run time (the bench switches models)", async () => {
