@@ -12,13 +12,14 @@
  *
  * Each call: BENCH_LATENCY_WARMUP requests, then BENCH_LATENCY_SAMPLES timed ones, one after the other on
  * one keep-alive connection (what an app on a warm connection sees). Writes get fresh data per request
- * (a customer per booking, a pending booking per accept, a user per payment order) made beforehand,
- * straight into the database or through the API on loopback, with no delay. Database round trips are the
- * worker's X-Db-Round-Trips header (work a Durable Object does on its own handle is not in it; its delay
- * is in the time). Results: bench/results/latency.{md,json}.
+ * (a customer per booking, a pending booking per accept, a user per payment order), written straight into
+ * the database beforehand; an order to verify is initiated through the API (untimed, past the user-side
+ * delay) and paid at the sandbox just before its verify. Database round trips are the worker's
+ * X-Db-Round-Trips header (work a Durable Object does on its own handle is not in it; its delay is in the
+ * time, and in the "db rt from time" estimate). Results: bench/results/latency.{md,json}.
  *
  *   BENCH_ONLY=latency npm run bench                      # only these (a few minutes)
- *   BENCH_LATENCY_MODELS=edge,single-region               # models by key (default: all that can run here)
+ *   BENCH_LATENCY_MODELS=edge,single-region,loopback      # models by key (default: edge, placed, single-region)
  *   BENCH_LATENCY_SAMPLES=30 BENCH_LATENCY_WARMUP=3       # per call and model
  *   BENCH_TWO_WORKERS=1                                   # the stack runs edge + core workers: run "placed"
  *   BENCH_LATENCY=0 npm run bench                         # a full run without them
@@ -40,6 +41,8 @@ export type LatencyModel = {
   coreDbMs: number;
   /** Needs the edge + core worker stack: on one worker it would measure a topology that does not exist. */
   twoWorkers?: boolean;
+  /** Run only when asked for by key (BENCH_LATENCY_MODELS). */
+  optional?: boolean;
   what: string;
 };
 
@@ -75,7 +78,8 @@ export const MODELS: LatencyModel[] = [
     userEdgeMs: 0,
     edgeCoreMs: 0,
     coreDbMs: 0,
-    what: "loopback: this machine's processing time, to subtract from the others",
+    optional: true,
+    what: "loopback: this machine's processing time",
   },
 ];
 
@@ -324,7 +328,7 @@ export async function runLatencyBench(h: LatencyHooks): Promise<{ rows: LatencyR
   const warmup = Number(process.env.BENCH_LATENCY_WARMUP ?? 3);
   const twoWorkers = process.env.BENCH_TWO_WORKERS === "1";
   const asked = process.env.BENCH_LATENCY_MODELS?.split(",").map((s) => s.trim());
-  const chosen = MODELS.filter((m) => !asked || asked.includes(m.key));
+  const chosen = MODELS.filter((m) => (asked ? asked.includes(m.key) : !m.optional));
   const skipped = chosen.filter((m) => m.twoWorkers && !twoWorkers);
   // Models that need the same worker variables run together; today's worker (no extra variables) first.
   const models = chosen.filter((m) => !skipped.includes(m)).sort((a, b) => Number(a.edgeCoreMs > 0) - Number(b.edgeCoreMs > 0));
@@ -456,17 +460,18 @@ function renderMarkdown(r: {
     `- **${m.name}** (\`${m.key}\`): user↔edge ${m.userEdgeMs} ms, edge↔core ${m.edgeCoreMs} ms, core↔Neon ${m.coreDbMs} ms RTT — ${m.what}.`;
   const verify = r.rows.filter((x) => x.kinds && Object.keys(x.kinds).length);
   const columns = MODELS.filter((m) => r.models.includes(m));
-  // Every database round trip of a request, its Durable Objects' included, costs the edge model's core↔Neon RTT:
-  // the time over the no-delay run, less the user's round trip, counts them (an estimate, to the nearest one).
+  // Every database round trip of a request, a Durable Object's included, costs the edge model's core↔Neon RTT and
+  // nothing in the single-region model; the same code runs in both, so the difference, net of the user's round
+  // trips, counts them (an estimate, to the nearest one).
   const edge = r.models.find((m) => m.key === "edge");
-  const base = r.models.find((m) => m.key === "loopback");
+  const single = r.models.find((m) => m.key === "single-region");
   const fromTime = (call: string) => {
     const e = r.rows.find((x) => x.model === "edge" && x.call === call);
-    const b = r.rows.find((x) => x.model === "loopback" && x.call === call);
-    if (!edge || !e || !b) return "–";
-    return String(Math.max(0, Math.round((e.p50 - b.p50 - edge.userEdgeMs) / edge.coreDbMs)));
+    const s = r.rows.find((x) => x.model === "single-region" && x.call === call);
+    if (!edge || !single || !e || !s) return "–";
+    return String(Math.max(0, Math.round((e.p50 - edge.userEdgeMs - (s.p50 - single.userEdgeMs)) / edge.coreDbMs)));
   };
-  const estimate = Boolean(edge && base);
+  const estimate = Boolean(edge && single);
   return [
     `Latency model ${new Date().toISOString()} — **${r.machine}**.`,
     `Each call: ${r.warmup} warm-up requests, then ${r.samples} timed ones in sequence on one keep-alive connection (connections opened per model: ${Object.entries(
@@ -489,7 +494,7 @@ function renderMarkdown(r: {
     "db rt = the worker's X-Db-Round-Trips header on the timed requests (SQL-over-HTTP calls, plus for an interactive transaction its WebSocket handshake and every statement); a Durable Object's own database work (payments) is not in it, its delay is in the time.",
     ...(estimate
       ? [
-          `db rt from time = (edge only p50 − no delay p50 − ${edge!.userEdgeMs} ms) / ${edge!.coreDbMs} ms, to the nearest round trip: every round trip to the database, a Durable Object's included, under the edge-only model.`,
+          `db rt from time = ((edge only p50 − ${edge!.userEdgeMs} ms) − (single-region p50 − ${single!.userEdgeMs} ms)) / ${edge!.coreDbMs} ms, to the nearest one: every database round trip of the call, a Durable Object's included (the same code pays ${edge!.coreDbMs} ms per round trip in one model and nothing in the other).`,
         ]
       : []),
     ...verify.map(
