@@ -13,6 +13,7 @@
  *   BENCH_DURATION=3 BENCH_ONLY="bare,booking" npm run bench   # quick: scenarios whose name contains a word
  *   BENCH_SOCKETS=0 npm run bench                   # skip the socket scenarios
  *   BENCH_VERBOSE=1 npm run bench                   # also show the worker's own log lines (wrangler stdout)
+ *   BENCH_ONLY=latency npm run bench                # only the latency model (bench/latency.ts: its own knobs)
  *
  * Loopback only; every scenario is bounded in time or request count.
  */
@@ -24,6 +25,7 @@ import autocannon from "autocannon";
 import WebSocket from "ws";
 import { startStack } from "../scripts/stack.ts";
 import { type BenchCtx, openDb } from "./fixtures.ts";
+import { type LatencyRow, latencyWanted, runLatencyBench } from "./latency.ts";
 import { type Scenario, scenarios, VUS } from "./scenarios.ts";
 import { runSocketBench, type SocketBenchRow, socketRowsMarkdown, workerdRssMiB } from "./sockets.ts";
 
@@ -84,33 +86,38 @@ execFileSync(wranglerBin, ["deploy", "--dry-run", "--outdir", join(snapshot, "di
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });
 cpSync("wrangler.toml", join(snapshot, "wrangler.toml"));
-const wrangler: ChildProcess = spawn(
-  wranglerBin,
-  [
-    "dev",
-    join("dist", "index.js"),
-    "--no-bundle",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(PORT),
-    "--inspector-port",
-    String(PORT + 1000),
-    "--show-interactive-dev-session=false",
-    // Durable Object storage of our own: other `wrangler dev` runs in this checkout share .wrangler/state (SQLITE_BUSY).
-    "--persist-to",
-    join(snapshot, ".state"),
-    "--log-level",
-    "warn",
-    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-  ],
-  {
-    cwd: snapshot,
-    stdio: ["ignore", process.env.BENCH_VERBOSE === "1" ? "inherit" : "ignore", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    detached: true,
-  },
-);
+/** wrangler dev with `vars` plus `extra` (the latency model restarts it with other variables). */
+const startWorker = (extra: Record<string, string> = {}): ChildProcess => {
+  const w = spawn(
+    wranglerBin,
+    [
+      "dev",
+      join("dist", "index.js"),
+      "--no-bundle",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(PORT),
+      "--inspector-port",
+      String(PORT + 1000),
+      "--show-interactive-dev-session=false",
+      // Durable Object storage of our own: other `wrangler dev` runs in this checkout share .wrangler/state (SQLITE_BUSY).
+      "--persist-to",
+      join(snapshot, ".state"),
+      "--log-level",
+      "warn",
+      ...Object.entries({ ...vars, ...extra }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
+    {
+      cwd: snapshot,
+      stdio: ["ignore", process.env.BENCH_VERBOSE === "1" ? "inherit" : "ignore", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      detached: true,
+    },
+  );
+  w.stderr?.on("data", onWranglerStderr);
+  return w;
+};
 // wrangler's warnings pass through, except known, expected ones that would flood the output: the
 // Pool's idle-client "Network connection lost" when a request's WebSocket closes, the cron note, and
 // local workerd's tracing complaining when a waitUntil/queue context ends before its tail session
@@ -119,7 +126,7 @@ const NOISE =
   /db idle client error|Scheduled Workers are not automatically triggered|cdn-cgi\/local\/scheduled|cron-triggers-locally|trace-stream\.c\+\+|^\s*stack: \S*workerd@|IoContext dropped queued cross-context actions/;
 let noise = 0;
 let partial = "";
-wrangler.stderr?.on("data", (chunk: Buffer) => {
+function onWranglerStderr(chunk: Buffer) {
   const lines = (partial + chunk.toString()).split("\n");
   partial = lines.pop() ?? "";
   for (const line of lines) {
@@ -127,19 +134,34 @@ wrangler.stderr?.on("data", (chunk: Buffer) => {
     if (NOISE.test(plain)) noise++;
     else if (plain.trim() && !/To manually trigger/.test(plain)) process.stderr.write(`[wrangler] ${plain}\n`);
   }
-});
+}
+let wrangler = startWorker();
+let workerExtra: Record<string, string> = {};
+
+/** Our own process group only (wrangler and the workerd it started). */
+async function stopWorker(w: ChildProcess) {
+  try {
+    if (w.pid) process.kill(-w.pid, "SIGINT");
+  } catch {}
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    if (w.pid) process.kill(-w.pid, "SIGKILL");
+  } catch {}
+}
+
+async function useWorkerVars(extra: Record<string, string>) {
+  if (JSON.stringify(extra) === JSON.stringify(workerExtra)) return;
+  log(`restarting the worker with ${JSON.stringify(extra)}`);
+  await stopWorker(wrangler);
+  wrangler = startWorker(extra);
+  workerExtra = extra;
+  await waitReady();
+}
 
 let db: BenchCtx["db"] | undefined;
 cleanup = async () => {
   await db?.end().catch(() => {});
-  // Our own process group only (wrangler and the workerd it started).
-  try {
-    if (wrangler.pid) process.kill(-wrangler.pid, "SIGINT");
-  } catch {}
-  await new Promise((r) => setTimeout(r, 500));
-  try {
-    if (wrangler.pid) process.kill(-wrangler.pid, "SIGKILL");
-  } catch {}
+  await stopWorker(wrangler);
   await stack.stop();
   rmSync(snapshot, { recursive: true, force: true });
 };
@@ -362,11 +384,18 @@ try {
     socketRows = await runSocketBench({ base: BASE, databaseUrl: stack.databaseUrl, jwtSecret: JWT_SECRET, pgid: wrangler.pid ?? -1 });
     for (const r of socketRows) log(`${r.name}: p50 ${r.p50} ms  p99 ${r.p99} ms  lost ${r.lost}`);
   }
+  // Last: a model may restart the worker with other variables.
+  let latency: { rows: LatencyRow[]; failed: string[]; markdown: string } | undefined;
+  if (latencyWanted(only)) {
+    log("latency model");
+    latency = await runLatencyBench({ workerPort: PORT, stack, ctx, useWorkerVars, log, machine });
+  }
   const elapsed = Math.round((Date.now() - startedAt) / 1000);
   const bad = [
     ...rows.filter((r) => r.errors > 0).map((r) => r.name),
     ...socketRows.filter((r) => r.lost > 0).map((r) => r.name),
     ...(soakBad ? ["memory soak"] : []),
+    ...(latency?.failed ?? []),
   ];
   failed = bad.length > 0;
   const md = [
@@ -386,12 +415,16 @@ try {
     "",
     failed ? `**FAILED**: errors or lost events in: ${bad.join("; ")}` : "All scenarios: zero errors, zero lost socket events.",
   ].join("\n");
-  writeFileSync("bench/results/latest.md", `${md}\n`);
-  writeFileSync(
-    "bench/results/latest.json",
-    `${JSON.stringify({ machine, at: new Date().toISOString(), durationSeconds: DURATION, elapsedSeconds: elapsed, rows, sockets: socketRows, soak, failed: bad }, null, 2)}\n`,
-  );
-  console.log(`\n${md}\n\nwritten to bench/results/latest.{md,json}`);
+  // A latency-only run leaves the throughput results of the last full run in place.
+  if (rows.length || socketRows.length || soak.length) {
+    writeFileSync("bench/results/latest.md", `${md}\n`);
+    writeFileSync(
+      "bench/results/latest.json",
+      `${JSON.stringify({ machine, at: new Date().toISOString(), durationSeconds: DURATION, elapsedSeconds: elapsed, rows, sockets: socketRows, soak, failed: bad }, null, 2)}\n`,
+    );
+    console.log(`\n${md}\n\nwritten to bench/results/latest.{md,json}`);
+  }
+  if (latency) console.log(`\n${latency.markdown}\n\nwritten to bench/results/latency.{md,json}`);
   if (noise)
     console.log(`(${noise} expected wrangler log lines suppressed: Pool idle-client "Network connection lost", local tracing, cron note)`);
   if (failed) console.error(`\nbench FAILED: non-deliberate errors or lost events in: ${bad.join("; ")}`);

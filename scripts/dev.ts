@@ -19,12 +19,18 @@
  * DEV_DATA_DIR/pg and wrangler's local state in DEV_DATA_DIR/wrangler (default .local/pg and
  * .wrangler/state). DEV_VARS_FILE: the worker's development variables (default .dev.vars, created
  * from .dev.vars.example when missing). DATABASE_URL: use that server instead of the embedded one.
+ *
+ * Latency model (all one-way ms, applied in each direction; unset or 0: none): DB_LATENCY_MS at the Neon
+ * front door (30 ≈ a 60 ms RTT to Neon), EDGE_LATENCY_MS between the apps and the worker (a delaying
+ * proxy listens on PORT and wrangler moves to a free port behind it), LATENCY_EDGE_CORE_MS passed to the
+ * worker as a variable (the edge worker's hop to the core worker).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.ts";
 import { groupAlive } from "./process-tree.ts";
 import { type Stack, startStack } from "./stack.ts";
 
@@ -43,6 +49,20 @@ function portFromEnv(name: string, fallback: number, anyAllowed: boolean): numbe
 }
 
 const PORT = portFromEnv("PORT", 8787, false);
+
+function latencyFromEnv(name: string): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 10_000) {
+    fail(`${name}=${raw} is not a one-way delay in milliseconds (0-10000)`);
+    process.exit(1);
+  }
+  return n;
+}
+const DB_LATENCY_MS = latencyFromEnv("DB_LATENCY_MS");
+const EDGE_LATENCY_MS = latencyFromEnv("EDGE_LATENCY_MS");
+const EDGE_CORE_LATENCY_MS = latencyFromEnv("LATENCY_EDGE_CORE_MS");
 const ports = [
   { env: "PORT", what: "the API (wrangler dev)", port: PORT },
   ...(process.env.DATABASE_URL ? [] : [{ env: "PG_PORT", what: "the embedded PostgreSQL", port: portFromEnv("PG_PORT", 55432, true) }]),
@@ -56,6 +76,18 @@ const devVarsFile = process.env.DEV_VARS_FILE || ".dev.vars";
 if (devVarsFile !== ".dev.vars" && !existsSync(devVarsFile)) {
   fail(`DEV_VARS_FILE=${devVarsFile} does not exist`);
   process.exit(1);
+}
+
+/** A port free on 127.0.0.1 right now (for wrangler behind the latency proxy). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Why 127.0.0.1:port cannot be listened on (EADDRINUSE, EACCES), or null when it is free. */
@@ -100,6 +132,7 @@ guardian.stdin!.on("error", () => {}); // it died: nothing left to tell it
 const guard = (line: string) => guardian.stdin!.write(`${line}\n`);
 
 let stack: Stack | undefined;
+let edgeProxy: LatencyProxy | undefined;
 let wrangler: ChildProcess | undefined;
 let cronTimer: NodeJS.Timeout | undefined;
 let postgresPid: number | undefined;
@@ -136,6 +169,7 @@ async function shutdown(code: number, why: string) {
   clearTimeout(cronTimer);
   clearInterval(cronTimer);
   if (wrangler) await stopWrangler(wrangler);
+  await edgeProxy?.close();
   if (stack) {
     await stack.stop().catch((err) => fail(`stopping the local stack: ${err instanceof Error ? err.message : err}`));
     if (postgresPid) guard(`release ${postgresPid}`);
@@ -200,6 +234,7 @@ async function start() {
     frontDoorPort: portOf("FRONT_DOOR_PORT"),
     paytmPort: portOf("PAYTM_SANDBOX_PORT"),
     expoPort: portOf("EXPO_MOCK_PORT"),
+    dbLatencyMs: DB_LATENCY_MS,
     database: "buildxpert",
     fresh: false,
     demo: true,
@@ -220,6 +255,12 @@ async function start() {
   // the order; its 'exit' safety net (embedded.mjs) stays.
   for (const s of signalNames) for (const l of process.listeners(s)) if (!ownSignalHandlers.has(l)) process.removeListener(s, l);
   log(`paytm sandbox ${stack.paytmUrl}, expo mock ${stack.expoPushUrl}`);
+  // With an edge delay the apps' port belongs to the proxy, and wrangler listens behind it.
+  const workerPort = EDGE_LATENCY_MS > 0 ? await freePort() : PORT;
+  if (EDGE_LATENCY_MS > 0) {
+    edgeProxy = await startLatencyProxy({ port: PORT, target: workerPort, latencyMs: EDGE_LATENCY_MS });
+    log(`latency proxy on ${PORT} adds ${EDGE_LATENCY_MS} ms each way in front of the worker (on ${workerPort})`);
+  }
 
   const overrides = {
     DATABASE_URL: stack.databaseUrl,
@@ -227,6 +268,7 @@ async function start() {
     PAYTM_HOST: stack.paytmUrl,
     EXPO_PUSH_URL: stack.expoPushUrl,
     PUBLIC_BASE_URL: `http://127.0.0.1:${PORT}`,
+    ...(EDGE_CORE_LATENCY_MS > 0 ? { LATENCY_EDGE_CORE_MS: String(EDGE_CORE_LATENCY_MS) } : {}),
   };
   const args = [
     "wrangler",
@@ -234,7 +276,7 @@ async function start() {
     "--ip",
     "127.0.0.1",
     "--port",
-    String(PORT),
+    String(workerPort),
     "--show-interactive-dev-session=false",
     ...(dataDir ? ["--persist-to", path.join(dataDir, "wrangler")] : []),
     // wrangler reads .dev.vars by itself; any other file replaces it.

@@ -16,6 +16,11 @@ export type StackOptions = {
   dataDir?: string;
   pgPort?: number;
   frontDoorPort?: number;
+  /**
+   * Latency model: one-way delay (ms) the Neon front door adds in each direction, so a round trip to the
+   * database costs twice this (30 models a 60 ms RTT to Neon). 0 (default) for tests and plain dev.
+   */
+  dbLatencyMs?: number;
   paytmPort?: number;
   expoPort?: number;
   /** Database name; with `fresh`, it is created new (and dropped on stop). */
@@ -35,6 +40,8 @@ export type Stack = {
   expoPushUrl: string;
   paytm: Awaited<ReturnType<typeof startPaytmSandbox>>;
   expo: Awaited<ReturnType<typeof startExpoMock>>;
+  /** Changes the front door's one-way delay for what is sent from now on (the bench switches models). */
+  setDbLatencyMs(ms: number): void;
   stop(): Promise<void>;
 };
 
@@ -59,7 +66,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await migrate(databaseUrl);
     await seed(databaseUrl, { demo: o.demo });
     log(`database ${o.database} migrated and seeded${o.demo ? " with demo data" : ""}`);
-    const door = await startFrontDoor({ port: o.frontDoorPort ?? 0 });
+    const door = await startFrontDoor({ port: o.frontDoorPort ?? 0, latencyMs: o.dbLatencyMs ?? 0 });
+    if (door.latencyMs > 0) log(`front door adds ${door.latencyMs} ms each way (database round trip +${2 * door.latencyMs} ms)`);
     started.push(() => door.close());
     const paytm = await startPaytmSandbox({
       port: o.paytmPort ?? 0,
@@ -77,6 +85,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       expoPushUrl: `${expo.url}/--/api/v2/push/send`,
       paytm,
       expo,
+      setDbLatencyMs: (ms) => door.setLatencyMs(ms),
       async stop() {
         await Promise.allSettled([paytm.close(), expo.close(), door.close()]);
         if (o.fresh && !o.persistent) await dropDatabase(pg.adminUrl, o.database).catch(() => {});

@@ -9,14 +9,22 @@
 //
 // Only loopback Postgres targets are dialled. Connection strings carry passwords: they are never logged.
 //
-// Usage:  const fd = await startFrontDoor({ port: 0 });  ...  await fd.close();
-// CLI:    node scripts/db/front-door.mjs [port]      (prints the port; Ctrl-C to stop)
+// Latency model: `latencyMs` is a one-way delay applied in each direction, as a network between the worker and
+// Neon would (0 by default: tests and dev run without it). SQL over HTTP: the request is held `latencyMs` before
+// it runs and the answer `latencyMs` before it is sent (2 × latencyMs per round trip). WebSocket: the upgrade
+// costs one round trip, then every client→server message and every server→client chunk is delayed by
+// `latencyMs`, in order, so a pipelined exchange costs one round trip as on a real link (TCP and TLS set-up are
+// not modelled).
+//
+// Usage:  const fd = await startFrontDoor({ port: 0, latencyMs: 30 });  fd.setLatencyMs(0);  ...  await fd.close();
+// CLI:    node scripts/db/front-door.mjs [port]      (prints the port; Ctrl-C to stop; DB_LATENCY_MS: one-way delay)
 
 import http from "node:http";
 import { createRequire } from "node:module";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { afterAtLeast, createDelayLine } from "./delay-line.mjs";
 import { createStallFault } from "./stall-fault.mjs";
 
 // `ws` must be loaded through require: under Vitest 5 + @cloudflare/vitest-plugin, globalSetup is run by Vite's
@@ -29,16 +37,22 @@ const parsePgArray = require("postgres-array").parse;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024; // Neon's default request and response limits
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const PG_CLOSE_DELAY_MS = 250;
+/** Set on a /sql response: sendRawJson holds the answer this long (the latency model's way back). */
+const REPLY_DELAY = Symbol("replyDelay");
+const REPLY_PENDING = Symbol("replyPending");
 
 const defaultLog = (level, msg) => {
   if (level === "error" || level === "warn") console.error(`[front-door] ${msg}`);
 };
 
 /**
- * @param {{port?: number, host?: string, log?: (level: 'debug'|'info'|'warn'|'error', msg: string) => void}} [opts]
- * @returns {Promise<{port: number, host: string, close: () => Promise<void>}>}
+ * @param {{port?: number, host?: string, latencyMs?: number, log?: (level: 'debug'|'info'|'warn'|'error', msg: string) => void}} [opts]
+ *        latencyMs: one-way delay in each direction (see the top of this file); 0 by default
+ * @returns {Promise<{port: number, host: string, readonly latencyMs: number, setLatencyMs: (ms: number) => void, close: () => Promise<void>}>}
  */
-export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defaultLog } = {}) {
+export async function startFrontDoor({ port = 0, host = "127.0.0.1", latencyMs = 0, log = defaultLog } = {}) {
+  let latency = checkLatency(latencyMs);
+  const oneWay = () => latency;
   const pools = new PoolRegistry(log);
   const bridges = new Set();
   const stall = createStallFault(log); // fault hook for tests: hold marked traffic unanswered
@@ -47,11 +61,16 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
     const { pathname } = new URL(req.url, "http://front-door");
     if (stall.control(req, res, pathname)) return;
     if (pathname === "/sql") {
-      handleSql(req, res, pools, log, stall).catch((err) => {
-        log("error", `/sql internal error: ${err?.message ?? err}`);
-        if (!res.headersSent) sendJson(res, 500, { message: "front door internal error" });
-        else res.destroy();
-      });
+      const delay = latency;
+      res[REPLY_DELAY] = delay;
+      afterAtLeast(delay, () =>
+        handleSql(req, res, pools, log, stall).catch((err) => {
+          log("error", `/sql internal error: ${err?.message ?? err}`);
+          if (res[REPLY_PENDING]) return; // answered already, the answer is on its way back
+          if (!res.headersSent) sendJson(res, 500, { message: "front door internal error" });
+          else res.destroy();
+        }),
+      );
       return;
     }
     if (pathname === "/health") return sendJson(res, 200, { status: "ok" });
@@ -77,11 +96,14 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
       log("warn", `refused WebSocket target ${JSON.stringify(url.searchParams.get("address"))} (loopback only)`);
       return rejectUpgrade(socket, 403, "Forbidden");
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const bridge = bridgeWebSocket(ws, target, log, stall);
-      bridges.add(bridge);
-      bridge.done.then(() => bridges.delete(bridge));
-    });
+    // The upgrade request and its 101 answer: one round trip of the latency model.
+    afterAtLeast(2 * latency, () =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const bridge = bridgeWebSocket(ws, target, log, stall, oneWay);
+        bridges.add(bridge);
+        bridge.done.then(() => bridges.delete(bridge));
+      }),
+    );
   });
 
   await new Promise((resolve, reject) => {
@@ -96,6 +118,13 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
   return {
     port: server.address().port,
     host,
+    get latencyMs() {
+      return latency;
+    },
+    /** Applies to requests and messages from now on; what is already in flight keeps its delay. */
+    setLatencyMs(ms) {
+      latency = checkLatency(ms);
+    },
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise((resolve) => server.close(resolve));
@@ -107,6 +136,11 @@ export async function startFrontDoor({ port = 0, host = "127.0.0.1", log = defau
       return closing;
     },
   };
+}
+
+function checkLatency(ms) {
+  if (!Number.isFinite(ms) || ms < 0) throw new Error(`front door latency must be a number of milliseconds >= 0, not ${ms}`);
+  return ms;
 }
 
 function rejectUpgrade(socket, status, text) {
@@ -189,12 +223,16 @@ class TerminateDetector {
   }
 }
 
-function bridgeWebSocket(ws, target, log, stall) {
+/** @param {() => number} oneWay  the latency model's current one-way delay (0: bytes pass at once, as before) */
+function bridgeWebSocket(ws, target, log, stall, oneWay) {
   let resolveDone;
   const done = new Promise((r) => (resolveDone = r));
   const tcp = net.connect({ host: target.host, port: target.port });
   tcp.setNoDelay(true);
   const detector = new TerminateDetector();
+  // One delay line per direction: bytes, and the closes that follow them, keep their order.
+  const toPostgres = createDelayLine(oneWay);
+  const toClient = createDelayLine(oneWay);
   const stalled = stall.watchWebSocket(() => {
     tcp.destroy();
     ws.terminate();
@@ -220,22 +258,28 @@ function bridgeWebSocket(ws, target, log, stall) {
       // connection closes; a server that lingers after 'X' (pglite-socket did) would leak every pooled connection.
       terminated = true;
       log("debug", `client sent Terminate to ${target.host}:${target.port}`);
-      tcp.end(buf.subarray(0, end));
+      toPostgres.push(() => tcp.end(buf.subarray(0, end)));
       return;
     }
-    if (!tcp.write(buf)) {
-      ws.pause();
-      tcp.once("drain", () => ws.resume());
-    }
+    toPostgres.push(() => {
+      if (!tcp.writable) return;
+      if (!tcp.write(buf)) {
+        ws.pause();
+        tcp.once("drain", () => ws.resume());
+      }
+    });
   });
 
   // Postgres -> client, with simple backpressure on the WebSocket send buffer.
   tcp.on("data", (chunk) => {
     if (ws.readyState !== ws.OPEN || stalled.held) return;
-    ws.send(chunk, { binary: true }, () => {
-      if (tcp.isPaused() && ws.bufferedAmount < 1024 * 1024) tcp.resume();
+    toClient.push(() => {
+      if (ws.readyState !== ws.OPEN || stalled.held) return;
+      ws.send(chunk, { binary: true }, () => {
+        if (tcp.isPaused() && ws.bufferedAmount < 1024 * 1024) tcp.resume();
+      });
+      if (ws.bufferedAmount > 8 * 1024 * 1024) tcp.pause();
     });
-    if (ws.bufferedAmount > 8 * 1024 * 1024) tcp.pause();
   });
 
   tcp.on("error", (err) => {
@@ -250,11 +294,13 @@ function bridgeWebSocket(ws, target, log, stall) {
     // close raced the client's own close and workerd raised an uncaught "Network connection lost" on an idle
     // pooled client. The delay lets the client process the close of the Postgres session first (observed with the
     // driver: after Terminate it does not close the WebSocket itself; this timer does, ~250 ms later).
-    const timer = setTimeout(() => {
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
-      else if (ws.readyState !== ws.CLOSED) ws.terminate();
-    }, PG_CLOSE_DELAY_MS);
-    timer.unref();
+    toClient.push(() => {
+      const timer = setTimeout(() => {
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
+        else if (ws.readyState !== ws.CLOSED) ws.terminate();
+      }, PG_CLOSE_DELAY_MS);
+      timer.unref();
+    });
     finish();
   });
 
@@ -264,16 +310,20 @@ function bridgeWebSocket(ws, target, log, stall) {
     log("debug", `WebSocket closed (${code}) for ${target.host}:${target.port}${tcpClosed ? "" : ", ending TCP"}`);
     // If the client went away first: half-close so queued bytes still reach Postgres, and make sure the socket is
     // gone even if Postgres never answers.
-    if (!tcp.destroyed) {
-      tcp.end();
-      setTimeout(() => tcp.destroy(), 2000).unref();
-    }
+    toPostgres.push(() => {
+      if (!tcp.destroyed) {
+        tcp.end();
+        setTimeout(() => tcp.destroy(), 2000).unref();
+      }
+    });
     finish();
   });
 
   return {
     done,
     destroy() {
+      toPostgres.clear();
+      toClient.clear();
       tcp.destroy();
       ws.terminate();
     },
@@ -645,6 +695,16 @@ function sendJson(res, status, body) {
 }
 
 function sendRawJson(res, status, json, extraHeaders = {}) {
+  const delay = res[REPLY_DELAY];
+  if (delay > 0) {
+    // The latency model's way back. The answer is settled: whatever the handler does next must not answer again.
+    res[REPLY_DELAY] = 0;
+    res[REPLY_PENDING] = true;
+    return afterAtLeast(delay, () => {
+      res[REPLY_PENDING] = false;
+      sendRawJson(res, status, json, extraHeaders);
+    });
+  }
   if (res.destroyed) return;
   res.writeHead(status, {
     "Content-Type": "application/json",
@@ -659,8 +719,10 @@ function sendRawJson(res, status, json, extraHeaders = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const port = Number(process.argv[2] ?? process.env.FRONT_DOOR_PORT ?? 0);
-  const fd = await startFrontDoor({ port, log: (level, msg) => level !== "debug" && console.error(`[front-door] ${msg}`) });
-  console.log(`front door listening on 127.0.0.1:${fd.port} (WebSocket /v1, SQL over HTTP /sql)`);
+  const latencyMs = Number(process.env.DB_LATENCY_MS || 0);
+  const fd = await startFrontDoor({ port, latencyMs, log: (level, msg) => level !== "debug" && console.error(`[front-door] ${msg}`) });
+  const model = latencyMs > 0 ? `, ${latencyMs} ms each way` : "";
+  console.log(`front door listening on 127.0.0.1:${fd.port} (WebSocket /v1, SQL over HTTP /sql${model})`);
   const stop = () => fd.close().then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
