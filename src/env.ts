@@ -25,10 +25,11 @@ const EdgeShape = {
   JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
   CORS_ORIGINS: csv,
   /**
-   * Local latency model only (bench, development): one-way delay in ms the edge's forwarder waits
-   * before forwarding to the core and again before answering, standing in for the edge↔core distance.
+   * Local latency model only (bench, development): one-way delay in ms (fractions allowed: 27.5 models
+   * a 55 ms round trip) the edge's forwarder waits before forwarding to the core and again before
+   * answering, standing in for the edge↔core distance (docs/architecture.md).
    */
-  LATENCY_EDGE_CORE_MS: z.coerce.number().int().min(0).max(10_000).optional(),
+  LATENCY_EDGE_CORE_MS: z.coerce.number().min(0).max(10_000).optional(),
 };
 
 /** Refusals that apply to both workers. */
