@@ -3,22 +3,23 @@ import type { AppContext } from "../http/context";
 /**
  * Edge cache for public, anonymous reads, in two halves (docs/architecture.md):
  *
- * - The core worker (next to the database) answers a cacheable read with a validator: the read's
- *   generation as a weak ETag, i.e. the category's `services_master.listings_version`, which database
- *   triggers bump when a listing, price, provider profile or rating changes (migration
- *   `*_listings_cache_version`), plus `Cache-Control: public, max-age=<ttl>` for what no trigger sees
- *   (a listing passing its `expires_at`). Asked `If-None-Match` with the current generation, it answers
- *   304 after one primary-key read instead of running the aggregate query.
+ * - The core worker (next to the database) answers a cacheable read with its generation
+ *   (`X-Edge-Generation`): the category's `services_master.listings_version`, which database triggers
+ *   bump when a listing, price, provider profile or rating changes (migration `*_listings_cache_version`),
+ *   and a TTL (`X-Edge-Ttl`) for what no trigger sees (a listing passing its `expires_at`). Asked with
+ *   `X-Edge-If-Generation` equal to the current generation, it answers 304 after one primary-key read
+ *   instead of running the aggregate query.
  * - The edge worker (next to the user) keeps the answers in its data center's Cache API and serves a
- *   stored answer without asking the core while it is fresh: checked with the core within the last
+ *   stored answer without asking the core while it is fresh: confirmed with the core within the last
  *   EDGE_FRESH_MS, and after the last write this isolate forwarded (so a change made through this edge
- *   shows on the very next read, and everywhere else within EDGE_FRESH_MS). Past that it revalidates
- *   with `If-None-Match`; past the TTL the Cache API drops the answer and the next read fetches it anew.
+ *   shows on the very next read, and everywhere else within EDGE_FRESH_MS). Past that it revalidates;
+ *   past the TTL the Cache API drops the answer and the next read fetches it anew.
  *
  * Only routes without authentication use it, nothing user-specific is ever part of the response, and
- * the edge only stores answers of /api/public/ GETs, so one user can never be served another's data.
- * The validators stay between the two workers: the apps get the same headers as before (Content-Type,
- * X-Cache), never an ETag or Cache-Control their HTTP stack could cache on its own.
+ * the edge stores only answers of the public GETs it routes here, so one user can never be served
+ * another's data. The X-Edge-* headers are a protocol between the two workers only: the edge removes
+ * them from whatever a client sends and from every answer (src/edge/), so the apps get the headers they
+ * always got (Content-Type, X-Cache) and nothing their HTTP stack could cache on its own.
  */
 export type CacheOutcome = "HIT" | "REVALIDATED" | "MISS";
 
@@ -26,6 +27,12 @@ export type CacheOutcome = "HIT" | "REVALIDATED" | "MISS";
 export const EDGE_FRESH_MS = 2_000;
 
 const JSON_TYPE = "application/json; charset=UTF-8";
+
+/** The protocol's headers: every header named X-Edge-* stays between the two workers. */
+export const EDGE_HEADER_PREFIX = "x-edge-";
+const EDGE_GENERATION = "x-edge-generation";
+const EDGE_TTL = "x-edge-ttl";
+const EDGE_IF_GENERATION = "x-edge-if-generation";
 
 export function cacheKey(url: string): Request {
   const u = new URL(url);
@@ -39,22 +46,22 @@ export function cacheKey(url: string): Request {
 // Core half.
 
 /**
- * Answers a public read with its generation as validator: 304 when the caller (the edge) already holds
- * this generation, else the computed body. `compute` throwing (404, 400) answers the error, uncached.
+ * Answers a public read with its generation: 304 when the caller (the edge) already holds this
+ * generation, else the computed body. `compute` throwing (404, 400) answers the error, uncached.
  */
 export async function edgeCachedJson(
   c: AppContext,
   opts: { generation: string | number; ttlSeconds: number },
   compute: () => Promise<unknown>,
 ): Promise<Response> {
-  const etag = `W/"${opts.generation}"`;
-  if (c.req.header("if-none-match") === etag) {
-    c.header("ETag", etag);
+  const generation = String(opts.generation);
+  if (c.req.header(EDGE_IF_GENERATION) === generation) {
+    c.header(EDGE_GENERATION, generation);
     return c.body(null, 304);
   }
   const body = JSON.stringify(await compute());
-  c.header("ETag", etag);
-  c.header("Cache-Control", `public, max-age=${opts.ttlSeconds}`);
+  c.header(EDGE_GENERATION, generation);
+  c.header(EDGE_TTL, String(opts.ttlSeconds));
   c.header("Content-Type", JSON_TYPE);
   return c.body(body, 200);
 }
@@ -63,7 +70,7 @@ export async function edgeCachedJson(
 // Edge half. Per isolate: when each stored answer was last confirmed, and when this isolate last
 // forwarded a write (any of them may change what a public read shows).
 
-const confirmed = new Map<string, { etag: string; at: number }>();
+const confirmed = new Map<string, { generation: string; at: number }>();
 let lastWriteAt = 0;
 const CONFIRMED_MAX = 10_000;
 
@@ -72,20 +79,18 @@ export function noteWrite(): void {
   lastWriteAt = Date.now();
 }
 
-function confirm(key: string, etag: string, at: number) {
+function confirm(key: string, generation: string, at: number) {
   if (confirmed.size >= CONFIRMED_MAX) confirmed.clear();
-  confirmed.set(key, { etag, at });
+  confirmed.set(key, { generation, at });
 }
 
-function isFresh(key: string, etag: string, now: number): boolean {
+function isFresh(key: string, generation: string, now: number): boolean {
   const c = confirmed.get(key);
-  return c !== undefined && c.etag === etag && c.at > lastWriteAt && now - c.at < EDGE_FRESH_MS;
+  return c !== undefined && c.generation === generation && c.at > lastWriteAt && now - c.at < EDGE_FRESH_MS;
 }
 
 function answer(body: BodyInit | null, outcome: CacheOutcome, from?: Headers): Response {
   const headers = new Headers(from);
-  headers.delete("etag");
-  headers.delete("cache-control");
   headers.set("content-type", JSON_TYPE);
   headers.set("x-cache", outcome);
   return new Response(body, { status: 200, headers });
@@ -93,44 +98,42 @@ function answer(body: BodyInit | null, outcome: CacheOutcome, from?: Headers): R
 
 /**
  * A public GET at the edge: the stored answer while fresh, else the core's (`forward`, given the
- * validator to send). Anything but a cacheable 200 or a 304 (errors, 404s, uncacheable routes) passes
- * through untouched apart from the validators.
+ * protocol headers to send). Anything but a cacheable 200 or a 304 (errors, 404s) passes through.
  */
 export async function edgeCachedRead(
   request: Request,
   ctx: { waitUntil(p: Promise<unknown>): void },
-  forward: (ifNoneMatch: string | undefined) => Promise<Response>,
+  forward: (headers: Record<string, string>) => Promise<Response>,
 ): Promise<Response> {
   const key = cacheKey(request.url);
   const stored = await caches.default.match(key);
-  const storedEtag = stored?.headers.get("etag") ?? undefined;
+  const storedGeneration = stored?.headers.get(EDGE_GENERATION) ?? undefined;
   const sentAt = Date.now();
-  if (stored && storedEtag && isFresh(key.url, storedEtag, sentAt)) return answer(stored.body, "HIT");
+  if (stored && storedGeneration !== undefined && isFresh(key.url, storedGeneration, sentAt)) return answer(stored.body, "HIT");
 
-  const res = await forward(storedEtag);
-  if (res.status === 304 && stored && storedEtag) {
+  const res = await forward(storedGeneration !== undefined ? { [EDGE_IF_GENERATION]: storedGeneration } : {});
+  if (res.status === 304 && stored && storedGeneration !== undefined) {
     await res.body?.cancel();
-    confirm(key.url, storedEtag, sentAt);
+    confirm(key.url, storedGeneration, sentAt);
     const revalidated = answer(stored.body, "REVALIDATED");
     const trips = res.headers.get("x-db-round-trips");
     if (trips) revalidated.headers.set("x-db-round-trips", trips);
     return revalidated;
   }
-  const etag = res.headers.get("etag");
-  const cacheControl = res.headers.get("cache-control") ?? "";
-  if (res.status !== 200 || !etag || !/\bpublic\b/.test(cacheControl)) {
-    if (!res.headers.has("etag") && !res.headers.has("cache-control")) return res;
-    const passed = new Response(res.body, res);
-    passed.headers.delete("etag");
-    passed.headers.delete("cache-control");
-    return passed;
-  }
+  const generation = res.headers.get(EDGE_GENERATION);
+  const ttl = Number(res.headers.get(EDGE_TTL));
+  if (res.status !== 200 || generation === null || !Number.isInteger(ttl) || ttl <= 0) return res;
   const body = await res.text();
   ctx.waitUntil(
     caches.default
-      .put(key, new Response(body, { headers: { "content-type": JSON_TYPE, "cache-control": cacheControl, etag } }))
+      .put(
+        key,
+        new Response(body, {
+          headers: { "content-type": JSON_TYPE, "cache-control": `public, max-age=${ttl}`, [EDGE_GENERATION]: generation },
+        }),
+      )
       .catch(() => undefined),
   );
-  confirm(key.url, etag, sentAt);
+  confirm(key.url, generation, sentAt);
   return answer(body, "MISS", res.headers);
 }

@@ -40,11 +40,11 @@ export function buildEdgeApp() {
 
   app.route("/socket.io", socketRoutes);
   app.route("/media", mediaRoutes);
-  app.get("/api/public/*", (c) =>
-    c.req.method === "GET"
-      ? edgeCachedRead(c.req.raw, c.executionCtx, (etag) => forwardToCore(c, { "if-none-match": etag }))
-      : forwardToCore(c),
-  );
+  // The public reads: catalogue, provider lists and details, featured providers (and the catalogue's twin).
+  const publicRead = (c: EdgeContext) =>
+    c.req.method === "GET" ? edgeCachedRead(c.req.raw, c.executionCtx, (headers) => forwardToCore(c, headers)) : forwardToCore(c);
+  app.get("/api/public/*", publicRead);
+  app.get("/api/services", publicRead);
   app.all("*", (c) => forwardToCore(c));
 
   // The shared handlers read only the request id and the logger, which edgeContext sets first.

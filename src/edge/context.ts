@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { EDGE_HEADER_PREFIX } from "../catalogue/cache";
 import { type EdgeConfig, loadEdgeConfig } from "../env";
 import type { AppEnv } from "../http/context";
 import { REQUEST_ID } from "../http/middleware";
@@ -21,7 +22,7 @@ export type EdgeContext = Context<EdgeEnv>;
  * First middleware of the edge: request id (X-Request-Id in and out; the forwarder hands it to the
  * core, so both workers log the same id), configuration, logger and one log line per request. The
  * edge never touches the database: X-Db-Round-Trips (non-production) is the core's figure when the
- * core answered, else 0.
+ * core answered, else 0. No answer leaves with the workers' X-Edge-* cache protocol headers.
  */
 export const edgeContext: MiddlewareHandler<EdgeEnv> = async (c, next) => {
   const incoming = c.req.header("x-request-id");
@@ -36,6 +37,7 @@ export const edgeContext: MiddlewareHandler<EdgeEnv> = async (c, next) => {
   try {
     await next();
   } finally {
+    for (const name of [...c.res.headers.keys()]) if (name.startsWith(EDGE_HEADER_PREFIX)) c.res.headers.delete(name);
     if (config.ENVIRONMENT !== "production" && !c.res.headers.has("x-db-round-trips")) c.header("X-Db-Round-Trips", "0");
     log.info("request", {
       method: c.req.method,

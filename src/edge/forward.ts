@@ -1,4 +1,4 @@
-import { noteWrite } from "../catalogue/cache";
+import { EDGE_HEADER_PREFIX, noteWrite } from "../catalogue/cache";
 import { AppError } from "../http/errors";
 import type { EdgeContext } from "./context";
 
@@ -11,6 +11,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * the original host), every header (CF-Connecting-IP included: rate limits and audit rows key on it)
  * and the body as a stream; `headers` adds or (undefined) removes some. The core's answer comes back
  * as it is: status, headers (Retry-After, X-Db-Round-Trips), body; redirects are the client's to follow.
+ * The one exception both ways is the X-Edge-* cache protocol between the workers (edgeContext strips
+ * it from answers).
  *
  * It calls the binding's fetch handler on purpose: placement moves only fetch handlers, not RPC methods
  * (https://developers.cloudflare.com/workers/configuration/placement/).
@@ -21,6 +23,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function forwardToCore(c: EdgeContext, headers: Record<string, string | undefined> = {}): Promise<Response> {
   const request = new Request(c.req.raw, { redirect: "manual" });
   request.headers.set("x-request-id", c.get("requestId"));
+  // X-Edge-* is the edge↔core cache protocol (catalogue/cache.ts): only the edge may send it.
+  for (const name of [...request.headers.keys()]) if (name.startsWith(EDGE_HEADER_PREFIX)) request.headers.delete(name);
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) request.headers.delete(name);
     else request.headers.set(name, value);

@@ -170,10 +170,9 @@ describe("public reads at the edge", () => {
     expect(miss.status).toBe(200);
     expect(miss.headers.get("x-cache")).toBe("MISS");
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.headers.get("if-none-match")).toBeNull();
-    // The validators stay between the workers: the apps see the headers they always saw.
-    expect(miss.headers.get("etag")).toBeNull();
-    expect(miss.headers.get("cache-control")).toBeNull();
+    expect(seen[0]!.headers.get("x-edge-if-generation")).toBeNull();
+    // The cache protocol stays between the workers: the apps see the headers they always saw.
+    expect([...miss.headers.keys()].filter((h) => h.startsWith("x-edge-") || h === "etag" || h === "cache-control")).toEqual([]);
 
     unreachable();
     const hit = await viaEdge(core, path);
@@ -188,7 +187,7 @@ describe("public reads at the edge", () => {
     const { core: live, seen: asked } = recordingCore();
     const revalidated = await viaEdge(live, path);
     expect(asked).toHaveLength(1);
-    expect(asked[0]!.headers.get("if-none-match")).toBe('W/"catalogue"');
+    expect(asked[0]!.headers.get("x-edge-if-generation")).toBe("catalogue");
     expect(revalidated.headers.get("x-cache")).toBe("REVALIDATED");
     expect(revalidated.text).toBe(miss.text);
     expect(revalidated.headers.get("x-db-round-trips")).toBe("0"); // the catalogue's generation is a constant
@@ -212,7 +211,26 @@ describe("public reads at the edge", () => {
     expect(after.headers.get("x-cache")).toBe("REVALIDATED");
   });
 
-  it("never stores errors or anything outside /api/public", async () => {
+  it("keeps the X-Edge-* cache protocol between the workers: a client's is dropped, the core's never reaches a client", async () => {
+    const { core, seen } = recordingCore();
+    const path = `/api/services?probe=${crypto.randomUUID()}`; // the catalogue's twin, cached the same way
+    const forged = await viaEdge(core, path, { headers: { "x-edge-if-generation": "catalogue" } });
+    expect(forged.status).toBe(200);
+    expect(forged.headers.get("x-cache")).toBe("MISS");
+    expect(JSON.parse(forged.text).data.services.length).toBeGreaterThan(0);
+    expect(seen[0]!.headers.get("x-edge-if-generation")).toBeNull();
+    const login = await viaEdge(core, "/api/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": randomIp(), "x-edge-generation": "1" },
+      body: JSON.stringify({ phone: randomPhone(), password: "wrong-Passw0rd" }),
+    });
+    expect(login.status).toBe(401);
+    expect(seen[1]!.headers.get("x-edge-generation")).toBeNull();
+    for (const res of [forged, login, await viaEdge(core, path)])
+      expect([...res.headers.keys()].filter((h) => h.startsWith("x-edge-"))).toEqual([]);
+  });
+
+  it("never stores errors or anything outside the public reads", async () => {
     const { core, seen } = recordingCore();
     const missing = `/api/public/services/${crypto.randomUUID()}/providers`;
     expect((await viaEdge(core, missing)).status).toBe(404);
