@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { buildSync } from "esbuild";
 import { configDefaults, defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 /**
  * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
@@ -25,6 +26,23 @@ const alias = PREBUNDLED.map((spec) => {
   return { find: new RegExp(`^${spec.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`), replacement: `${process.cwd()}/${outfile}` };
 });
 
+/**
+ * The suite runs the two workers the way production does (docs/architecture.md): SELF is the edge
+ * worker, which forwards through its CORE service binding to the core worker. Both live in one test
+ * worker (test/placement/pair-worker.ts) so the Durable Object helpers reach every namespace: it has
+ * the core's bindings (wrangler.toml), the edge's rate limits, and CORE bound to its own `Core`
+ * entrypoint (the plugin points a binding to the config's own worker name back at the test worker).
+ */
+const edgeConfig = unstable_readConfig({ config: "./wrangler.edge.toml" });
+const coreService = edgeConfig.services?.find((s: { binding: string }) => s.binding === "CORE")?.service;
+if (!coreService) throw new Error("wrangler.edge.toml has no CORE service binding");
+const edgeRatelimits = Object.fromEntries(
+  edgeConfig.ratelimits.map((r: { name: string; namespace_id: string; simple: unknown }) => [
+    r.name,
+    { namespace_id: r.namespace_id, simple: r.simple },
+  ]),
+);
+
 export default defineConfig({
   test: {
     projects: [
@@ -35,8 +53,11 @@ export default defineConfig({
         plugins: [
           // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
           cloudflareTest(({ inject }) => ({
+            main: "./test/placement/pair-worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              serviceBindings: { CORE: { name: coreService, entrypoint: "Core" } },
+              ratelimits: edgeRatelimits,
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",

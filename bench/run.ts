@@ -18,12 +18,13 @@
  * Loopback only; every scenario is bounded in time or request count.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
 import { startStack } from "../scripts/stack.ts";
+import { CORE_CONFIG, EDGE_CONFIG, workerPair } from "../scripts/wrangler-pair.ts";
 import { type BenchCtx, openDb } from "./fixtures.ts";
 import { type LatencyRow, latencyWanted, runLatencyBench } from "./latency.ts";
 import { type Scenario, scenarios, VUS } from "./scenarios.ts";
@@ -75,25 +76,33 @@ const vars: Record<string, string> = {
   PUBLIC_BASE_URL: BASE,
   SMS_DRIVER: "console",
 };
-// wrangler dev reloads the worker whenever a file its bundler read changes (src, and package.json or
+// wrangler dev reloads a worker whenever a file its bundler read changes (src, and package.json or
 // tsconfig.json anywhere above node_modules), and a reload answers every in-flight request 503. Others
-// edit this tree while the bench runs, so the worker is bundled once, here (as `npm run build` does),
-// and served unbundled from a directory of its own: what is measured is the tree as of this moment.
+// edit this tree while the bench runs, so both workers are bundled once, here (as `npm run build` does),
+// and served unbundled from a directory of their own: what is measured is the tree as of this moment.
+// One `wrangler dev` runs the pair as production does: the edge on the port, the core behind it.
 const snapshot = mkdtempSync(join(os.tmpdir(), "bx-bench-"));
 const wranglerBin = join(process.cwd(), "node_modules", ".bin", "wrangler");
-execFileSync(wranglerBin, ["deploy", "--dry-run", "--outdir", join(snapshot, "dist")], {
-  stdio: "ignore",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
-cpSync("wrangler.toml", join(snapshot, "wrangler.toml"));
-/** wrangler dev with `vars` plus `extra` (the latency model restarts it with other variables). */
+const bundles = { core: join(snapshot, "dist", "core", "index.js"), edge: join(snapshot, "dist", "edge", "index.js") };
+for (const [config, out] of [
+  [CORE_CONFIG, "core"],
+  [EDGE_CONFIG, "edge"],
+] as const) {
+  execFileSync(wranglerBin, ["deploy", "--dry-run", "-c", config, "--outdir", join(snapshot, "dist", out)], {
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
+let pair = workerPair({ vars, bundles });
+/** wrangler dev with the pair, its variables being `vars` plus `extra` (the latency model restarts it with other variables). */
 const startWorker = (extra: Record<string, string> = {}): ChildProcess => {
+  pair.remove();
+  pair = workerPair({ vars: { ...vars, ...extra }, bundles });
   const w = spawn(
     wranglerBin,
     [
       "dev",
-      join("dist", "index.js"),
-      "--no-bundle",
+      ...pair.configArgs,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -106,7 +115,6 @@ const startWorker = (extra: Record<string, string> = {}): ChildProcess => {
       join(snapshot, ".state"),
       "--log-level",
       "warn",
-      ...Object.entries({ ...vars, ...extra }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     {
       cwd: snapshot,
@@ -163,6 +171,7 @@ cleanup = async () => {
   await db?.end().catch(() => {});
   await stopWorker(wrangler);
   await stack.stop();
+  pair.remove();
   rmSync(snapshot, { recursive: true, force: true });
 };
 

@@ -1,9 +1,10 @@
 /**
  * `npm run dev`: the whole API on http://127.0.0.1:8787 with no other set-up. Starts the embedded
  * PostgreSQL (data kept in .local/pg), migrates and seeds demo data, starts the Neon front door, the
- * Paytm sandbox and the Expo push mock (those three inside this process), then `wrangler dev` with
- * local Durable Objects and Queues. wrangler dev does not fire crons by itself, so this script fires
- * ours on schedule.
+ * Paytm sandbox and the Expo push mock (those three inside this process), then one `wrangler dev`
+ * running both workers (scripts/wrangler-pair.ts): the edge on the port, the core beside it behind the
+ * CORE service binding, with local Durable Objects and Queues. wrangler dev does not fire crons by
+ * itself, so this script fires ours on schedule (through the core's development-only /__scheduled).
  *
  * Nothing it started outlives it, however it ends:
  * - Ctrl-C, SIGTERM, SIGHUP: wrangler's process group, then the stack, are stopped in order.
@@ -17,13 +18,13 @@
  * Environment: PORT (8787, the API), PG_PORT (55432), FRONT_DOOR_PORT (5488), PAYTM_SANDBOX_PORT
  * (8790), EXPO_MOCK_PORT (8791): 0 picks a free port (not for PORT). DEV_DATA_DIR: keep the database in
  * DEV_DATA_DIR/pg and wrangler's local state in DEV_DATA_DIR/wrangler (default .local/pg and
- * .wrangler/state). DEV_VARS_FILE: the worker's development variables (default .dev.vars, created
+ * .wrangler/state). DEV_VARS_FILE: the workers' development variables (default .dev.vars, created
  * from .dev.vars.example when missing). DATABASE_URL: use that server instead of the embedded one.
  *
- * Latency model (all one-way ms, applied in each direction; unset or 0: none): DB_LATENCY_MS at the Neon
- * front door (30 ≈ a 60 ms RTT to Neon), EDGE_LATENCY_MS between the apps and the worker (a delaying
- * proxy listens on PORT and wrangler moves to a free port behind it), LATENCY_EDGE_CORE_MS passed to the
- * worker as a variable (the edge worker's hop to the core worker).
+ * Latency model (docs/architecture.md; all one-way ms, applied in each direction; unset or 0: none):
+ * DB_LATENCY_MS at the Neon front door (30 ≈ a 60 ms RTT to Neon), EDGE_LATENCY_MS between the apps and
+ * the edge worker (a delaying proxy listens on PORT and wrangler moves to a free port behind it),
+ * LATENCY_EDGE_CORE_MS on the edge worker's hop to the core worker.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
@@ -33,6 +34,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.ts";
 import { groupAlive } from "./process-tree.ts";
 import { type Stack, startStack } from "./stack.ts";
+import { type WorkerPair, workerPair } from "./wrangler-pair.ts";
 
 const log = (msg: string) => console.log(`[dev] ${msg}`);
 const fail = (msg: string) => console.error(`[dev] ${msg}`);
@@ -134,6 +136,7 @@ const guard = (line: string) => guardian.stdin!.write(`${line}\n`);
 let stack: Stack | undefined;
 let edgeProxy: LatencyProxy | undefined;
 let wrangler: ChildProcess | undefined;
+let pair: WorkerPair | undefined;
 let cronTimer: NodeJS.Timeout | undefined;
 let postgresPid: number | undefined;
 let stopping = false;
@@ -170,6 +173,7 @@ async function shutdown(code: number, why: string) {
   clearInterval(cronTimer);
   if (wrangler) await stopWrangler(wrangler);
   await edgeProxy?.close();
+  pair?.remove();
   if (stack) {
     await stack.stop().catch((err) => fail(`stopping the local stack: ${err instanceof Error ? err.message : err}`));
     if (postgresPid) guard(`release ${postgresPid}`);
@@ -270,18 +274,19 @@ async function start() {
     PUBLIC_BASE_URL: `http://127.0.0.1:${PORT}`,
     ...(EDGE_CORE_LATENCY_MS > 0 ? { LATENCY_EDGE_CORE_MS: String(EDGE_CORE_LATENCY_MS) } : {}),
   };
+  // Both workers get the development variables with the stack's addresses (wrangler's --var would reach the edge only).
+  pair = workerPair({ vars: { ...vars, ...overrides } });
   const args = [
     "wrangler",
     "dev",
+    ...pair.configArgs,
     "--ip",
     "127.0.0.1",
     "--port",
     String(workerPort),
     "--show-interactive-dev-session=false",
-    ...(dataDir ? ["--persist-to", path.join(dataDir, "wrangler")] : []),
-    // wrangler reads .dev.vars by itself; any other file replaces it.
-    ...(devVarsFile !== ".dev.vars" ? ["--env-file", devVarsFile] : []),
-    ...Object.entries(overrides).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    "--persist-to",
+    dataDir ? path.join(dataDir, "wrangler") : ".wrangler/state",
   ];
   // Its own process group, so stopping reaches npx, wrangler and workerd alike (npx alone does not
   // forward signals, which left workerd holding the port).
@@ -301,7 +306,8 @@ async function start() {
   );
 }
 
-// Cron Triggers (wrangler.toml [triggers]) fired through wrangler's scheduled-handler endpoint.
+// Cron Triggers (wrangler.toml [triggers], the core's) fired through the core's development-only /__scheduled:
+// wrangler's own scheduled endpoint reaches only the first worker, the edge, which has no crons.
 const crons =
   (readFileSync("wrangler.toml", "utf8").match(/crons\s*=\s*\[([^\]]*)\]/)?.[1] ?? "").match(/"[^"]+"/g)?.map((s) => s.slice(1, -1)) ?? [];
 const field = (spec: string, v: number) =>
@@ -319,7 +325,7 @@ const due = (cron: string, d: Date) => {
 const fireDue = () => {
   const now = new Date();
   for (const cron of crons.filter((c) => due(c, now))) {
-    fetch(`http://127.0.0.1:${PORT}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`).catch(() => {});
+    fetch(`http://127.0.0.1:${PORT}/__scheduled?cron=${encodeURIComponent(cron)}`).catch(() => {});
   }
 };
 

@@ -1,6 +1,4 @@
 import { Hono } from "hono";
-import { cors } from "hono/cors";
-import { secureHeaders } from "hono/secure-headers";
 import { metricsRoutes } from "./admin/metrics-routes";
 import { monitoringRoutes } from "./admin/monitoring-routes";
 import { adminRoutes } from "./admin/routes";
@@ -12,11 +10,12 @@ import { publicRoutes } from "./catalogue/routes";
 import { earningsRoutes } from "./earnings/routes";
 import { health } from "./health/routes";
 import type { AppEnv } from "./http/context";
+import { AppError } from "./http/errors";
 import { describe } from "./http/meta";
 import { limitBody, requestContext } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
 import { docsPage, openApiDocument } from "./http/openapi";
-import { apiRateLimit } from "./http/rate-limit";
+import { handleScheduled } from "./jobs/cron";
 import { mediaRoutes } from "./media/routes";
 import { pushRoutes } from "./notifications/push-routes";
 import { notificationsRoutes } from "./notifications/routes";
@@ -27,22 +26,16 @@ import { refundsRoutes } from "./refunds/routes";
 import { servicesRoutes } from "./services/routes";
 import { usersRoutes } from "./users/routes";
 
-/** Middleware order matters: ids and logging first, then headers, then body limits, then routes. */
+/**
+ * The core worker's app: every route of the API. It is reached only through the edge worker
+ * (src/edge/app.ts), which has already applied security headers, CORS and the global rate limit, and
+ * answers /socket.io, /media and fresh public reads itself; those routes are mounted here too, so this
+ * app is the one route table (OpenAPI document, authorization matrix). Middleware order: ids, config,
+ * logging and the database handle first, then body limits, then routes.
+ */
 export function buildApp() {
   const app = new Hono<AppEnv>();
   app.use("*", requestContext);
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
-  app.use(
-    "*",
-    cors({
-      // The mobile apps send no Origin and pass untouched; browsers only from configured origins.
-      origin: (origin, c) => (c.get("config").CORS_ORIGINS.includes(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id", "Retry-After"],
-      maxAge: 600,
-    }),
-  );
-  app.use("*", apiRateLimit); // API_LIMITER per user/IP, after CORS so browsers can read the 429 (src/http/rate-limit.ts)
   app.use("*", limitBody);
 
   app.get("/", describe({ summary: "Service banner", access: "public", tags: ["health"] }), (c) => c.redirect("/api/docs"));
@@ -65,6 +58,15 @@ export function buildApp() {
   app.route("/api/payments", paymentsRoutes);
   app.route("/api/calls", callsRoutes);
   app.route("/__bench", benchRoutes); // local ceiling and driver-mode reads for `npm run bench` (404 in production)
+  // Development only: a cron's tasks on demand (`npm run dev` fires them on schedule, the end-to-end run
+  // drives the refund poll). wrangler's own /__scheduled reaches only its first worker, the edge.
+  app.get("/__scheduled", describe({ summary: "Run a cron's tasks (development only)", tags: ["jobs"], access: "public" }), async (c) => {
+    if (c.get("config").ENVIRONMENT !== "development") throw new AppError("ROUTE_NOT_FOUND", "Not found");
+    const controller = { cron: c.req.query("cron") ?? "", scheduledTime: Date.now(), noRetry() {} };
+    // The runtime's context; Hono's type of it lists fewer members.
+    await handleScheduled(controller, c.env, c.executionCtx as unknown as ExecutionContext);
+    return c.text("Ran scheduled event");
+  });
 
   app.get("/api/openapi.json", describe({ summary: "OpenAPI 3.1 document", tags: ["docs"], access: "public" }), (c) =>
     c.json(openApiDocument(app, { title: "BuildXpert", version: "1.0.0", serverUrl: c.get("config").PUBLIC_BASE_URL })),

@@ -17,10 +17,32 @@ const csv = z
       .filter(Boolean),
   );
 
+/** What both workers read (docs/architecture.md): the edge worker's whole configuration. */
+const EdgeShape = {
+  ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** The edge verifies bearer tokens (rate-limit key); the core verifies them again in requireAuth. */
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  CORS_ORIGINS: csv,
+  /**
+   * Local latency model only (bench, development): one-way delay in ms (fractions allowed: 27.5 models
+   * a 55 ms round trip) the edge's forwarder waits before forwarding to the core and again before
+   * answering, standing in for the edge↔core distance (docs/architecture.md).
+   */
+  LATENCY_EDGE_CORE_MS: z.coerce.number().min(0).max(10_000).optional(),
+};
+
+/** Refusals that apply to both workers. */
+function refuseDevelopmentSwitches(cfg: z.infer<z.ZodObject<typeof EdgeShape>>, ctx: z.RefinementCtx) {
+  if (cfg.ENVIRONMENT !== "production") return;
+  const refuse = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (/^dev-only/.test(cfg.JWT_SECRET)) refuse("JWT_SECRET", "the development secret cannot be used");
+  if (cfg.LATENCY_EDGE_CORE_MS !== undefined) refuse("LATENCY_EDGE_CORE_MS", "development-only latency model; remove it in production");
+}
+
 const ConfigSchema = z
   .object({
-    ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
-    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    ...EdgeShape,
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
     /**
      * Deadline of every database call: an HTTP query or batch, a transaction's connect and each of its
@@ -29,7 +51,6 @@ const ConfigSchema = z
     DB_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(5_000),
     /** Local only: host:port of scripts/db/front-door.mjs, which stands in for Neon's proxy. */
     NEON_LOCAL_PROXY: z.string().optional(),
-    JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
     PAYTM_MID: z.string().min(1),
     /** AES-128 key: Paytm merchant keys are 16 characters; anything else fails closed in checksum.ts. */
     PAYTM_MERCHANT_KEY: z.string().length(16, "must be the 16-character Paytm merchant key"),
@@ -54,11 +75,11 @@ const ConfigSchema = z
     EXPO_PUSH_URL: z.url(),
     EXPO_ACCESS_TOKEN: z.string().optional(),
     GEOCODER_URL: z.url().optional(),
-    CORS_ORIGINS: csv,
     /** log2 of scrypt's N. 14 is OWASP's floor; tests lower it through config, never through code. */
     PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(8).max(20).default(14),
   })
   .superRefine((cfg, ctx) => {
+    refuseDevelopmentSwitches(cfg, ctx);
     if (cfg.ENVIRONMENT !== "production") return;
     const refuse = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (cfg.NEON_LOCAL_PROXY) refuse("NEON_LOCAL_PROXY", "development-only; remove it in production");
@@ -67,27 +88,35 @@ const ConfigSchema = z
     if (LOOPBACK.test(cfg.PUBLIC_BASE_URL)) refuse("PUBLIC_BASE_URL", "must be the public https URL");
     if (LOOPBACK.test(cfg.EXPO_PUSH_URL)) refuse("EXPO_PUSH_URL", "cannot point at a local mock in production");
     if (cfg.PASSWORD_SCRYPT_LOG_N < 14) refuse("PASSWORD_SCRYPT_LOG_N", "must be at least 14 in production");
-    if (/^dev-only/.test(cfg.JWT_SECRET)) refuse("JWT_SECRET", "the development secret cannot be used");
     if (cfg.SMS_DRIVER !== "console" && !cfg.SMS_API_KEY) refuse("SMS_API_KEY", "required by the SMS driver");
   });
 
+const EdgeConfigSchema = z.object(EdgeShape).superRefine(refuseDevelopmentSwitches);
+
+/** The core worker's configuration (every route with database access, jobs, Durable Objects). */
 export type Config = z.infer<typeof ConfigSchema>;
+/** The edge worker's configuration: no database, Paytm or SMS credentials reach it. */
+export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const cache = new WeakMap<object, Config>();
+function loader<T>(schema: z.ZodType<T>): (env: object) => T {
+  const cache = new WeakMap<object, T>();
+  return (env) => {
+    const hit = cache.get(env);
+    if (hit) return hit;
+    const parsed = schema.safeParse(env);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+      throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
+    }
+    cache.set(env, parsed.data);
+    return parsed.data;
+  };
+}
 
 /** Parses the bindings' string vars; cached per env object, so it runs once per isolate in practice. */
-export function loadConfig(env: object): Config {
-  const hit = cache.get(env);
-  if (hit) return hit;
-  const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
-  }
-  cache.set(env, parsed.data);
-  return parsed.data;
-}
+export const loadConfig: (env: object) => Config = loader(ConfigSchema);
+export const loadEdgeConfig: (env: object) => EdgeConfig = loader(EdgeConfigSchema);

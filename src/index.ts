@@ -3,7 +3,11 @@ import { handleScheduled } from "./jobs/cron";
 import { handleQueue } from "./jobs/queue";
 import "./jobs/register";
 
-/** The worker: HTTP via Hono, queue consumers, cron, and the Durable Object classes. */
+/**
+ * The core worker (wrangler.toml, placed next to Neon): HTTP via Hono for every route with database
+ * access, queue consumers, cron, and the Durable Object classes. It has no public route: requests
+ * reach it from the edge worker (src/edge/index.ts) through a service binding (docs/architecture.md).
+ */
 const app = buildApp();
 
 export default {

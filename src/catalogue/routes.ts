@@ -17,7 +17,10 @@ import {
   serviceGeneration,
 } from "./service";
 
-/** /api/public: catalogue, provider listings, featured providers, reverse geocode. */
+/**
+ * /api/public: catalogue, provider listings, featured providers, reverse geocode. The edge worker caches
+ * the reads that answer through edgeCachedJson and serves them without reaching this worker (./cache.ts).
+ */
 export const publicRoutes = new Hono<AppEnv>();
 
 const TTL = { catalogue: 300, listings: 60, geocode: 86_400 } as const;

@@ -8,7 +8,7 @@ import { MAX_PAYLOAD } from "../realtime/protocol";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
 /**
  * First middleware: request id (X-Request-Id in and out), config, logger and the per-request

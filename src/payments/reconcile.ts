@@ -2,6 +2,7 @@ import { and, asc, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { loadConfig } from "../env";
+import { paymentOrderStub } from "./payment-order";
 
 /**
  * The completer (anchors §2.2, §2.4 rule 8): every two minutes, re-drive open orders whose next
@@ -33,7 +34,7 @@ export async function reconcileDueOrders(
     for (let id = queue.shift(); id; id = queue.shift()) {
       let kind: string;
       try {
-        kind = (await env.PAYMENT_ORDER.get(env.PAYMENT_ORDER.idFromName(id)).reconcile(id)).kind;
+        kind = (await paymentOrderStub(env, id).reconcile(id)).kind;
       } catch {
         kind = "error";
       }

@@ -13,7 +13,7 @@ import { body, params, query } from "../http/validate";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
 import { checkoutPage, checkoutSignatureValid, checkoutUrl, messagePage } from "./pages";
-import type { ConfirmOutcome, NotificationOutcome } from "./payment-order";
+import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
 import {
   CheckoutQuery,
   ClientEventBody,
@@ -53,9 +53,7 @@ export const paymentsRoutes = new Hono<AppEnv>();
 
 const PAYMENTS = ["payments"];
 
-function orderStub(env: Env, paytmOrderId: string) {
-  return env.PAYMENT_ORDER.get(env.PAYMENT_ORDER.idFromName(paytmOrderId));
-}
+const orderStub = paymentOrderStub;
 
 function clientIp(c: AppContext): string | null {
   return c.req.header("cf-connecting-ip") ?? null;

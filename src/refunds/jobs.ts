@@ -1,6 +1,7 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { dispatchAfterCommit } from "../notifications/outbox";
+import { paymentOrderStub } from "../payments/payment-order";
 import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
 import { RefundMessage } from "./schemas";
 import {
@@ -20,7 +21,7 @@ import {
 
 /** The order's Durable Object runs the step (one refund step per order at a time). */
 export function runRefund(env: Env, paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-  return env.PAYMENT_ORDER.get(env.PAYMENT_ORDER.idFromName(paytmOrderId)).refund(paytmOrderId, op) as Promise<RefundOpResult>;
+  return paymentOrderStub(env, paytmOrderId).refund(paytmOrderId, op) as Promise<RefundOpResult>;
 }
 
 /** Seconds before delivery `attempts + 1`: 30, 60, 120 … capped at 30 minutes, ±20 % jitter. */

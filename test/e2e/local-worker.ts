@@ -1,7 +1,8 @@
 /**
  * Node-side helpers for the socket end-to-end run and the socket benchmark: the local stack plus a
- * `wrangler dev` of our own on a loopback port, and direct seeding of a booking's two parties with
- * access tokens signed exactly like src/auth/jwt.ts signs them. Loopback only.
+ * `wrangler dev` of our own on a loopback port running both workers as production does (the edge on
+ * the port, forwarding to the core: scripts/wrangler-pair.ts), and direct seeding of a booking's two
+ * parties with access tokens signed exactly like src/auth/jwt.ts signs them. Loopback only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { type Stack, startStack } from "../../scripts/stack.ts";
+import { workerPair } from "../../scripts/wrangler-pair.ts";
 
 export const JWT_SECRET = "e2e-only-jwt-secret-0123456789abcdef0123";
 const PAYTM = { mid: "BXE2E000000000000001", key: "e2ekey0123456789" };
@@ -57,11 +59,15 @@ export async function startLocalWorker(
     PASSWORD_SCRYPT_LOG_N: "10",
     ...opts.vars,
   };
+  // Both workers read these (GET /__scheduled?cron=… on the core runs a cron's tasks in development:
+  // the contract run drives the refund poll this way).
+  const pair = workerPair({ vars });
   const child: ChildProcess = spawn(
     "npx",
     [
       "wrangler",
       "dev",
+      ...pair.configArgs,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -69,14 +75,11 @@ export async function startLocalWorker(
       "--inspector-port",
       String(port + 1000),
       "--show-interactive-dev-session=false",
-      // GET /__scheduled?cron=… runs the scheduled handler (the contract run drives the refund poll this way).
-      "--test-scheduled",
       // Own Durable Object storage: other `wrangler dev` runs in this checkout share .wrangler/state (SQLITE_BUSY).
       "--persist-to",
       mkdtempSync(join(tmpdir(), `bx-e2e-${port}-`)),
       "--log-level",
       "warn",
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, detached: true },
   );
@@ -89,6 +92,7 @@ export async function startLocalWorker(
     try {
       if (child.pid) process.kill(-child.pid, "SIGKILL");
     } catch {}
+    pair.remove();
     await stack.stop();
   };
   const deadline = Date.now() + 90_000;
