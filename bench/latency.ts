@@ -21,7 +21,6 @@
  *   BENCH_ONLY=latency npm run bench                      # only these (a few minutes)
  *   BENCH_LATENCY_MODELS=edge,single-region,loopback      # models by key (default: edge, placed, single-region)
  *   BENCH_LATENCY_SAMPLES=30 BENCH_LATENCY_WARMUP=3       # per call and model
- *   BENCH_TWO_WORKERS=1                                   # the stack runs edge + core workers: run "placed"
  *   BENCH_LATENCY=0 npm run bench                         # a full run without them
  */
 
@@ -39,8 +38,6 @@ export type LatencyModel = {
   userEdgeMs: number;
   edgeCoreMs: number;
   coreDbMs: number;
-  /** Needs the edge + core worker stack: on one worker it would measure a topology that does not exist. */
-  twoWorkers?: boolean;
   /** Run only when asked for by key (BENCH_LATENCY_MODELS). */
   optional?: boolean;
   what: string;
@@ -61,7 +58,6 @@ export const MODELS: LatencyModel[] = [
     userEdgeMs: 10,
     edgeCoreMs: 55,
     coreDbMs: 2,
-    twoWorkers: true,
     what: "edge worker near the user, core worker placed next to Neon (aws:ap-southeast-1)",
   },
   {
@@ -326,12 +322,10 @@ export type LatencyHooks = {
 export async function runLatencyBench(h: LatencyHooks): Promise<{ rows: LatencyRow[]; failed: string[]; markdown: string }> {
   const samples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 30);
   const warmup = Number(process.env.BENCH_LATENCY_WARMUP ?? 3);
-  const twoWorkers = process.env.BENCH_TWO_WORKERS === "1";
   const asked = process.env.BENCH_LATENCY_MODELS?.split(",").map((s) => s.trim());
   const chosen = MODELS.filter((m) => (asked ? asked.includes(m.key) : !m.optional));
-  const skipped = chosen.filter((m) => m.twoWorkers && !twoWorkers);
   // Models that need the same worker variables run together; today's worker (no extra variables) first.
-  const models = chosen.filter((m) => !skipped.includes(m)).sort((a, b) => Number(a.edgeCoreMs > 0) - Number(b.edgeCoreMs > 0));
+  const models = [...chosen].sort((a, b) => Number(a.edgeCoreMs > 0) - Number(b.edgeCoreMs > 0));
   const perCall = warmup + samples;
   const data = await prepare(h.ctx, h.stack, models.length * perCall, h.log);
 
@@ -410,7 +404,7 @@ export async function runLatencyBench(h: LatencyHooks): Promise<{ rows: LatencyR
     ...rows.filter((r) => r.errors > 0).map((r) => `latency ${r.model}: ${r.call} (errors)`),
     ...rows.filter((r) => r.belowFloor).map((r) => `latency ${r.model}: ${r.call} (faster than the model allows: a delay is not applied)`),
   ];
-  const markdown = renderMarkdown({ rows, models, skipped, samples, warmup, machine: h.machine, connectionsPerModel, failed });
+  const markdown = renderMarkdown({ rows, models, samples, warmup, machine: h.machine, connectionsPerModel, failed });
   writeFileSync("bench/results/latency.md", `${markdown}\n`);
   writeFileSync(
     "bench/results/latency.json",
@@ -423,7 +417,6 @@ export async function runLatencyBench(h: LatencyHooks): Promise<{ rows: LatencyR
         models: MODELS.map((m) => ({
           ...m,
           ran: models.includes(m),
-          ...(skipped.includes(m) ? { notRun: "needs the edge + core worker stack (BENCH_TWO_WORKERS=1)" } : {}),
           ...(m.key in connectionsPerModel ? { connections: connectionsPerModel[m.key] } : {}),
         })),
         rows,
@@ -439,7 +432,6 @@ export async function runLatencyBench(h: LatencyHooks): Promise<{ rows: LatencyR
 function renderMarkdown(r: {
   rows: LatencyRow[];
   models: LatencyModel[];
-  skipped: LatencyModel[];
   samples: number;
   warmup: number;
   machine: string;
@@ -482,7 +474,6 @@ function renderMarkdown(r: {
     "user↔edge by scripts/latency-proxy.ts, core↔Neon at the Neon front door (per SQL-over-HTTP request and per WebSocket message; the WebSocket upgrade costs one round trip), edge↔core by the edge worker (LATENCY_EDGE_CORE_MS).",
     "",
     ...columns.map(modelLine),
-    ...r.skipped.map((m) => `${modelLine(m)} **Not run**: it needs the edge + core worker stack (BENCH_TWO_WORKERS=1).`),
     "",
     `| call | screen | db rt | ${estimate ? "db rt from time | " : ""}${columns.map((m) => `${m.name} p50 / p90`).join(" | ")} | target p50 |`,
     `|---|---|---|${estimate ? "---|" : ""}${columns.map(() => "---|").join("")}---|`,
