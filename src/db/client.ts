@@ -157,12 +157,49 @@ export function isDbTimeout(err: unknown): boolean {
 }
 
 /**
+ * A deadline measured in time the isolate could have spent waiting for the database. A timer that
+ * fires late proves the isolate was busy meanwhile (CPU-bound work of other requests, e.g. a burst of
+ * password hashes: one isolate runs them one after the other), and the answer may be sitting in the
+ * queue behind it: that time does not count, and the deadline moves on by the lateness, up to four
+ * times its length in all. An on-time expiry still yields one turn first, so an answer that arrived in
+ * the same turn wins over the timer.
+ */
+const LATE_MS = 100;
+function startDeadline(ms: number, expire: () => void): { restart(): void; clear(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cleared = false;
+  let startedAt = Date.now();
+  const arm = (wait: number) => {
+    const due = Date.now() + wait;
+    timer = setTimeout(() => {
+      const late = Date.now() - due;
+      if (late > LATE_MS && Date.now() - startedAt < 4 * ms) return arm(Math.min(late, ms));
+      timer = setTimeout(() => {
+        if (!cleared) expire();
+      }, 0);
+    }, wait);
+  };
+  arm(ms);
+  return {
+    restart() {
+      clearTimeout(timer);
+      startedAt = Date.now();
+      arm(ms);
+    },
+    clear() {
+      cleared = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
  * fetch for SQL over HTTP with the deadline on the whole exchange: a stalled proxy may send headers
  * and then nothing, so the body is read (small: one result set) before the timer is cleared.
  */
 async function fetchWithDeadline(url: string, init: RequestInit, ms: number): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
+  const deadline = startDeadline(ms, () => controller.abort());
   try {
     const res = await fetch(url, { ...init, signal: controller.signal });
     const body = await res.arrayBuffer();
@@ -171,7 +208,7 @@ async function fetchWithDeadline(url: string, init: RequestInit, ms: number): Pr
     if (controller.signal.aborted) throw new DbTimeoutError(ms, "query");
     throw err;
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
 }
 
@@ -259,19 +296,16 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
       const p = pool;
       // The deadline restarts with every statement sent (drizzle's logger sees each, BEGIN and COMMIT
       // included); it covers the connect too, which happens before BEGIN.
-      let timer: ReturnType<typeof setTimeout> | undefined;
       let expire: (err: Error) => void = () => {};
       const expired = new Promise<never>((_, reject) => {
         expire = reject;
       });
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          abandon(p);
-          if (pool === p) pool = undefined; // close() has nothing left to end gracefully
-          expire(new DbTimeoutError(deadlineMs, "transaction"));
-        }, deadlineMs);
-      };
+      const deadline = startDeadline(deadlineMs, () => {
+        abandon(p);
+        if (pool === p) pool = undefined; // close() has nothing left to end gracefully
+        expire(new DbTimeoutError(deadlineMs, "transaction"));
+      });
+      const arm = () => deadline.restart();
       const db = drizzleWs({
         client: p,
         schema,
@@ -309,7 +343,7 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
       try {
         return await Promise.race([run, expired]);
       } finally {
-        clearTimeout(timer);
+        deadline.clear();
         if (claim && !checkedIn) guard.done("armed"); // the connect or BEGIN failed: the check never ran
       }
     },
