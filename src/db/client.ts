@@ -160,21 +160,24 @@ export function isDbTimeout(err: unknown): boolean {
  * A deadline measured in time the isolate could have spent waiting for the database. A timer that
  * fires late proves the isolate was busy meanwhile (CPU-bound work of other requests, e.g. a burst of
  * password hashes: one isolate runs them one after the other), and the answer may be sitting in the
- * queue behind it: that time does not count, and the deadline moves on by the lateness, up to four
- * times its length in all. An on-time expiry still yields one turn first, so an answer that arrived in
- * the same turn wins over the timer.
+ * queue behind it: that time does not count, and the deadline moves on by the lateness (at most its own
+ * length per step; it keeps moving only while each step fires late, so an idle isolate waiting on a
+ * stalled database still gives up after `ms` plus the last lateness). An on-time expiry yields one turn
+ * first, so an answer that arrived in the same turn wins over the timer (and a long turn counts as busy).
  */
 const LATE_MS = 100;
 function startDeadline(ms: number, expire: () => void): { restart(): void; clear(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cleared = false;
-  let startedAt = Date.now();
   const arm = (wait: number) => {
     const due = Date.now() + wait;
     timer = setTimeout(() => {
       const late = Date.now() - due;
-      if (late > LATE_MS && Date.now() - startedAt < 4 * ms) return arm(Math.min(late, ms));
+      if (late > LATE_MS) return arm(Math.min(late, ms));
+      const turn = Date.now();
       timer = setTimeout(() => {
+        const waited = Date.now() - turn;
+        if (waited > LATE_MS) return arm(Math.min(waited, ms));
         if (!cleared) expire();
       }, 0);
     }, wait);
@@ -183,7 +186,6 @@ function startDeadline(ms: number, expire: () => void): { restart(): void; clear
   return {
     restart() {
       clearTimeout(timer);
-      startedAt = Date.now();
       arm(ms);
     },
     clear() {
