@@ -4,11 +4,11 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
 import { sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
+import { signAccessToken } from "../src/lib/jwt";
 
 export type Role = "user" | "provider" | "admin";
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies

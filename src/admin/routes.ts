@@ -6,7 +6,7 @@ import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { allProviders, allUsers, dashboardStats, listReports, removeAccount, setReportStatus } from "./service";
 
 /** /api/admin: admin screens of the provider app. Every route is admin-only. */

@@ -3,7 +3,7 @@ import { revokeSessionsStatement } from "../auth/tokens";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { conflict, notFound } from "../http/errors";
-import { emitStatement, notifyStatement } from "../notifications/outbox";
+import { emitStatement, notifyStatement } from "../outbox/outbox";
 
 /** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
 

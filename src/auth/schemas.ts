@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { email, fullName, profilePicInput } from "../http/fields";
 
 /**
  * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
@@ -34,29 +35,6 @@ export const password = z.string().min(6, "Password must be at least 6 character
 export const otpCode = z.string().regex(/^\d{6}$/, "OTP must be 6 digits");
 export const signupRole = z.enum(["user", "provider"]);
 export const anyRole = z.enum(["user", "provider", "admin"]);
-
-export const fullName = z
-  .string()
-  .trim()
-  .min(2, "Full name must be 2-100 characters")
-  .max(100, "Full name must be 2-100 characters")
-  .regex(/^[\p{L}\p{M}\s'.-]+$/u, "Full name can only contain letters, spaces, apostrophes, dots and hyphens");
-
-/** Lower-cased; an empty string means "no e-mail". */
-export const email = z
-  .string()
-  .trim()
-  .max(254)
-  .transform((v) => v.toLowerCase())
-  .pipe(z.union([z.literal(""), z.email("Please enter a valid email address")]));
-
-/**
- * A profile photo as the apps send it: a `data:image/...;base64` URL (stored in R2), an https URL
- * (the user app's default picture, the provider app's own Cloudinary upload), or "" for none.
- * The user app falls back to a raw `file://` URI when base64 conversion fails; at signup that is
- * treated as "no photo" (upstream used its default picture), on profile update it is refused.
- */
-export const profilePicInput = z.string().max(8 * 1024 * 1024);
 
 export const signupBody = z.object({
   fullName,

@@ -16,7 +16,7 @@ import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
 import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
-import { dispatchAfterCommit, notify } from "../notifications/outbox";
+import { dispatchAfterCommit, notify } from "../outbox/outbox";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";

@@ -3,8 +3,8 @@ import type { Db, HttpDb, TxDb } from "../db/client";
 import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
-import { OUTBOX_TOPICS } from "../notifications/outbox";
-import { signAccessToken } from "./jwt";
+import { signAccessToken } from "../lib/jwt";
+import { OUTBOX_TOPICS } from "../outbox/outbox";
 
 /**
  * Refresh tokens and sessions.

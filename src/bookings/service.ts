@@ -5,7 +5,7 @@ import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
-import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
+import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../outbox/outbox";
 import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { type AccessClaims, verifyAccessToken } from "../auth/jwt";
+import { type AccessClaims, TokenError, verifyAccessToken } from "../lib/jwt";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { AppError } from "./errors";
 import { type Access, META } from "./meta";
@@ -20,7 +20,7 @@ export async function verifiedClaims(c: AppContext): Promise<AccessClaims> {
     check = m
       ? verifyAccessToken(c.get("config").JWT_SECRET, m[1]!).then(
           (claims) => ({ claims }),
-          (error: unknown) => ({ error }),
+          (error: unknown) => ({ error: error instanceof TokenError ? new AppError(error.code, error.message) : error }),
         )
       : Promise.resolve({ error: new AppError("UNAUTHORIZED", "Access denied. No token provided.") });
     c.set("bearer", check);

@@ -33,6 +33,30 @@ export const rupees = (field: string, max = MAX_PRICE_RUPEES) =>
     .max(max, `${field} is too large`)
     .refine((v) => Math.round(v * 100) >= 1, `${field} must be at least 0.01`);
 
+/** A person's name as the apps ask for it (signup, profile). */
+export const fullName = z
+  .string()
+  .trim()
+  .min(2, "Full name must be 2-100 characters")
+  .max(100, "Full name must be 2-100 characters")
+  .regex(/^[\p{L}\p{M}\s'.-]+$/u, "Full name can only contain letters, spaces, apostrophes, dots and hyphens");
+
+/** Lower-cased; an empty string means "no e-mail". */
+export const email = z
+  .string()
+  .trim()
+  .max(254)
+  .transform((v) => v.toLowerCase())
+  .pipe(z.union([z.literal(""), z.email("Please enter a valid email address")]));
+
+/**
+ * A profile photo as the apps send it: a `data:image/...;base64` URL (stored in R2), an https URL
+ * (the user app's default picture, the provider app's own Cloudinary upload), or "" for none.
+ * The user app falls back to a raw `file://` URI when base64 conversion fails; at signup that is
+ * treated as "no photo" (upstream used its default picture), on profile update it is refused.
+ */
+export const profilePicInput = z.string().max(8 * 1024 * 1024);
+
 /**
  * Path of the first string (value or object key) that holds U+0000, or undefined. Iterative with a
  * budget: bodies nest thousands deep (the fuzz sends them) and must not overflow the stack here.

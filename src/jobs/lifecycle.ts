@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { formatDateIst, formatTimeIst } from "../notifications/format";
-import { emit, type NotifyInput, notifyMany, type RealtimeEvent } from "../notifications/outbox";
+import { emit, type NotifyInput, notifyMany, type RealtimeEvent } from "../outbox/outbox";
 import { serviceLabel } from "./reminders";
 
 /**

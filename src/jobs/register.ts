@@ -4,12 +4,11 @@
  */
 import { createDb, type Db } from "../db/client";
 import { loadConfig } from "../env";
-import { dispatchOutbox } from "../notifications/outbox";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
+import { dispatchOutbox } from "../outbox/outbox";
 import { reconcileDueOrders } from "../payments/reconcile";
-// Registers the outbox's live-socket sink (realtime gateway).
-import "../realtime/sink";
+import { realtimeGateway } from "../realtime/sink";
 import { consumeRefundDeadLetters, consumeRefunds, pollRefunds } from "../refunds/jobs";
 import { runCleanup } from "./cleanup";
 import { CRON, type CronTask, cronTasks } from "./cron";
@@ -21,7 +20,7 @@ import { sendBookingReminders, sendMorningSummaries } from "./reminders";
 async function sweepOutbox(env: Env, db: Db): Promise<number> {
   let total = 0;
   for (let i = 0; i < 10; i++) {
-    const n = await dispatchOutbox(env, db);
+    const n = await dispatchOutbox(env, db, realtimeGateway);
     total += n;
     if (n === 0) break;
   }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { formatDateIst, istDate } from "../notifications/format";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 
 /**
  * Booking reminders, in India time, to both sides of a live (pending or accepted) booking.

@@ -1,8 +1,8 @@
 import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { notifications } from "../db/schema";
+import { OUTBOX_TOPICS } from "../outbox/outbox";
 import { formatDateIst, formatTimeIst, relativeTime } from "./format";
-import { OUTBOX_TOPICS } from "./outbox";
 
 /**
  * In-app notifications of one account. Every read is scoped to the caller's user id (an account

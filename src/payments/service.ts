@@ -11,7 +11,7 @@ import {
   servicesMaster,
 } from "../db/schema";
 import { AppError } from "../http/errors";
-import { notify } from "../notifications/outbox";
+import { notify } from "../outbox/outbox";
 import { paiseToRupees, rupeesToPaise } from "../paytm/amount";
 
 /**

@@ -10,7 +10,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { isOurUrl } from "../media/store";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 
 /** /api/providers: provider profile and the provider side of bookings. */
 export const providersRoutes = new Hono<AppEnv>();

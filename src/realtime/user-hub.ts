@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createLogger } from "../lib/log";
-import type { RealtimeEvent } from "../notifications/outbox";
+import type { RealtimeEvent } from "./policy";
 import { deliveryFor } from "./policy";
 
 const log = createLogger("info", { component: "user-hub" });

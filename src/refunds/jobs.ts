@@ -1,6 +1,6 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { paymentOrderStub } from "../payments/payment-order";
 import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
 import { RefundMessage } from "./schemas";

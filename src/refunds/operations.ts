@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
 import { paymentApiLogs, refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { createPaytmClient, type PaytmCallLog, type PaytmClient, type RefundStatusResult } from "../paytm/client";
 import {
   createRefund,

@@ -3,7 +3,7 @@ import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/cli
 import { paymentEvents, paymentOrders, providerServices, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
 import { metric } from "../lib/metrics";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import { paiseToRupees } from "../paytm/amount";
 
 /**

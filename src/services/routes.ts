@@ -7,7 +7,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 

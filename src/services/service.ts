@@ -6,7 +6,7 @@ import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
-import { notifyStatement } from "../notifications/outbox";
+import { notifyStatement } from "../outbox/outbox";
 import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 
 /**

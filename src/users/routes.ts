@@ -6,7 +6,7 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
 import * as users from "./service";
 

@@ -7,7 +7,7 @@
 
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/jwt";
+import { signAccessToken } from "../../src/lib/jwt";
 import { type ApiResponse, api, config, randomIp, randomPhone, seedUser } from "../harness";
 
 function expectRetryAfterSeconds(res: ApiResponse) {
