@@ -5,7 +5,7 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
-import { clientIp, clientMeta } from "./request";
+import { clientIp, clientMeta } from "../sessions/request";
 import {
   forgotPasswordBody,
   forgotVerifyBody,

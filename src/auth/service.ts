@@ -17,11 +17,11 @@ import { randomToken, sha256Hex } from "../lib/bytes";
 import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
 import { dispatchAfterCommit, notify } from "../outbox/outbox";
+import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "../sessions/tokens";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
 import { sendOtpSms } from "./sms";
-import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "./tokens";
 
 /**
  * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.

@@ -37,7 +37,7 @@ export async function signAccessToken(
   now = Date.now(),
 ) {
   // HS256 is deterministic: the same claims and iat give the same token, which is how a refresh
-  // inside the reuse grace window hands back the very access token it minted (src/auth/tokens.ts).
+  // inside the reuse grace window hands back the very access token it minted (src/sessions/tokens.ts).
   const jti = claims.jti ?? crypto.randomUUID();
   const iat = Math.floor(now / 1000);
   const exp = iat + ACCESS_TTL_SECONDS;

@@ -47,7 +47,7 @@ export type PushMessage = {
 };
 
 /**
- * `sessionsRevoked` rows are written by src/auth/tokens.ts `revokeSessions` in the revoking statement
+ * `sessionsRevoked` rows are written by src/sessions/tokens.ts `revokeSessions` in the revoking statement
  * itself; their payload is `SessionsRevoked`.
  */
 export const OUTBOX_TOPICS = { push: "push.send", realtime: "realtime.emit", sessionsRevoked: "realtime.sessions_revoked" } as const;

@@ -1,6 +1,6 @@
 import type { RealtimeEvent } from "./policy";
 
-/** Sessions of one user that were revoked: their sockets must close (written by src/auth/tokens.ts `revokeSessions`). */
+/** Sessions of one user that were revoked: their sockets must close (written by src/sessions/tokens.ts `revokeSessions`). */
 export type SessionsRevoked = { userId: string; sessionIds: string[] };
 
 /**

@@ -82,7 +82,7 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /**
-   * The auth sessions were revoked (src/auth/tokens.ts `revokeSessions`, through the outbox): their
+   * The auth sessions were revoked (src/sessions/tokens.ts `revokeSessions`, through the outbox): their
    * sockets are closed, and remembered so a CONNECT that passed its check just before cannot register.
    */
   async closeSessions(sessionIds: string[]): Promise<number> {

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { clientMeta } from "../auth/request";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
@@ -7,6 +6,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
+import { clientMeta } from "../sessions/request";
 import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
 import * as users from "./service";
 
@@ -82,7 +82,7 @@ usersRoutes.delete(
   requireAuth(),
   async (c) => {
     await users.deleteAccount(c.get("db"), principalOf(c).userId, clientMeta(c));
-    dispatchAfterCommit(c.env, c.executionCtx); // the revoked sessions' sockets close (src/auth/tokens.ts)
+    dispatchAfterCommit(c.env, c.executionCtx); // the revoked sessions' sockets close (src/sessions/tokens.ts)
     return ok(c, { deleted: true }, { message: "Account deleted successfully." });
   },
 );

@@ -1,10 +1,10 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
-import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
+import { revokeSessionsStatement } from "../sessions/tokens";
 import { type AddressRow, addressView, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */

@@ -7,11 +7,11 @@
 import { env } from "cloudflare:test";
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { revokeSessions } from "../../src/auth/tokens";
 import { outbox } from "../../src/db/schema";
 import { signAccessToken } from "../../src/lib/jwt";
 import { dispatchOutbox } from "../../src/outbox/outbox";
 import { realtimeGateway } from "../../src/realtime/sink";
+import { revokeSessions } from "../../src/sessions/tokens";
 import { api, config, lastOtp, type SignedUpUser, seedUser, signupViaApi, testDb } from "../harness";
 import { seedBooking } from "./fixtures";
 import { settle, TestSocket } from "./socket-client";
