@@ -4,8 +4,10 @@ import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params } from "../http/validate";
 import { clientIp, clientMeta } from "../sessions/request";
+import { SIGNUP } from "./limits";
 import {
   forgotPasswordBody,
   forgotVerifyBody,
@@ -45,6 +47,7 @@ async function throttle(c: AppContext, bucket: string, message = "Too many reque
 authRoutes.post(
   "/signup",
   describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, access: "public" }),
+  routeLimits(SIGNUP),
   body(signupBody),
   async (c) => {
     await throttle(c, "signup", "Too many signup attempts. Please try again in a minute.");

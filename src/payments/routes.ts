@@ -9,9 +9,11 @@ import { successBody } from "../http/envelope";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
+import { CHECKOUT_PAGE, PAYTM_CALLBACK, PAYTM_CALLBACK_AGAIN, PAYTM_WEBHOOK } from "./limits";
 import { checkoutPage, checkoutSignatureValid, checkoutUrl, messagePage } from "./pages";
 import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
 import {
@@ -288,6 +290,7 @@ paymentsRoutes.get(
     tags: PAYMENTS,
     access: "signature",
   }),
+  routeLimits(CHECKOUT_PAGE),
   params(OrderIdParam),
   query(CheckoutQuery),
   async (c) => {
@@ -427,12 +430,14 @@ paymentsRoutes.post(
     tags: PAYMENTS,
     access: "signature",
   }),
+  routeLimits(PAYTM_CALLBACK),
   async (c) => callback(c, await bodyText(c)),
 );
 
 paymentsRoutes.get(
   "/paytm-callback",
   describe({ summary: "Paytm browser callback re-submitted as GET (browser Back)", tags: PAYMENTS, access: "signature" }),
+  routeLimits(PAYTM_CALLBACK_AGAIN),
   async (c) => {
     const qs = new URL(c.req.url).search;
     if (!qs || qs === "?") return c.html(messagePage("Payment processing", "Returning to the app…"));
@@ -443,6 +448,7 @@ paymentsRoutes.get(
 paymentsRoutes.post(
   "/paytm-webhook",
   describe({ summary: "Paytm server-to-server webhook (payment: form; refund: JSON)", tags: PAYMENTS, access: "signature" }),
+  routeLimits(PAYTM_WEBHOOK),
   async (c) => {
     const cfg = c.get("config");
     const ip = clientIp(c);

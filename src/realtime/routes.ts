@@ -1,7 +1,8 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
-import { ENGINE_ERRORS, engineError } from "./protocol";
+import { routeLimits } from "../http/route-limits";
+import { ENGINE_ERRORS, engineError, MAX_PAYLOAD } from "./protocol";
 
 /**
  * /socket.io/: the Engine.IO/Socket.IO gateway front door. Stateless: it checks the protocol
@@ -25,9 +26,12 @@ socketRoutes.get(
   },
 );
 
+/** Long-poll POSTs up to the maxPayload the handshake advertises. */
+const packets = routeLimits({ body: { maxBytes: MAX_PAYLOAD, what: "socket.io packets" } });
+
 // The client asks for `/socket.io/` (trailing slash); `/socket.io` is accepted too.
-socketRoutes.all("/", gateway, (c) => gate(c));
-socketRoutes.all("/*", gateway, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? gate(c) : c.notFound()));
+socketRoutes.all("/", gateway, packets, (c) => gate(c));
+socketRoutes.all("/*", gateway, packets, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? gate(c) : c.notFound()));
 
 /** SOCKET_LIMITER's period (wrangler.toml). */
 const HANDSHAKE_RETRY_AFTER_SECONDS = 10;

@@ -6,7 +6,9 @@ import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
+import { PAYTM_REFUND_WEBHOOK } from "../payments/limits";
 import { rupeesToPaise } from "../paytm/amount";
 import { verifyRefundNotification } from "../paytm/notification";
 import { runRefund } from "./jobs";
@@ -142,6 +144,7 @@ refundsRoutes.post(
 refundsRoutes.post(
   "/paytm-refund-webhook",
   describe({ summary: "Paytm refund webhook (signed JSON)", tags: REFUNDS, access: "signature" }),
+  routeLimits(PAYTM_REFUND_WEBHOOK),
   async (c) => {
     const cfg = c.get("config");
     const db = c.get("db").http;

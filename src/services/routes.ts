@@ -5,9 +5,11 @@ import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../outbox/outbox";
+import { EDIT_LISTING, REGISTER_LISTING } from "./limits";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 
@@ -37,6 +39,7 @@ servicesRoutes.get(
 servicesRoutes.post(
   "/:category/providers",
   describe({ summary: "Register as a provider in a category (front-end category id)", tags, access: "provider" }),
+  routeLimits(REGISTER_LISTING),
   provider,
   params(CategoryParam),
   body(RegistrationBody),
@@ -63,6 +66,7 @@ servicesRoutes.post(
 servicesRoutes.put(
   "/:category/providers",
   describe({ summary: "Edit my registration in a category", tags, access: "provider" }),
+  routeLimits(EDIT_LISTING),
   provider,
   params(CategoryParam),
   body(RegistrationUpdateBody),

@@ -4,9 +4,11 @@ import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
 import { clientMeta } from "../sessions/request";
+import { PROFILE_UPDATE } from "./limits";
 import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
 import * as users from "./service";
 
@@ -23,6 +25,7 @@ usersRoutes.get("/profile", describe({ summary: "The signed-in user's profile", 
 usersRoutes.put(
   "/profile",
   describe({ summary: 'Update name (at most 2 renames), e-mail and photo (data:image URL, https URL, or "" to remove)', tags }),
+  routeLimits(PROFILE_UPDATE),
   requireAuth(),
   body(updateProfileBody),
   async (c) => {

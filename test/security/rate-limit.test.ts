@@ -65,12 +65,23 @@ describe("rate limits", () => {
     const { res, passed } = await untilLimited(700, () => api("GET", "/api/no-such-route", { headers: { "cf-connecting-ip": ip } }));
     expectRetryAfterSeconds(res);
     expect(passed, "the global limit must not disturb normal use").toBeGreaterThan(250);
-    // Paytm's server-to-server callback from the same address is never throttled by it.
-    const cb = await api("POST", "/api/payments/paytm-callback", {
-      headers: { "cf-connecting-ip": ip, "content-type": "application/x-www-form-urlencoded" },
-      rawBody: "ORDERID=nope",
-    });
-    expect(cb.status).not.toBe(429);
+    // Paytm's flow from the same address is never throttled by it: the checkout page and the browser
+    // callback in the app's WebView, the payment and refund webhooks from Paytm's servers.
+    const form = { "cf-connecting-ip": ip, "content-type": "application/x-www-form-urlencoded" };
+    const paytm = {
+      "POST paytm-callback": await api("POST", "/api/payments/paytm-callback", { headers: form, rawBody: "ORDERID=nope" }),
+      "GET paytm-callback": await api("GET", "/api/payments/paytm-callback?ORDERID=nope", { headers: { "cf-connecting-ip": ip } }),
+      "GET checkout": await api("GET", "/api/payments/checkout/ORDER_NOPE?sig=nope", { headers: { "cf-connecting-ip": ip } }),
+      "POST paytm-webhook": await api("POST", "/api/payments/paytm-webhook", { headers: form, rawBody: "ORDERID=nope" }),
+      "POST paytm-refund-webhook": await api("POST", "/api/payments/paytm-refund-webhook", {
+        headers: { "cf-connecting-ip": ip },
+        body: { head: { signature: "nope" }, body: { orderId: "ORDER_NOPE", refId: "nope" } },
+      }),
+    };
+    const limited = Object.entries(paytm).filter(([, r]) => r.status === 429);
+    expect(limited.map(([route]) => route)).toEqual([]);
+    // …while the address's budget is still spent for everything else.
+    expect((await api("GET", "/api/no-such-route", { headers: { "cf-connecting-ip": ip } })).status).toBe(429);
   });
 
   it("API_LIMITER keys a signed-in caller by user, whatever address they come from", async () => {
