@@ -11,11 +11,12 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
 import { CHECKOUT_PAGE, PAYTM_CALLBACK, PAYTM_CALLBACK_AGAIN, PAYTM_WEBHOOK } from "./limits";
 import { checkoutPage, checkoutSignatureValid, checkoutUrl, messagePage } from "./pages";
-import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
+import type { ConfirmOutcome, NotificationOutcome } from "./payment-order";
 import {
   CheckoutQuery,
   ClientEventBody,

@@ -1,7 +1,7 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { dispatchAfterCommit } from "../outbox/outbox";
-import { paymentOrderStub } from "../payments/payment-order";
 import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
 import { RefundMessage } from "./schemas";
 import {

@@ -8,10 +8,10 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
-import { PAYTM_REFUND_WEBHOOK } from "../payments/limits";
 import { rupeesToPaise } from "../paytm/amount";
 import { verifyRefundNotification } from "../paytm/notification";
 import { runRefund } from "./jobs";
+import { PAYTM_REFUND_WEBHOOK } from "./limits";
 import { AdminRefundsQuery, OrderIdParam, RefundIdParam, RefundRequestBody } from "./schemas";
 import { ledgerOf, listRefunds, orderRefunds, type RequestOutcome, refundById, refundByRefId, toView } from "./service";
 

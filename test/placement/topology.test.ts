@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { EDGE_FRESH_MS } from "../../src/catalogue/cache";
 import { buildEdgeApp } from "../../src/edge/app";
 import { ConfigError, loadConfig, loadEdgeConfig } from "../../src/env";
-import { PAYMENT_ORDER_LOCATION, paymentOrderStub } from "../../src/payments/payment-order";
+import { PAYMENT_ORDER_LOCATION, paymentOrderStub } from "../../src/lib/durable-objects";
 import edgeToml from "../../wrangler.edge.toml?raw";
 import coreToml from "../../wrangler.toml?raw";
 import { api, randomIp, randomPhone, seedUser } from "../harness";
