@@ -395,6 +395,21 @@ export async function dispatchOutbox(
   });
 }
 
+/** Drains the outbox: at most 10 passes of 200 rows per call (the cron sweep, and cron tasks that notified). */
+export async function sweepOutbox(
+  env: Env,
+  db: { transaction: <T>(fn: (tx: TxDb) => Promise<T>) => Promise<T> },
+  sinks: OutboxSinks,
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < 10; i++) {
+    const n = await dispatchOutbox(env, db, sinks);
+    total += n;
+    if (n === 0) break;
+  }
+  return total;
+}
+
 /**
  * Call after a transaction that wrote outbox rows has committed: dispatches them in the background
  * on a database handle of its own (the request's handle closes when the response is sent), to the

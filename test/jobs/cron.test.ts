@@ -12,8 +12,8 @@ import {
   sentReminders,
   sessions,
 } from "../../src/db/schema";
-import { CRON } from "../../src/jobs/cron";
 import { STALE_BOOKING_REASON } from "../../src/jobs/lifecycle";
+import { CRON } from "../../src/jobs/schedule";
 import { randomPhone, seedUser } from "../harness";
 import { db, hours, notificationsOf, runCron, seedBooking, seedLabourAccess, seedListing, testInstant } from "./fixtures";
 

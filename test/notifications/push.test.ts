@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { notificationSettings, notifications, pushDeliveries, pushTokens, securityEvents } from "../../src/db/schema";
 import worker from "../../src/index";
-import { CRON } from "../../src/jobs/cron";
+import { CRON } from "../../src/jobs/schedule";
 import { dispatchOutbox, notify } from "../../src/outbox/outbox";
 import { realtimeGateway } from "../../src/realtime/sink";
 import { seedUser } from "../harness";
