@@ -1,35 +1,10 @@
 import { z } from "zod";
-import { email, fullName, profilePicInput } from "../http/fields";
+import { email, fullName, phone, profilePicInput } from "../http/fields";
 
 /**
  * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
  * never include the submitted value (validate.ts), so a password can never be echoed back.
  */
-
-/**
- * Upstream's rule (upstream-backend §1.3): drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
- * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
- */
-export function normalisePhone(raw: string): string | null {
-  let d = raw.replace(/[\s()-]/g, "");
-  if (d.startsWith("+")) d = d.slice(1);
-  if (!/^\d+$/.test(d)) return null;
-  if (d.length === 12 && d.startsWith("91")) d = d.slice(2);
-  else if (d.length === 11 && (d.startsWith("0") || d.startsWith("1"))) d = d.slice(1);
-  return /^[2-9]\d{9}$/.test(d) ? d : null;
-}
-
-export const phone = z
-  .string()
-  .max(20)
-  .transform((v, ctx) => {
-    const n = normalisePhone(v);
-    if (!n) {
-      ctx.addIssue({ code: "custom", message: "Please enter a valid 10-digit mobile number" });
-      return z.NEVER;
-    }
-    return n;
-  });
 
 export const password = z.string().min(6, "Password must be at least 6 characters").max(128, "Password must be at most 128 characters");
 export const otpCode = z.string().regex(/^\d{6}$/, "OTP must be 6 digits");

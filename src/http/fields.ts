@@ -33,6 +33,31 @@ export const rupees = (field: string, max = MAX_PRICE_RUPEES) =>
     .max(max, `${field} is too large`)
     .refine((v) => Math.round(v * 100) >= 1, `${field} must be at least 0.01`);
 
+/**
+ * Upstream's rule (upstream-backend §1.3): drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
+ * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
+ */
+export function normalisePhone(raw: string): string | null {
+  let d = raw.replace(/[\s()-]/g, "");
+  if (d.startsWith("+")) d = d.slice(1);
+  if (!/^\d+$/.test(d)) return null;
+  if (d.length === 12 && d.startsWith("91")) d = d.slice(2);
+  else if (d.length === 11 && (d.startsWith("0") || d.startsWith("1"))) d = d.slice(1);
+  return /^[2-9]\d{9}$/.test(d) ? d : null;
+}
+
+export const phone = z
+  .string()
+  .max(20)
+  .transform((v, ctx) => {
+    const n = normalisePhone(v);
+    if (!n) {
+      ctx.addIssue({ code: "custom", message: "Please enter a valid 10-digit mobile number" });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 /** A person's name as the apps ask for it (signup, profile). */
 export const fullName = z
   .string()
