@@ -32,7 +32,7 @@ const m = await import(`${process.cwd()}/${out}`);
 
 const params = { ln, r: 8, p: 5 };
 const secret = "bench-only-secret-0123456789abcdef0123456789";
-const stored = m.hashPassword("Passw0rd!", params);
+const stored = await m.hashPassword("Passw0rd!", params);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

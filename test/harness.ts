@@ -56,7 +56,7 @@ export type SeededUser = { id: string; phone: string; role: Role; fullName: stri
 /** A verified account of the given role with a live session and an access token. */
 export async function seedUser(role: Role = "user", over: { fullName?: string; phone?: string; email?: string } = {}): Promise<SeededUser> {
   const db = testDb();
-  cachedHash ??= hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
+  cachedHash ??= await hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
   const phone = over.phone ?? randomPhone();
   const fullName = over.fullName ?? `Test ${role} ${phone.slice(-4)}`;
   const [u] = await db.http

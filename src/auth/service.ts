@@ -117,7 +117,7 @@ export async function signup(
         )
       : "";
 
-  const passwordHash = hashPassword(input.password, params(config));
+  const passwordHash = await hashPassword(input.password, params(config));
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,
     role: input.role,
@@ -325,8 +325,8 @@ export async function login(
   }
 
   let verdict = { ok: false, needsRehash: false };
-  if (state.password_hash) verdict = verifyPassword(input.password, state.password_hash, params(config));
-  else dummyVerify(input.password, params(config)); // same work whether or not the account exists
+  if (state.password_hash) verdict = await verifyPassword(input.password, state.password_hash, params(config));
+  else await dummyVerify(input.password, params(config)); // same work whether or not the account exists
 
   if (!verdict.ok || !state.user_id) {
     // Already counted by the reservation; this row is the audit trail.
@@ -339,12 +339,13 @@ export async function login(
   }
 
   const s = await newSession(config.JWT_SECRET, { id: state.user_id, role: input.role }, meta);
+  const rehashed = verdict.needsRehash ? await hashPassword(input.password, params(config)) : undefined;
   const [, , [user]] = await db.http.batch([
     db.http.insert(sessions).values(s.session),
     db.http.insert(refreshTokens).values(s.refresh),
     db.http
       .update(users)
-      .set({ lastLoginAt: sql`now()`, ...(verdict.needsRehash ? { passwordHash: hashPassword(input.password, params(config)) } : {}) })
+      .set({ lastLoginAt: sql`now()`, ...(rehashed ? { passwordHash: rehashed } : {}) })
       .where(eq(users.id, state.user_id))
       .returning(),
     db.http.insert(loginAttempts).values({
@@ -436,7 +437,7 @@ export async function resetPassword(
   const { db, config, meta } = deps;
   if (await isBlocked(db.http, input.role, input.phone)) throw blockedError();
   const tokenHash = await sha256Hex(input.resetToken);
-  const passwordHash = hashPassword(input.newPassword, params(config));
+  const passwordHash = await hashPassword(input.newPassword, params(config));
   const outcome = await db.transaction(async (tx) => {
     const [challenge] = await tx
       .update(otpChallenges)
