@@ -1,4 +1,4 @@
-import { scryptAsync } from "@noble/hashes/scrypt.js";
+import { scrypt } from "@noble/hashes/scrypt.js";
 import { compare } from "bcryptjs";
 import { constantTimeEqual, fromBase64Url, toBase64Url } from "../lib/bytes";
 
@@ -8,35 +8,29 @@ import { constantTimeEqual, fromBase64Url, toBase64Url } from "../lib/bytes";
  * are below the current ones verifies and is flagged for rehash on the next successful login.
  * Hashes imported from the old server (bcrypt, cost 12) verify too and are always rehashed.
  *
- * One hash is ~0.25 s of CPU. An isolate serves many requests on one thread, so hashing yields to the
- * event loop every few milliseconds (other requests, and database answers, keep flowing during a login
- * burst) and at most HASH_SLOTS hashes run at a time in an isolate, first come first served (a burst
- * finishes one login after another instead of all at the end).
+ * One hash is ~0.25 s of CPU and an isolate serves many requests on one thread (see inTurn).
  */
 export type PasswordParams = { ln: number; r: number; p: number };
 export const DEFAULT_PARAMS: PasswordParams = { ln: 14, r: 8, p: 5 };
 const DK_LEN = 32;
 const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{40,})$/;
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
-const HASH_SLOTS = 2;
-const YIELD_EVERY_MS = 5;
 
-let running = 0;
-const waiting: (() => void)[] = [];
-async function inSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= HASH_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
+/**
+ * Hashes of one isolate run one at a time, in arrival order, with a turn of the event loop between two:
+ * a hash cannot be split (and a deployed Worker's clock stands still while it runs, so no library can
+ * time-slice one), but between hashes the isolate reads database answers and serves other requests.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+function inTurn<T>(work: () => T | Promise<T>): Promise<T> {
+  const result = queue.then(turn).then(work);
+  queue = result.catch(() => undefined);
+  return result;
 }
 
 const derive = (password: string, salt: Uint8Array, o: { N: number; r: number; p: number }) =>
-  inSlot(() => scryptAsync(new TextEncoder().encode(password.normalize("NFKC")), salt, { ...o, dkLen: DK_LEN, asyncTick: YIELD_EVERY_MS }));
+  inTurn(() => scrypt(new TextEncoder().encode(password.normalize("NFKC")), salt, { ...o, dkLen: DK_LEN }));
 
 export async function hashPassword(password: string, params: PasswordParams = DEFAULT_PARAMS): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
@@ -56,7 +50,7 @@ export async function verifyPassword(password: string, stored: string, current: 
     return { ok, needsRehash: ok && (ln < current.ln || r !== current.r || p < current.p) };
   }
   if (BCRYPT.test(stored)) {
-    const ok = await inSlot(() => compare(password, stored));
+    const ok = await inTurn(() => compare(password, stored));
     return { ok, needsRehash: ok };
   }
   return { ok: false, needsRehash: false };
