@@ -90,7 +90,8 @@ export default defineConfig({
         },
       },
       {
-        // The Node-side tooling (npm run dev, the front door) as a developer runs it: real processes, real ports.
+        // On Node: the tooling (npm run dev, the front door, the Paytm sandbox) as a developer runs it, with real
+        // processes and ports, and the checksum oracle, which needs Node's own crypto (test/payments/checksum-oracle.ts).
         extends: false,
         test: {
           name: "tools",

@@ -185,12 +185,12 @@ function startDeadline(ms: number, expire: () => void): { restart(): void; clear
   arm(ms);
   return {
     restart() {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       arm(ms);
     },
     clear() {
       cleared = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateSignature, verifySignature } from "../../src/paytm/checksum";
-import { runChecksumOracle } from "../../src/paytm/checksum.oracle.check";
+import { runChecksumOracle } from "./checksum-oracle";
 import { officialPaytmChecksum, repairWorkerdBase64 } from "./support";
 
 /**
@@ -11,8 +11,8 @@ import { officialPaytmChecksum, repairWorkerdBase64 } from "./support";
  * official library concatenates update + final, so inside workerd it emits two padded base64
  * strings glued together ("…rQ==8pIa…==") instead of one 108-char checksum. The ciphertext BYTES
  * are right (asserted below); only the text is malformed. So the full randomized oracle
- * (`runChecksumOracle`, both directions, fixed-salt byte equality) must run on Node:
- * `node src/paytm/checksum.oracle.check.ts` → PASS 2550/2550. Here we run every direction that
+ * (`runChecksumOracle`, both directions, fixed-salt byte equality) runs on Node, in
+ * test/tools/paytm/checksum-oracle.test.ts. Here we run every direction that
  * does not depend on that encoding bug, and pin the bug itself so we notice when workerd fixes it.
  */
 const KEY = "XKJq@8sRmT2#vB6w";

@@ -1,6 +1,7 @@
 // Local Paytm PG sandbox: speaks Paytm's wire format and checksum (anchors §1) so the API, the app's
 // WebView flow and the tests can run without Paytm. A pure `(Request) => Promise<Response>` handler
-// with in-memory state: scripts/paytm-sandbox.ts wraps it in node:http, and it can run in a worker.
+// with in-memory state: server.ts wraps it in node:http. It signs and verifies with the worker's own
+// Paytm modules (src/paytm/), but is development tooling and never part of the worker bundle.
 //
 // Time-based transitions (pending payments, async refunds) are applied lazily on every request and
 // on tick(), so there are no background timers to leak; the host calls tick() to push webhooks.
@@ -9,9 +10,9 @@
 // "sandbox" below and must not be relied on by production code (match on resultStatus instead).
 
 import { z } from "zod";
-import { paiseToRupees, rupeesToPaise } from "./amount";
-import { generateSignature, verifySignature } from "./checksum";
-import { rawJsonMember, signedEnvelope } from "./envelope";
+import { paiseToRupees, rupeesToPaise } from "../../src/paytm/amount.ts";
+import { generateSignature, verifySignature } from "../../src/paytm/checksum.ts";
+import { rawJsonMember, signedEnvelope } from "../../src/paytm/envelope.ts";
 
 export type SandboxEndpoint =
   | "initiateTransaction"
