@@ -417,7 +417,7 @@ describe("migrations and the demo seed", () => {
 
       const { rows } = await c.query(`SELECT password_hash FROM users WHERE phone = $1 AND role = 'user'`, [DEMO_ACCOUNTS.customer.phone]);
       expect(rows[0].password_hash).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
-      expect(verifyPassword(DEMO_PASSWORD, rows[0].password_hash).ok).toBe(true);
+      expect((await verifyPassword(DEMO_PASSWORD, rows[0].password_hash)).ok).toBe(true);
     } finally {
       await c.end();
     }
