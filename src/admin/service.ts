@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { revokeSessionsStatement } from "../auth/tokens";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
+import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
 
@@ -42,7 +43,7 @@ export async function dashboardStats(db: HttpDb) {
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
  */
-export async function listReports(db: HttpDb, q: { status?: string; type?: "user" | "provider"; limit: number; page: number }) {
+export async function listReports(db: HttpDb, q: { status?: string; type?: SignupRole; limit: number; page: number }) {
   const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
   const userReports = sql`
     select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
@@ -91,13 +92,7 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: "user
 }
 
 /** Moderation: sets the status of whichever table holds the report (ids are uuids, unique across both). */
-export async function setReportStatus(
-  db: HttpDb,
-  adminId: string,
-  reportId: string,
-  status: "open" | "resolved" | "closed",
-  note?: string,
-) {
+export async function setReportStatus(db: HttpDb, adminId: string, reportId: string, status: ReportStatus, note?: string) {
   const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
   const resolvedAt = status === "open" ? sql`null` : sql`now()`;
   const set = sql`status = ${status}::report_status, resolved_by = ${resolvedBy}, resolved_at = ${resolvedAt},
@@ -124,12 +119,7 @@ export async function setReportStatus(
  * batch writes nothing unless the live bookings are still the ones read (a booking made in between
  * would be cancelled with nobody told); then the removal starts over.
  */
-export async function removeAccount(
-  db: Db,
-  adminId: string,
-  userId: string,
-  role: "user" | "provider",
-): Promise<{ alreadyRemoved: boolean }> {
+export async function removeAccount(db: Db, adminId: string, userId: string, role: SignupRole): Promise<{ alreadyRemoved: boolean }> {
   const live = sql`
     select b.id, ${role === "provider" ? sql`b.customer_id` : sql`pp.user_id`} as other
       from bookings b join provider_profiles pp on pp.id = b.provider_id

@@ -1,4 +1,5 @@
 import { compactVerify, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Role } from "../db/schema";
 import { AppError } from "../http/errors";
 
 /**
@@ -18,7 +19,7 @@ const keyOf = (secret: string) => {
   return k;
 };
 
-export type AccessClaims = { sub: string; role: "user" | "provider" | "admin"; sid: string; jti: string; exp: number };
+export type AccessClaims = { sub: string; role: Role; sid: string; jti: string; exp: number };
 
 export async function signAccessToken(
   secret: string,

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { HttpDb, TxDb } from "../db/client";
-import { otpChallenges, otpLockouts } from "../db/schema";
+import { otpChallenges, otpLockouts, type OtpPurpose as Purpose, type Role } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings } from "../lib/bytes";
 import { hmacHex } from "./tokens";
@@ -19,8 +19,6 @@ export const MAX_SENDS = 5;
 export const MAX_FAILED = 5;
 export const LOCK_SECONDS = 15 * 60;
 
-export type Purpose = "signup" | "login" | "password_reset";
-export type Role = "user" | "provider" | "admin";
 type Exec = HttpDb | TxDb;
 
 /** Uniform over 000000-999999: rejection sampling avoids the modulo bias of a plain `% 1e6`. */

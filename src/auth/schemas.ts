@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { userRole } from "../db/schema";
 
 /**
  * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
@@ -32,8 +33,8 @@ export const phone = z
 
 export const password = z.string().min(6, "Password must be at least 6 characters").max(128, "Password must be at most 128 characters");
 export const otpCode = z.string().regex(/^\d{6}$/, "OTP must be 6 digits");
-export const signupRole = z.enum(["user", "provider"]);
-export const anyRole = z.enum(["user", "provider", "admin"]);
+export const anyRole = z.enum(userRole.enumValues);
+export const signupRole = anyRole.exclude(["admin"]);
 
 export const fullName = z
   .string()

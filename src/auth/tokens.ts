@@ -1,6 +1,6 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
-import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import { type Role, refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
 import { OUTBOX_TOPICS } from "../notifications/outbox";
@@ -52,7 +52,6 @@ export async function parseRefreshToken(secret: string, token: string): Promise<
   return constantTimeEqualStrings(expected, token) ? m[1]! : null;
 }
 
-export type Role = "user" | "provider" | "admin";
 export type TokenPair = {
   accessToken: string;
   refreshToken: string;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { bookingStatus } from "../db/schema";
 import { text } from "../http/fields";
 import { parseClock } from "./time";
 
@@ -23,7 +24,7 @@ export const CreateBookingBody = z
   })
   .refine((b) => b.subServiceIds.length > 0, { message: "Select at least one service", path: ["selectedServices"] });
 
-export const BookingStatusEnum = z.enum(["pending", "accepted", "rejected", "cancelled", "completed"]);
+export const BookingStatusEnum = z.enum(bookingStatus.enumValues);
 
 export const ListBookingsQuery = z.object({
   status: BookingStatusEnum.optional(),
@@ -45,7 +46,7 @@ export const ReportBody = z.object({
 });
 
 export const ProviderStatusBody = z.object({
-  status: z.enum(["accepted", "rejected", "completed"]),
+  status: BookingStatusEnum.extract(["accepted", "rejected", "completed"]),
   rejectionReason: text().max(500).optional(),
 });
 

@@ -3,6 +3,7 @@ import { LABOUR_SERVICE, publicServiceName } from "../catalogue/categories";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
+import type { BookingStatus } from "../db/schema";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
@@ -27,8 +28,6 @@ import { type Appointment, displayDate } from "./time";
 
 type Row = Record<string, unknown>;
 const rowsOf = async (db: HttpDb, q: SQL): Promise<Row[]> => (await db.execute(q)).rows as Row[];
-
-export type BookingStatus = "pending" | "accepted" | "rejected" | "cancelled" | "completed";
 
 /** Human label of a category for notification texts ("granite-tiles" → "Granite Tiles"). */
 export function serviceLabel(name: string): string {

@@ -1,13 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { callEvents, callSessions } from "../db/schema";
+import { type CallPartyRole, callEvents, callSessions } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
 import { createLogger } from "../lib/log";
 import { dispatchOutbox, notify, type RealtimeEvent } from "../notifications/outbox";
 import type { Ack, CallCommand } from "../realtime/session";
-import { type CallRole, checkCallPermission } from "./service";
+import { checkCallPermission } from "./service";
 
 const log = createLogger("info", { component: "call-room" });
 
@@ -25,7 +25,7 @@ type LiveCall = {
   bookingId: string;
   callerId: string;
   receiverId: string;
-  callerRole: CallRole;
+  callerRole: CallPartyRole;
   callerName: string;
   receiverName: string;
   serviceName: string;

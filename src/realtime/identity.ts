@@ -1,13 +1,13 @@
 import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
 import { verifySocketToken } from "../auth/jwt";
 import { createDb, type HttpDb } from "../db/client";
-import { refreshTokens, sessions, users } from "../db/schema";
+import { type Role, refreshTokens, sessions, users } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
 
 export type SocketIdentity = {
   userId: string;
-  role: "user" | "provider" | "admin";
+  role: Role;
   sessionId: string;
   /** The access token's `exp` (seconds). Past it, the session's refresh tokens bound how long it is honoured. */
   tokenExpiresAt: number;

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Role } from "../db/schema";
 import { AppError } from "../http/errors";
 import { createLogger } from "../lib/log";
 import { identifySocket, isUuid, sessionIsLive } from "./identity";
@@ -45,7 +46,7 @@ type Session = {
   socketId?: string;
   /** Bound by a valid token in CONNECT auth: the only identity that may place or receive calls. */
   userId?: string;
-  role?: "user" | "provider" | "admin";
+  role?: Role;
   /** The auth session behind that token (revoking it closes this socket) and the token's `exp` in seconds. */
   sessionId?: string;
   tokenExpiresAt?: number;

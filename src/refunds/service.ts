@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/client";
-import { paymentEvents, paymentOrders, providerServices, refunds, securityEvents, users } from "../db/schema";
+import { paymentEvents, paymentOrders, providerServices, type RefundStatus, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
@@ -25,7 +25,6 @@ import { paiseToRupees } from "../paytm/amount";
 
 export type RefundRow = typeof refunds.$inferSelect;
 export type OrderRow = typeof paymentOrders.$inferSelect;
-export type RefundStatus = RefundRow["status"];
 
 export type RefundActor = { kind: "admin"; userId: string } | { kind: "customer"; userId: string } | { kind: "system" };
 

@@ -2,7 +2,7 @@ import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
-import { addresses, pushTokens, securityEvents, users } from "../db/schema";
+import { type AddressType, addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
 import { type AddressRow, addressView, type UserRow, userView } from "./schemas";
@@ -119,7 +119,7 @@ export async function listAddresses(db: HttpDb, userId: string, page: number, li
   };
 }
 
-export type AddressInput = { type?: "home" | "office" | "other"; fullAddress?: string; state?: string; city?: string; pincode?: string };
+export type AddressInput = { type?: AddressType; fullAddress?: string; state?: string; city?: string; pincode?: string };
 
 export async function createAddress(
   db: HttpDb,

@@ -8,6 +8,7 @@ import { users } from "./users";
  * was a 500 (§10 #10). One name here; the edge maps the app's `work` to `office`.
  */
 export const addressType = pgEnum("address_type", ["home", "office", "other"]);
+export type AddressType = (typeof addressType.enumValues)[number];
 
 /**
  * A user's addresses. At most one `home` address per user: upstream inserted a new home address on

@@ -98,6 +98,7 @@ export const refreshTokens = pgTable(
 
 /** An OTP is bound to its purpose and role (upstream accepted a signup OTP for a password reset, §10 #17). */
 export const otpPurpose = pgEnum("otp_purpose", ["signup", "login", "password_reset"]);
+export type OtpPurpose = (typeof otpPurpose.enumValues)[number];
 
 /**
  * One OTP challenge. At most one *open* (unconsumed) challenge per phone+role+purpose: a resend

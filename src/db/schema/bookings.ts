@@ -25,6 +25,7 @@ import { users } from "./users";
  * accepted → completed | cancelled; rejected, cancelled and completed are final (§10 #9).
  */
 export const bookingStatus = pgEnum("booking_status", ["pending", "accepted", "rejected", "cancelled", "completed"]);
+export type BookingStatus = (typeof bookingStatus.enumValues)[number];
 
 /** One priced sub-service as it was when the booking was made. */
 export type BookedSubService = { subServiceId: string; slug: string; name: string; pricePaise: number };

@@ -14,6 +14,7 @@ export const callStatus = pgEnum("call_status", ["ringing", "active", "ended", "
 
 /** The app's `callerType`. */
 export const callPartyRole = pgEnum("call_party_role", ["user", "provider"]);
+export type CallPartyRole = (typeof callPartyRole.enumValues)[number];
 
 /** One call attempt, written by the signalling room. At most one live (ringing/active) call per booking. */
 export const callSessions = pgTable(
@@ -52,6 +53,7 @@ export const callSessions = pgTable(
 );
 
 export const callLogStatus = pgEnum("call_log_status", ["completed", "failed", "missed", "rejected"]);
+export type CallLogStatus = (typeof callLogStatus.enumValues)[number];
 
 /**
  * What the app reports after a call: `POST /api/calls/log {bookingId, duration, callerType, status}`

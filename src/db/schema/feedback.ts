@@ -45,6 +45,7 @@ export const ratings = pgTable(
  * body made reports vanish from every list (§1.13 #99).
  */
 export const reportStatus = pgEnum("report_status", ["open", "resolved", "closed"]);
+export type ReportStatus = (typeof reportStatus.enumValues)[number];
 
 /** A customer's report about the provider of one of their bookings; one per booking (§3.5). */
 export const userReportsProviders = pgTable(

@@ -13,6 +13,7 @@ import { users } from "./users";
  * Transitions are guarded by the `refunds_guard` trigger (custom migration).
  */
 export const refundStatus = pgEnum("refund_status", ["pending", "processing", "completed", "failed", "needs_attention"]);
+export type RefundStatus = (typeof refundStatus.enumValues)[number];
 
 /**
  * Refunds of paid orders (upstream had none, §4, §10 #7).

@@ -3,6 +3,10 @@ import { boolean, check, index, integer, pgEnum, pgTable, text, uniqueIndex } fr
 import { createdAt, id, timestamptz, updatedAt } from "./columns";
 
 export const userRole = pgEnum("user_role", ["user", "provider", "admin"]);
+/** The account roles: a customer (`user`), a service provider, or an admin. */
+export type Role = (typeof userRole.enumValues)[number];
+/** The roles one can sign up as; admin accounts are never created through signup. */
+export type SignupRole = Exclude<Role, "admin">;
 
 /**
  * One row per account. A person may hold one account per role with the same phone (the provider
