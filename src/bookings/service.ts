@@ -6,6 +6,7 @@ import { pgCode, pgConstraint } from "../db/client";
 import type { BookingStatus } from "../db/schema";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
+import { sha256Hex } from "../lib/bytes";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
@@ -38,11 +39,6 @@ export function serviceLabel(name: string): string {
 }
 
 const when = (date: string, time: string) => `${displayDate(date)} at ${time}`;
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Create

@@ -4,6 +4,7 @@ import { createDb, type Db } from "../db/client";
 import { type CallPartyRole, callEvents, callSessions } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
+import { migrateStorage } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
 import { dispatchOutbox, notify, type RealtimeEvent } from "../notifications/outbox";
 import type { Ack, CallCommand } from "../realtime/session";
@@ -68,7 +69,7 @@ export class CallRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS live_call (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)");
+    migrateStorage(ctx.storage, ["CREATE TABLE IF NOT EXISTS live_call (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)"]);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

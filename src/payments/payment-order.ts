@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type Config, loadConfig } from "../env";
+import { migrateStorage, type StorageMigration } from "../lib/do-storage";
 import { metric } from "../lib/metrics";
-import { createPaytmClient, type OrderStatusResult, type PaytmCallLog, type PaytmClient } from "../paytm/client";
+import type { OrderStatusResult } from "../paytm/client";
+import { paytmClientFor } from "../paytm/from-config";
 import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
 import {
-  type ApiLogRow,
   applyPayment,
   type Grant,
   grantOfPaidOrder,
@@ -14,7 +15,6 @@ import {
   markInitiated,
   orderByPaytmId,
   type PaymentOrderRow,
-  recordApiLogs,
   recordEvent,
   recordSecurityEvent,
   scheduleNextCheck,
@@ -104,7 +104,7 @@ type AttemptView = { id: number; kind: string; trigger: string; state: string; s
 
 type Trigger = "verify" | "callback" | "webhook" | "alarm" | "cron" | "initiate" | "checkout";
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: StorageMigration[] = [
   `CREATE TABLE state (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      paytm_order_id TEXT NOT NULL,
@@ -149,15 +149,7 @@ export class PaymentOrder extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS _sql_schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const done = Number(sql.exec("SELECT coalesce(max(version), 0) AS v FROM _sql_schema_migrations").one().v);
-    for (let v = done; v < MIGRATIONS.length; v++) {
-      ctx.storage.transactionSync(() => {
-        sql.exec(MIGRATIONS[v]!);
-        sql.exec("INSERT INTO _sql_schema_migrations (version, applied_at) VALUES (?, ?)", v + 1, Date.now());
-      });
-    }
+    migrateStorage(ctx.storage, MIGRATIONS);
   }
 
   // --- public RPC ----------------------------------------------------------------------------
@@ -400,42 +392,6 @@ export class PaymentOrder extends DurableObject<Env> {
     );
   }
 
-  /** A Paytm client whose call log lands in payment_api_logs (after the operation, off the response path). */
-  private paytm(order: OrderSnapshot): { client: PaytmClient; flush: () => void } {
-    const cfg = this.config();
-    const logs: ApiLogRow[] = [];
-    const client = createPaytmClient({
-      mid: cfg.PAYTM_MID,
-      merchantKey: cfg.PAYTM_MERCHANT_KEY,
-      host: cfg.PAYTM_HOST,
-      website: cfg.PAYTM_WEBSITE,
-      timeoutMs: cfg.PAYTM_TIMEOUT_MS,
-      log: (e: PaytmCallLog) =>
-        logs.push({
-          orderId: order.id,
-          endpoint: e.endpoint,
-          method: "POST",
-          requestBody: (e.request ?? null) as Record<string, unknown> | null,
-          responseStatus: e.httpStatus ?? null,
-          responseBody: {
-            outcome: e.outcome,
-            attempt: e.attempt,
-            resultStatus: e.resultStatus,
-            resultCode: e.resultCode,
-            body: e.response,
-          },
-          latencyMs: Math.round(e.latencyMs),
-          error: e.error ?? null,
-        }),
-    });
-    const flush = () => {
-      if (logs.length === 0) return;
-      const rows = logs.splice(0);
-      this.ctx.waitUntil(recordApiLogs(this.backgroundDb().http, rows).catch(() => undefined));
-    };
-    return { client, flush };
-  }
-
   // --- initiate ------------------------------------------------------------------------------
 
   private async doInitiate(s: StateRow, trigger: Trigger): Promise<InitiateOutcome> {
@@ -467,7 +423,7 @@ export class PaymentOrder extends DurableObject<Env> {
     };
     let st = this.transition(s, { phase: "initiating" });
     const attempt = this.beginAttempt("initiate", trigger, request); // persisted before the fetch
-    const { client, flush } = this.paytm(order);
+    const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
     const r = await client.initiateTransaction(request);
     flush();
     this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r.ok ? { ...r, txnToken: "[stored]" } : r);
@@ -531,7 +487,7 @@ export class PaymentOrder extends DurableObject<Env> {
       r = JSON.parse(s.last_status_json!) as OrderStatusResult;
     } else {
       const attempt = this.beginAttempt("status", trigger, { orderId: order.paytmOrderId });
-      const { client, flush } = this.paytm(order);
+      const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
       r = await client.orderStatus(order.paytmOrderId);
       flush();
       this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r);

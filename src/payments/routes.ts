@@ -10,6 +10,7 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
+import { clientIp } from "../lib/client-ip";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
 import { checkoutPage, checkoutSignatureValid, checkoutUrl, messagePage } from "./pages";
@@ -54,10 +55,6 @@ export const paymentsRoutes = new Hono<AppEnv>();
 const PAYMENTS = ["payments"];
 
 const orderStub = paymentOrderStub;
-
-function clientIp(c: AppContext): string | null {
-  return c.req.header("cf-connecting-ip") ?? null;
-}
 
 function clientInfo(c: AppContext): Record<string, unknown> {
   return {

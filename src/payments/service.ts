@@ -1,7 +1,6 @@
 import { and, desc, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import {
-  paymentApiLogs,
   paymentAttempts,
   paymentEvents,
   paymentOrders,
@@ -557,12 +556,6 @@ export async function recordEvent(
     .onConflictDoNothing()
     .returning({ id: paymentEvents.id });
   return rows.length > 0;
-}
-
-export type ApiLogRow = typeof paymentApiLogs.$inferInsert;
-
-export async function recordApiLogs(db: HttpDb, rows: ApiLogRow[]): Promise<void> {
-  if (rows.length > 0) await db.insert(paymentApiLogs).values(rows);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Role } from "../db/schema";
 import { AppError } from "../http/errors";
+import { migrateStorage } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
 import { identifySocket, isUuid, sessionIsLive } from "./identity";
 import type { Delivery } from "./policy";
@@ -99,10 +100,10 @@ export class RealtimeSession extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(
+    migrateStorage(ctx.storage, [
       "CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);" +
         "CREATE TABLE IF NOT EXISTS outq (seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);",
-    );
+    ]);
   }
 
   private get sid(): string {
