@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type Config, loadConfig } from "../env";
 import { migrateStorage, type StorageMigration } from "../lib/do-storage";
+import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
 import type { OrderStatusResult } from "../paytm/client";
 import { paytmClientFor } from "../paytm/from-config";
@@ -20,6 +21,8 @@ import {
   scheduleNextCheck,
   TOKEN_TTL_MS,
 } from "./service";
+
+const log = createLogger("info", { component: "payment-order" });
 
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
@@ -545,14 +548,10 @@ export class PaymentOrder extends DurableObject<Env> {
         return { kind: "paid", grant };
       } catch (err) {
         // Nothing committed (one transaction). Keep the order open and come back soon.
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "payment activation failed; will reconcile",
-            orderId: order.paytmOrderId,
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        log.error("payment activation failed; will reconcile", {
+          orderId: order.paytmOrderId,
+          error: err instanceof Error ? err.message : String(err),
+        });
         await this.ctx.storage.setAlarm(Date.now() + ALARM_BACKOFF_MS[0]!);
         await scheduleNextCheck(db.http, order.id, ALARM_BACKOFF_MS[0]!).catch(() => undefined);
         return { kind: "activation_failed", retryAfterSec: 30 };
@@ -614,14 +613,10 @@ export class PaymentOrder extends DurableObject<Env> {
         this.db(),
       );
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "automatic refund of a duplicate payment failed; the refunds cron will retry",
-          orderId: order.paytmOrderId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      log.error("automatic refund of a duplicate payment failed; the refunds cron will retry", {
+        orderId: order.paytmOrderId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
 import { refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
+import { createLogger } from "../lib/log";
 import { dispatchAfterCommit } from "../notifications/outbox";
 import type { RefundStatusResult } from "../paytm/client";
 import { paytmClientFor } from "../paytm/from-config";
@@ -15,6 +16,8 @@ import {
   type TransitionResult,
   transition,
 } from "./service";
+
+const log = createLogger("info", { component: "refunds" });
 
 /**
  * Every refund step that talks to Paytm or changes a refund, run INSIDE the order's PaymentOrder
@@ -88,9 +91,7 @@ export async function enqueue(env: Env, refundId: string): Promise<boolean> {
     await env.REFUND_QUEUE.send({ refundId });
     return true;
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "refund enqueue failed; the cron will re-drive it", refundId, error: String(err) }),
-    );
+    log.error("refund enqueue failed; the cron will re-drive it", { refundId, error: String(err) });
     return false;
   }
 }
