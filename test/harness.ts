@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
-import { type Role, type SignupRole, sessions, users } from "../src/db/schema";
+import { type OtpPurpose, type Role, type SignupRole, sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
 
 export type { Role };
@@ -78,7 +78,7 @@ export function randomIp(): string {
 }
 
 /** The newest OTP the development SMS driver "sent" to this phone (optionally for one purpose). */
-export async function lastOtp(phone: string, purpose?: "signup" | "login" | "password_reset"): Promise<string> {
+export async function lastOtp(phone: string, purpose?: OtpPurpose): Promise<string> {
   const db = testDb();
   const { rows } = await db.http.execute<{ code: string }>(
     sql`select code from dev_sms_outbox where phone = ${phone} ${purpose ? sql`and purpose = ${purpose}` : sql``} order by created_at desc, id desc limit 1`,

@@ -81,7 +81,8 @@ async function writeScratchMigrations(dir) {
 
 function newPool(url, name) {
   const pool = new Pool({ connectionString: url, max: 5, application_name: name });
-  pool.on("error", (err) => console.warn(`[check] idle pool client error: ${err.message}`)); // see toolchain.md gotcha 5
+  // Without a listener, an idle client's socket error is an uncaught exception.
+  pool.on("error", (err) => console.warn(`[check] idle pool client error: ${err.message}`));
   return pool;
 }
 

@@ -25,7 +25,7 @@ const ReportsQuery = PageQuery.extend({
   status: z.enum([...reportStatus.enumValues, "all"]).optional(),
   type: z.enum(["all", "user", "provider"]).optional(),
 });
-// Required: upstream let a missing status set NULL and the report vanished from every list (§1.13 #99).
+// Required: upstream let a missing status set NULL and the report vanished from every list.
 const ReportStatusBody = z.object({ status: z.enum(reportStatus.enumValues), adminNote: text().max(1000).optional() });
 
 adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, access: "admin" }), admin, async (c) =>

@@ -6,7 +6,7 @@ import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
 
-/** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
+/** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */
 
 type Row = Record<string, unknown>;
 const CANCELLED_BY_REMOVAL = "Account removed by admin";
@@ -38,7 +38,7 @@ export async function dashboardStats(db: HttpDb) {
 }
 
 /**
- * Both report directions in one list, in upstream's unified shape (§1.13 #98): for a provider's
+ * Both report directions in one list, in upstream's unified shape: for a provider's
  * report about a customer, the `reported_provider_*` fields hold the customer, and
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
@@ -108,7 +108,7 @@ export async function setReportStatus(db: HttpDb, adminId: string, reportId: str
 }
 
 /**
- * Removes an account the way the apps' admin screens expect, without erasing history (§10 #8):
+ * Removes an account the way the apps' admin screens expect, without erasing history:
  * soft delete, every session and refresh token revoked, the phone and e-mail blocked for the removed
  * account's role only (the same phone's account of the other role is another person's standing, and
  * keeps working), a provider's listings withdrawn, and live bookings on either side cancelled with the

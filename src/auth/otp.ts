@@ -6,7 +6,7 @@ import { constantTimeEqualStrings } from "../lib/bytes";
 import { hmacHex } from "./tokens";
 
 /**
- * OTP challenges, durable in Postgres (upstream kept them in process memory, §3.1, §10 #17):
+ * OTP challenges, durable in Postgres (upstream kept them in process memory):
  * 6 digits from the CSPRNG, stored as HMAC(JWT_SECRET, purpose|role|phone|code) so a database
  * read gives nothing usable and a code for one purpose or role can never match another's hash.
  * Single use, 5-minute expiry, 30 s resend cooldown, at most 5 sends per 15 minutes.
@@ -35,7 +35,7 @@ export function otpHash(secret: string, s: { phone: string; role: Role; purpose:
   return hmacHex(secret, `otp|${s.purpose}|${s.role}|${s.phone}|${s.code}`);
 }
 
-/** "m:ss": the apps parse it out of "Too many failed attempts" to run a countdown (client-contract §3.1). */
+/** "m:ss": the apps parse it out of "Too many failed attempts" to run a countdown (docs/api-contract.md §3.1). */
 export function mss(seconds: number): string {
   const s = Math.max(0, Math.ceil(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;

@@ -21,7 +21,7 @@ import {
 } from "./schemas";
 import * as auth from "./service";
 
-/** /api/auth: signup, OTP, login, refresh, password reset, sessions (client-contract §3.1). */
+/** /api/auth: signup, OTP, login, refresh, password reset, sessions (docs/api-contract.md §3.1). */
 export const authRoutes = new Hono<AppEnv>();
 
 const tags = ["auth"];

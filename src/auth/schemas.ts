@@ -2,12 +2,12 @@ import { z } from "zod";
 import { userRole } from "../db/schema";
 
 /**
- * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
+ * Request bodies of /api/auth, as the apps send them (docs/api-contract.md §3.1). Validation messages
  * never include the submitted value (validate.ts), so a password can never be echoed back.
  */
 
 /**
- * Upstream's rule (upstream-backend §1.3): drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
+ * Upstream's rule: drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
  * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
  */
 export function normalisePhone(raw: string): string | null {

@@ -384,7 +384,7 @@ export async function forgotPassword(deps: AuthDeps, input: { phone: string; rol
     isBlocked(db.http, input.role, input.phone),
   ]);
   if (blocked) throw blockedError();
-  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx (§3.1).
+  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx.
   if (!user) throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,

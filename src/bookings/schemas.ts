@@ -3,7 +3,7 @@ import { bookingStatus } from "../db/schema";
 import { text } from "../http/fields";
 import { parseClock } from "./time";
 
-/** Request shapes of the booking routes, as the apps send them (client-contract §3.6–§3.9). */
+/** Request shapes of the booking routes, as the apps send them (docs/api-contract.md §3.6–§3.9). */
 
 export const IdParam = z.object({ id: z.uuid("Invalid booking id") });
 
@@ -29,7 +29,7 @@ export const BookingStatusEnum = z.enum(bookingStatus.enumValues);
 export const ListBookingsQuery = z.object({
   status: BookingStatusEnum.optional(),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
-  // The apps send no limit (upstream's default of 10 hid older bookings, client-contract §1 item 12).
+  // The apps send no limit (upstream's default of 10 hid older bookings, docs/api-contract.md §1.8).
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { callLogStatus, callPartyRole } from "../db/schema";
 import { text } from "../http/fields";
 
-/** Request bodies of /api/calls (client-contract §3.14). */
+/** Request bodies of /api/calls (docs/api-contract.md §3.14). */
 export const InitiateCallBody = z.object({
   bookingId: z.uuid(),
   callerType: z.enum(callPartyRole.enumValues).optional(),

@@ -16,7 +16,7 @@ import { AppError } from "../http/errors";
 
 /**
  * Who may call whom about a booking ("call masking": in-app WebRTC only, phone numbers never leave
- * the server). Upstream rules (upstream-backend §5.3) with its holes closed: identity comes from the
+ * the server). Upstream's rules with their holes closed: identity comes from the
  * token, never from the payload, and a third party learns nothing beyond "not found".
  */
 
@@ -108,7 +108,7 @@ export type CallLogInput = {
 };
 
 /**
- * The app's after-call report. Only a party of the booking may log (upstream let anyone, §10 #15);
+ * The app's after-call report. Only a party of the booking may log (upstream let anyone);
  * the role is derived from the booking, and the log is linked to that party's latest call session.
  * One statement: the party check, the session lookup and the insert (nothing is written for anyone else).
  */

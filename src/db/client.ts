@@ -291,7 +291,7 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
           // uncaught exception. Its statement fails with the same error, which is what the caller handles.
           client.on("error", () => undefined);
         });
-        // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
+        // Without a listener an idle client's socket error ("Network connection lost") becomes an uncaught exception.
         // Once close() ended the pool, its socket closing is expected, not worth a warning per request.
         p.on("error", (err: Error) => {
           if (!ending.has(p)) log.warn("db idle client error", { error: err.message });

@@ -258,7 +258,7 @@ export function notifyStatement(db: HttpDb, input: NotifyInput, opts: { when?: S
 
 /**
  * What a tapped push carries: the apps route on `data.screen` (bookings | notifications | profile |
- * services | earnings; client-contract §3.11), so every push names one.
+ * services | earnings; docs/api-contract.md §3.11), so every push names one.
  */
 function pushData(notificationId: string, type: string, data: Record<string, unknown>): Record<string, unknown> {
   const screen =

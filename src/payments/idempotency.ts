@@ -6,7 +6,7 @@ import { AppError } from "../http/errors";
 import { sha256Hex } from "../lib/bytes";
 
 /**
- * Optional `Idempotency-Key` with Stripe's semantics (anchors §2.1, §2.4), per user, kept 24 h:
+ * Optional `Idempotency-Key` with Stripe's semantics (docs/payments.md §2.1), per user, kept 24 h:
  * - same key + same request → the stored status and body, replayed (`Idempotent-Replayed: true`);
  * - same key + another request (path or body) → 422;
  * - same key while the first is still running → 409 (a lock older than 90 s is taken over);

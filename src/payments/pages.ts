@@ -1,5 +1,5 @@
 /**
- * The two HTML pages of the WebView flow (client-contract §5): the app opens `paytmUrl` with a
+ * The two HTML pages of the WebView flow (docs/api-contract.md §5): the app opens `paytmUrl` with a
  * plain GET and watches the WebView's URL; it calls verify once the URL contains
  * `/api/payments/paytm-callback`. So:
  * - checkout: a page we serve that posts {mid, orderId, txnToken} to Paytm's showPaymentPage

@@ -27,11 +27,11 @@ const log = createLogger("info", { component: "payment-order" });
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
  * serializes everything that can touch the order (initiate, checkout, verify, browser callback,
- * S2S webhook, alarms, the reconciliation cron; refunds next) and keeps in its SQLite storage:
+ * S2S webhook, alarms, the reconciliation cron, the refund steps) and keeps in its SQLite storage:
  *   state     the order snapshot, the local phase, the txnToken and its deadline, a version for CAS
- *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (anchors §0.7, §3.1:
+ *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (docs/payments.md §2.3:
  *             input gates do not cover fetch, so a crash or an interleaving must find the marker)
- *   seen      dedup keys of callbacks/webhooks already acted on (anchors §1.5: (orderId, STATUS))
+ *   seen      dedup keys of callbacks/webhooks already acted on (docs/payments.md §1.5: (orderId, STATUS))
  *
  * Phases (local view; Postgres is the system of record and its guards have the final word):
  *   new ──initiate──▶ initiating ──0000/0002──▶ awaiting_payment ──status TXN_SUCCESS──▶ paid
@@ -43,9 +43,6 @@ const log = createLogger("info", { component: "payment-order" });
  * callback and webhook are hints that trigger that read. Activation and the paid transition commit
  * in one Postgres transaction (service.applyPayment), so a database fault leaves the order open and
  * the alarm/cron re-drive it later.
- *
- * Extension point for refunds (issue 6): add a `refunds` table in `MIGRATIONS` and a
- * `requestRefund()` method that runs through `serial()` like the methods below.
  */
 
 export type Phase = "new" | "initiating" | "initiate_unknown" | "awaiting_payment" | "paid" | "failed" | "expired";
@@ -235,7 +232,7 @@ export class PaymentOrder extends DurableObject<Env> {
   }
 
   /**
-   * Refunds (issue 6): request, queue step, poll, webhook notice, admin retry. They run in this
+   * Refunds: request, queue step, poll, webhook notice, admin retry. They run in this
    * order's serial chain, so no refund step overlaps another or a payment step; the rules live in
    * src/refunds/operations.ts.
    */

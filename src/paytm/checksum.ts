@@ -1,5 +1,5 @@
 // PaytmChecksum re-implemented on WebCrypto (runs in workerd and Node 22).
-// Spec and test vectors: reference/anchors.md §1.8. Oracle: npm `paytmchecksum@1.5.1`,
+// Spec: docs/payments.md §1.8. Oracle: npm `paytmchecksum@1.5.1`,
 // cross-checked by checksum.oracle.check.ts.
 //
 //   checksum = base64(AES-CBC(key = utf8(merchantKey), iv = "@@@@&&&&####$$$$", PKCS#7,

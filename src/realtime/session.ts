@@ -333,7 +333,7 @@ export class RealtimeSession extends DurableObject<Env> {
     if (!s) return;
     const now = Date.now();
     // A pong moves the alarm to the next ping, so an alarm while awaiting one is the pong deadline.
-    // Alarms can fire more than once (anchors §3.1): only a deadline that really passed closes.
+    // Alarms can fire more than once: only a deadline that really passed closes.
     if (s.awaitingPong) {
       if (now - s.lastPingAt >= PING_TIMEOUT_MS - 1000) {
         await this.close("ping timeout");
@@ -518,7 +518,7 @@ export class RealtimeSession extends DurableObject<Env> {
         result = { status: "error", message: "Call service error", errorCode: "WEBRTC_ERROR" };
       }
     }
-    // Upstream also told the initiating socket through call:error; the apps toast it (client-contract §4.3).
+    // Upstream also told the initiating socket through call:error; the apps toast it (docs/api-contract.md §4.3).
     if (result.status === "error" && (command === "call:initiate" || command === "call:accept" || command === "call:reject")) {
       this.emitEvent("call:error", { bookingId, message: result.message, errorCode: result.errorCode });
     }

@@ -9,7 +9,7 @@ const log = createLogger("info", { component: "user-hub" });
 /**
  * Live sockets kept per user, in two pools that never displace each other: sockets that proved
  * identity, and token-less `join(userId)` sockets. Beyond its cap a pool drops its own oldest
- * (upstream capped sockets per user at 15-20, §5.1). User ids are public (provider listings), so a
+ * (upstream capped sockets per user at 15-20). User ids are public (provider listings), so a
  * token-less socket must never be able to push out, close, or end the calls of an authenticated one.
  */
 export const MAX_AUTHENTICATED_SOCKETS = 32;
@@ -41,7 +41,7 @@ const HUB_MIGRATIONS: StorageMigration[] = [
  *
  * It also knows the user's live calls, so that when the user's last call-capable (authenticated)
  * socket goes away, the call room can end the call; any other socket closing changes nothing
- * (client-contract §4.1: the apps open and drop sockets constantly).
+ * (docs/api-contract.md §4.1: the apps open and drop sockets constantly).
  */
 export class UserHub extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -108,7 +108,7 @@ export class UserHub extends DurableObject<Env> {
     return closed.length;
   }
 
-  /** Forgets revoked session ids past their time (set by closeSessions; alarms may repeat, anchors §3.1). */
+  /** Forgets revoked session ids past their time (set by closeSessions; alarms may repeat). */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM revoked_sessions WHERE revoked_at <= ?", now - REVOKED_MEMORY_MS);

@@ -24,7 +24,7 @@ const log = createLogger("info", { component: "refunds" });
  * Durable Object (its `refund()` method delegates here), so the steps of one order never overlap:
  * a queue redelivery, the cron poll and a webhook for the same refund run one after the other.
  *
- * Paytm rules (anchors §1.7, the client's author): the refId is stored before anything leaves and
+ * Paytm rules (docs/payments.md §1.7, the client's author): the refId is stored before anything leaves and
  * is the only id ever used for this refund; a refund that may have reached Paytm (`initiated_at`
  * set) is first looked up by status, and applied again with the SAME refId only when Paytm says it
  * has no such refund; "already raised" means "read the status"; apply only registers a refund

@@ -132,7 +132,7 @@ refundsRoutes.post(
 
 /**
  * Paytm's refund webhook ("Accept Refund" / "Success Refund", JSON `{head:{signature}, body}`,
- * anchors §1.5). Forged or unsigned: 401 and a security event. A verified one is a trigger: the
+ * docs/payments.md §1.5). Forged or unsigned: 401 and a security event. A verified one is a trigger: the
  * order's Durable Object reads the refund status (same refId) and applies it; replays are no-ops.
  * A 5xx on an internal failure is deliberate, so Paytm delivers again.
  */

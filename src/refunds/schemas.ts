@@ -5,7 +5,7 @@ import { text } from "../http/fields";
 /** Our Paytm orderIds (ORDER_… / LABOUR_…), as the apps know them. */
 const paytmOrderId = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
 
-/** Reasons are free text for admins; the apps send a short slug (seed audit: "service_cancelled"). */
+/** Reasons are free text for admins; the apps send a short slug (e.g. "service_cancelled"). */
 const reason = text().trim().min(3).max(200);
 
 export const RefundRequestBody = z.object({

@@ -97,7 +97,7 @@ export function toView(r: RefundRow, paytmOrderId: string): RefundView {
   };
 }
 
-/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (anchors §1.7). */
+/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (docs/payments.md §1.7). */
 export function mintRefId(): string {
   const rand = crypto.getRandomValues(new Uint8Array(8));
   let hex = "";
@@ -232,7 +232,7 @@ const FORWARD: Record<RefundStatus, RefundStatus[]> = {
   failed: [],
 };
 
-/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (anchors §1.7). */
+/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (docs/payments.md §1.7). */
 export const POLL_BACKOFF_S = [60, 120, 300, 900, 3600, 3 * 3600, 6 * 3600];
 /** A needs_attention refund is still read now and then, so a late answer resolves it without an operator. */
 const ATTENTION_POLL_S = 1800;
