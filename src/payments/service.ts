@@ -10,6 +10,7 @@ import {
   servicesMaster,
 } from "../db/schema";
 import { AppError } from "../http/errors";
+import { toHex } from "../lib/bytes";
 import { notify } from "../notifications/outbox";
 import { paiseToRupees, rupeesToPaise } from "../paytm/amount";
 
@@ -86,9 +87,7 @@ export function assertClientAmount(amount: string | number | undefined, expected
 
 /** ≤ 50 chars of [A-Za-z0-9_], unique: the orderId Paytm sees and the app echoes back. */
 export function mintPaytmOrderId(purpose: Purpose): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const b of rand) hex += b.toString(16).padStart(2, "0");
+  const hex = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `${purpose === "listing_fee" ? "ORDER" : "LABOUR"}_${Date.now().toString(36)}_${hex}`.toUpperCase();
 }
 

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm"
 import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/client";
 import { paymentEvents, paymentOrders, providerServices, type RefundStatus, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
+import { toHex } from "../lib/bytes";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
 import { paiseToRupees } from "../paytm/amount";
@@ -99,9 +100,7 @@ export function toView(r: RefundRow, paytmOrderId: string): RefundView {
 
 /** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (docs/payments.md §1.7). */
 export function mintRefId(): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const b of rand) hex += b.toString(16).padStart(2, "0");
+  const hex = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `RF${Date.now().toString(36)}${hex}`.toUpperCase();
 }
 
