@@ -6,7 +6,7 @@ import { unstable_readConfig } from "wrangler";
 
 /**
  * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
- * Vite's module-runner transform made noble's scrypt ~8x slower under the pool (toolchain.md §4).
+ * Vite's module-runner transform made noble's scrypt ~8x slower under the pool.
  */
 const PREBUNDLED = ["@noble/hashes/scrypt.js", "@noble/hashes/sha2.js", "@noble/hashes/hmac.js", "@noble/hashes/utils.js", "bcryptjs"];
 const outDir = ".local/test-deps";

@@ -7,10 +7,10 @@ import { sql } from "drizzle-orm";
 import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
-import { sessions, users } from "../src/db/schema";
+import { type OtpPurpose, type Role, type SignupRole, sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
 
-export type Role = "user" | "provider" | "admin";
+export type { Role };
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers; text: string };
 
@@ -78,7 +78,7 @@ export function randomIp(): string {
 }
 
 /** The newest OTP the development SMS driver "sent" to this phone (optionally for one purpose). */
-export async function lastOtp(phone: string, purpose?: "signup" | "login" | "password_reset"): Promise<string> {
+export async function lastOtp(phone: string, purpose?: OtpPurpose): Promise<string> {
   const db = testDb();
   const { rows } = await db.http.execute<{ code: string }>(
     sql`select code from dev_sms_outbox where phone = ${phone} ${purpose ? sql`and purpose = ${purpose}` : sql``} order by created_at desc, id desc limit 1`,
@@ -91,7 +91,7 @@ export async function lastOtp(phone: string, purpose?: "signup" | "login" | "pas
 export type SignedUpUser = {
   id: string;
   phone: string;
-  role: "user" | "provider";
+  role: SignupRole;
   password: string;
   accessToken: string;
   refreshToken: string;
@@ -102,7 +102,7 @@ export type SignedUpUser = {
 
 /** Signs up through /signup + /verify-otp (as the apps do) and returns the tokens verify-otp gave. */
 export async function signupViaApi(
-  role: "user" | "provider" = "user",
+  role: SignupRole = "user",
   over: { phone?: string; fullName?: string; email?: string; password?: string; profilePicUrl?: string } = {},
 ): Promise<SignedUpUser> {
   const ip = randomIp();

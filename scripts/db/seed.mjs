@@ -12,14 +12,14 @@ import pg from "pg";
 export const DEMO_PASSWORD = "Demo@12345";
 
 /**
- * services_master rows from upstream `scripts/seed-services.js` (upstream-backend.md §2.1), in its
- * order, with the sub-service ids of `utils/subServicesValidation.js` (§1.6). Money in paise: every
- * paid listing cost ₹99 (base_price after migration 013) and bought 30 days; `labors` was free for
- * 365 days (§3.3). Upstream had no default sub-service prices (providers set their own).
+ * services_master rows from upstream `scripts/seed-services.js`, in its order, with the
+ * sub-service ids of upstream `utils/subServicesValidation.js`. Money in paise: every paid listing
+ * cost ₹99 (base_price after upstream's migration 013) and bought 30 days; `labors` was free for
+ * 365 days. Upstream had no default sub-service prices (providers set their own).
  *
  * - `painter` and the front-end id `painting-cleaning` both register into `painting` upstream, so
  *   the `painting` sub-services live on `painting`; the `painter` row has none, as upstream.
- * - `electrician` and `carpenter` never had sub-services, so nobody could register in them (§10 #12);
+ * - `electrician` and `carpenter` never had sub-services, so nobody could register in them;
  *   they get the common jobs of each trade here, so providers can register and customers can book.
  */
 export const CATALOGUE = [

@@ -5,8 +5,11 @@ import {
   blockedIdentifiers,
   loginAttempts,
   loginLockouts,
+  type OtpPurpose,
   otpChallenges,
+  type Role,
   refreshTokens,
+  type SignupRole,
   securityEvents,
   sessions,
   users,
@@ -18,7 +21,7 @@ import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
 import { dispatchAfterCommit, notify } from "../notifications/outbox";
 import { userView } from "../users/schemas";
-import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
+import { checkCode, clearFailures, issueChallenge, mss, openChallenges, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
 import { sendOtpSms } from "./sms";
 import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "./tokens";
@@ -27,7 +30,6 @@ import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type T
  * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.
  * No HTTP here; routes.ts maps requests to these calls.
  */
-export type Role = "user" | "provider" | "admin";
 
 export type AuthDeps = {
   db: Db;
@@ -58,7 +60,7 @@ async function isBlocked(db: HttpDb | TxDb, role: Role, phone: string, email?: s
 
 const blockedError = () => new AppError("ACCOUNT_BLOCKED", "This account has been blocked. Please contact support.");
 
-async function sendCode(deps: AuthDeps, s: { phone: string; role: Role; purpose: Purpose; code: string; challengeId: string }) {
+async function sendCode(deps: AuthDeps, s: { phone: string; role: Role; purpose: OtpPurpose; code: string; challengeId: string }) {
   try {
     await sendOtpSms({ config: deps.config, db: deps.db.http, log: deps.log }, s);
   } catch (err) {
@@ -75,7 +77,7 @@ export type SignupInput = {
   email?: string;
   phone: string;
   password: string;
-  role: "user" | "provider";
+  role: SignupRole;
   profilePicUrl?: string;
 };
 
@@ -128,7 +130,7 @@ export async function signup(
   return { phone: input.phone, expiresInSeconds: 300, resendAfterSeconds: 30 };
 }
 
-export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; role?: "user" | "provider" }): Promise<{ phone: string }> {
+export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; role?: SignupRole }): Promise<{ phone: string }> {
   const open = await openChallenges(deps.db.http, input.phone, "signup", input.role);
   const latest = open[0];
   if (!latest) throw new AppError("BAD_REQUEST", "No pending signup found for this phone number. Please sign up again.");
@@ -383,7 +385,7 @@ export async function forgotPassword(deps: AuthDeps, input: { phone: string; rol
     isBlocked(db.http, input.role, input.phone),
   ]);
   if (blocked) throw blockedError();
-  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx (§3.1).
+  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx.
   if (!user) throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,

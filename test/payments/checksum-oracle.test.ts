@@ -20,7 +20,7 @@ const V1 = '{"mid":"TESTMID00000000000001","orderId":"ORD_0001"}';
 const V1_CHECKSUM = "vsmSPRPvACP76SeF5sSOysRaq6nDdubiuj+tiaXj9tXBlgW+iPshPHa6wQ6h1Lx5r+1v13d9aPwBpqG1B7nYrfKSGiuB+FSVfJvi0iwT05s=";
 
 describe("PaytmChecksum: WebCrypto port vs the official paytmchecksum package, in workerd", () => {
-  it("official generation inside workerd: same ciphertext bytes as the anchors vector, malformed base64 text (workerd bug)", () => {
+  it("official generation inside workerd: same ciphertext bytes as test vector V1, malformed base64 text (workerd bug)", () => {
     const official = officialPaytmChecksum();
     const raw = official.calculateChecksum(V1, KEY, "aB3+");
     expect(raw).not.toBe(V1_CHECKSUM); // if this fails, workerd fixed Cipher base64 streaming: run the full oracle here

@@ -28,7 +28,7 @@ async function quietly<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-// anchors.md §1.8 test vectors.
+// Test vectors (Paytm publishes none): computed with the official paytmchecksum@1.5.1 and a fixed salt.
 const VECTOR_KEY = "XKJq@8sRmT2#vB6w";
 const VECTORS: { name: string; payload: string | Record<string, string>; salt: string; checksum: string }[] = [
   {

@@ -174,7 +174,7 @@ describe("Paytm sandbox ↔ our client, checked by the official paytmchecksum", 
     expect(verified.ok && verified.fields.STATUS).toBe("TXN_SUCCESS");
     expect(parseFormNotification(cbReceived!.body)).toEqual(cb.fields);
 
-    // A checksum containing '+' must be percent-encoded; a raw '+' would decode to a space (anchors §1.8).
+    // A checksum containing '+' must be percent-encoded; a raw '+' would decode to a space (docs/payments.md §1.8).
     const { CHECKSUMHASH: _drop, ...unsigned } = cb.fields;
     let withPlus = "";
     for (let i = 0; i < 200 && !withPlus.includes("+"); i++) withPlus = await generateSignature(unsigned, KEY);
@@ -280,7 +280,7 @@ describe("Paytm sandbox ↔ our client, checked by the official paytmchecksum", 
     expect(await client.orderStatus("ORD_A")).toMatchObject({ ok: false, kind: "invalid_signature" });
     expect(calls().orderStatus - before, "not retried").toBe(1);
 
-    // tokenType in the /v3/order/status head fails the checksum (anchors §1.6).
+    // tokenType in the /v3/order/status head fails the checksum (docs/payments.md §1.6).
     const { text } = await signedEnvelope({ mid: MID, orderId: "ORD_A" }, KEY, { tokenType: "AES" });
     const res = await fetch(`${sb.url}/v3/order/status`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
     expect(((await res.json()) as { body: { resultInfo: { resultCode: string } } }).body.resultInfo.resultCode).toBe("227");
