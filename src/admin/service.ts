@@ -1,11 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
+import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { emitStatement, notifyStatement } from "../outbox/outbox";
 import { revokeSessionsStatement } from "../sessions/tokens";
 
-/** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
+/** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */
 
 type Row = Record<string, unknown>;
 const CANCELLED_BY_REMOVAL = "Account removed by admin";
@@ -37,12 +38,12 @@ export async function dashboardStats(db: HttpDb) {
 }
 
 /**
- * Both report directions in one list, in upstream's unified shape (§1.13 #98): for a provider's
+ * Both report directions in one list, in upstream's unified shape: for a provider's
  * report about a customer, the `reported_provider_*` fields hold the customer, and
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
  */
-export async function listReports(db: HttpDb, q: { status?: string; type?: "user" | "provider"; limit: number; page: number }) {
+export async function listReports(db: HttpDb, q: { status?: string; type?: SignupRole; limit: number; page: number }) {
   const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
   const userReports = sql`
     select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
@@ -91,13 +92,7 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: "user
 }
 
 /** Moderation: sets the status of whichever table holds the report (ids are uuids, unique across both). */
-export async function setReportStatus(
-  db: HttpDb,
-  adminId: string,
-  reportId: string,
-  status: "open" | "resolved" | "closed",
-  note?: string,
-) {
+export async function setReportStatus(db: HttpDb, adminId: string, reportId: string, status: ReportStatus, note?: string) {
   const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
   const resolvedAt = status === "open" ? sql`null` : sql`now()`;
   const set = sql`status = ${status}::report_status, resolved_by = ${resolvedBy}, resolved_at = ${resolvedAt},
@@ -113,7 +108,7 @@ export async function setReportStatus(
 }
 
 /**
- * Removes an account the way the apps' admin screens expect, without erasing history (§10 #8):
+ * Removes an account the way the apps' admin screens expect, without erasing history:
  * soft delete, every session and refresh token revoked, the phone and e-mail blocked for the removed
  * account's role only (the same phone's account of the other role is another person's standing, and
  * keeps working), a provider's listings withdrawn, and live bookings on either side cancelled with the
@@ -124,12 +119,7 @@ export async function setReportStatus(
  * batch writes nothing unless the live bookings are still the ones read (a booking made in between
  * would be cancelled with nobody told); then the removal starts over.
  */
-export async function removeAccount(
-  db: Db,
-  adminId: string,
-  userId: string,
-  role: "user" | "provider",
-): Promise<{ alreadyRemoved: boolean }> {
+export async function removeAccount(db: Db, adminId: string, userId: string, role: SignupRole): Promise<{ alreadyRemoved: boolean }> {
   const live = sql`
     select b.id, ${role === "provider" ? sql`b.customer_id` : sql`pp.user_id`} as other
       from bookings b join provider_profiles pp on pp.id = b.provider_id

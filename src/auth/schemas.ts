@@ -1,15 +1,16 @@
 import { z } from "zod";
+import { userRole } from "../db/schema";
 import { email, fullName, phone, profilePicInput } from "../http/fields";
 
 /**
- * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
+ * Request bodies of /api/auth, as the apps send them (docs/api-contract.md §3.1). Validation messages
  * never include the submitted value (validate.ts), so a password can never be echoed back.
  */
 
 export const password = z.string().min(6, "Password must be at least 6 characters").max(128, "Password must be at most 128 characters");
 export const otpCode = z.string().regex(/^\d{6}$/, "OTP must be 6 digits");
-export const signupRole = z.enum(["user", "provider"]);
-export const anyRole = z.enum(["user", "provider", "admin"]);
+export const anyRole = z.enum(userRole.enumValues);
+export const signupRole = anyRole.exclude(["admin"]);
 
 export const signupBody = z.object({
   fullName,

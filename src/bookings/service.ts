@@ -3,8 +3,10 @@ import { LABOUR_SERVICE, publicServiceName } from "../catalogue/categories";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
+import type { BookingStatus } from "../db/schema";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
+import { sha256Hex } from "../lib/bytes";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../outbox/outbox";
 import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
@@ -28,8 +30,6 @@ import { type Appointment, displayDate } from "./time";
 type Row = Record<string, unknown>;
 const rowsOf = async (db: HttpDb, q: SQL): Promise<Row[]> => (await db.execute(q)).rows as Row[];
 
-export type BookingStatus = "pending" | "accepted" | "rejected" | "cancelled" | "completed";
-
 /** Human label of a category for notification texts ("granite-tiles" → "Granite Tiles"). */
 export function serviceLabel(name: string): string {
   return publicServiceName(name)
@@ -39,11 +39,6 @@ export function serviceLabel(name: string): string {
 }
 
 const when = (date: string, time: string) => `${displayDate(date)} at ${time}`;
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Create
@@ -75,7 +70,7 @@ type PricedSub = { id: string; subServiceId: string; slug: string; name: string;
  * then one batch that takes the cap lock, inserts under the rules and writes the outbox rows, and
  * reads the booking back.
  *
- * Idempotency without a client key: the apps retry POST up to 3 times (client-contract §1 item 7)
+ * Idempotency without a client key: the apps retry POST up to 3 times (docs/api-contract.md §1.5)
  * and send no key, so one is derived from what makes the request the same booking: customer,
  * listing, instant and sub-services, plus how many earlier bookings of that slot are already over
  * (cancelled/rejected/completed). A retry derives the same key and finds the original; booking the
@@ -379,7 +374,7 @@ export async function providerBookings(db: HttpDb, providerUserId: string, q: Li
 }
 
 // ---------------------------------------------------------------------------------------------
-// Unread badges (client-contract §3.6, §3.7; upstream §3.4 "Unread badges")
+// Unread badges (docs/api-contract.md §3.6, §3.7)
 
 export async function customerUnreadCount(db: HttpDb, customerId: string): Promise<number> {
   const [r] = await rowsOf(
@@ -599,7 +594,7 @@ function transitionNotes(r: Row, to: BookingStatus, reason?: string): { notes: N
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ratings (client-contract §3.8, upstream §3.5)
+// Ratings (docs/api-contract.md §3.8)
 
 export type RatingInput = { rating: number; review?: string | null };
 
@@ -700,7 +695,7 @@ export async function rateProvider(db: Db, customerId: string, bookingId: string
 
 /**
  * Provider → customer. The provider app sends it while the booking is still `accepted`, right
- * before completing it (client-contract §3.8), so accepted and completed bookings qualify.
+ * before completing it (docs/api-contract.md §3.8), so accepted and completed bookings qualify.
  */
 export async function rateCustomer(db: Db, providerUserId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
   const rules: RatingRules = {
@@ -724,7 +719,7 @@ export async function rateCustomer(db: Db, providerUserId: string, bookingId: st
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reports (client-contract §3.9, upstream §3.5)
+// Reports (docs/api-contract.md §3.9)
 
 /** Reports a user may file per 24 hours (upstream's reportLimiter, now per account and durable). */
 export const REPORTS_PER_DAY = 5;
@@ -794,7 +789,7 @@ export type CustomerReportInput = {
 
 /**
  * A provider's report about a customer. `customer_user_id` is set only when exactly one of this
- * provider's customers has that name (upstream took the first ILIKE match across all users, §10 #22).
+ * provider's customers has that name (upstream took the first ILIKE match across all users).
  * One round trip.
  */
 export async function reportCustomer(db: Db, providerUserId: string, input: CustomerReportInput): Promise<{ reportId: string }> {

@@ -9,7 +9,7 @@ import { ok } from "../http/respond";
 /**
  * /api/earnings: provider earnings from customer bookings (display only; no payouts exist).
  * Days and months are India's; completion time is `completed_at`, stamped once by the booking
- * guard (upstream used `updated_at`, which later edits moved, §10 #26). Prices are the frozen
+ * guard (upstream used `updated_at`, which later edits moved). Prices are the frozen
  * booking totals. Computed per request in one query, so there is no stale cache to invalidate.
  */
 export const earningsRoutes = new Hono<AppEnv>();

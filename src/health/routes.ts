@@ -26,7 +26,7 @@ export const health = new Hono<AppEnv>()
       responses: { 200: { description: "Alive", schema: LiveSchema } },
     }),
     (c) =>
-      // No envelope, as upstream (§1.1): the apps only check response.ok.
+      // No envelope, as upstream: the apps only check response.ok.
       c.json({
         status: "healthy",
         message: "BuildXpert API is running",

@@ -34,7 +34,7 @@ export const rupees = (field: string, max = MAX_PRICE_RUPEES) =>
     .refine((v) => Math.round(v * 100) >= 1, `${field} must be at least 0.01`);
 
 /**
- * Upstream's rule (upstream-backend §1.3): drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
+ * Upstream's rule: drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
  * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
  */
 export function normalisePhone(raw: string): string | null {

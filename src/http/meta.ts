@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { ZodType } from "zod";
+import type { Role } from "../db/schema";
 
 /**
  * Route metadata rides on middleware functions under a symbol, so one walk over `app.routes` yields
@@ -7,7 +8,7 @@ import type { ZodType } from "zod";
  */
 export const META = Symbol.for("buildxpert.route-meta");
 
-export type Access = "public" | "authenticated" | "user" | "provider" | "admin" | "signature";
+export type Access = "public" | "authenticated" | Role | "signature";
 
 export type RouteMeta = {
   summary?: string;

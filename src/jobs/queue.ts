@@ -1,5 +1,8 @@
+import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
 import { CONSUMERS } from "./schedule";
+
+const log = createLogger("info", { component: "queue" });
 
 /**
  * Queue batches, dispatched by queue name to the consumers of src/jobs/schedule.ts; a consumer
@@ -9,7 +12,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   if (batch.queue.endsWith("-dlq")) metric("queue.dead_letter", { queue: batch.queue, count: batch.messages.length });
   const consumer = CONSUMERS[batch.queue];
   if (!consumer) {
-    console.error(JSON.stringify({ level: "error", msg: "no consumer for queue; retrying", queue: batch.queue }));
+    log.error("no consumer for queue; retrying", { queue: batch.queue });
     batch.retryAll({ delaySeconds: 60 });
     return;
   }

@@ -6,7 +6,7 @@ import { type NotifyInput, notifyMany } from "../outbox/outbox";
 /**
  * Booking reminders, in India time, to both sides of a live (pending or accepted) booking.
  * Upstream sent them hourly to customers only, mixed UTC dates with server-local hours and
- * de-duplicated through a log table by UTC date (§3.4, §10 #24).
+ * de-duplicated through a log table by UTC date.
  *
  * Each run claims what is due with one `INSERT … ON CONFLICT DO NOTHING` into `sent_reminders`
  * (kind, booking, '') and notifies exactly the rows it inserted, in the same transaction: a second

@@ -1,10 +1,12 @@
 import { compactVerify, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { ROLES, type Role } from "./roles";
 
 /**
  * Access tokens: HS256 JWTs, 15 minutes, with jti, role, session id and an explicit `typ` so a
  * refresh token (opaque, never a JWT) or any other token can never pass as an access token.
  * Both workers verify them (the edge to key its rate limit, the core to authenticate), so this file
- * loads nothing but jose; a refused token is a TokenError, which src/http/auth.ts answers as 401.
+ * loads nothing but jose and the role list; a refused token is a TokenError, which src/http/auth.ts
+ * answers as 401.
  */
 export const ACCESS_TTL_SECONDS = 15 * 60;
 const ISSUER = "buildxpert";
@@ -29,7 +31,7 @@ export class TokenError extends Error {
   }
 }
 
-export type AccessClaims = { sub: string; role: "user" | "provider" | "admin"; sid: string; jti: string; exp: number };
+export type AccessClaims = { sub: string; role: Role; sid: string; jti: string; exp: number };
 
 export async function signAccessToken(
   secret: string,
@@ -73,7 +75,7 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
  * The Socket.IO CONNECT token: everything `verifyAccessToken` checks (signature, algorithm, issuer,
  * `typ`, claims, `iat` not in the future) except expiry, which is reported instead of refused. The
  * apps hand their call socket one token and reconnect with it for as long as they run
- * (client-contract §4.1), so the caller bounds an expired token by its session's lifetime
+ * (docs/api-contract.md §4.1), so the caller bounds an expired token by its session's lifetime
  * (src/realtime/identity.ts). HTTP requests never use this.
  */
 export async function verifySocketToken(secret: string, token: string, now = Date.now()): Promise<AccessClaims & { expired: boolean }> {
@@ -98,6 +100,7 @@ function accessClaims(payload: Record<string, unknown>): AccessClaims {
   if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
     throw new TokenError("INVALID_TOKEN");
   }
-  if (role !== "user" && role !== "provider" && role !== "admin") throw new TokenError("INVALID_TOKEN");
-  return { sub, role, sid, jti, exp };
+  const known = ROLES.find((r) => r === role);
+  if (!known) throw new TokenError("INVALID_TOKEN");
+  return { sub, role: known, sid, jti, exp };
 }

@@ -1,11 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type Config, loadConfig } from "../env";
+import { migrateStorage, type StorageMigration } from "../lib/do-storage";
+import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
-import { createPaytmClient, type OrderStatusResult, type PaytmCallLog, type PaytmClient } from "../paytm/client";
+import type { OrderStatusResult } from "../paytm/client";
+import { paytmClientFor } from "../paytm/from-config";
 import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
 import {
-  type ApiLogRow,
   applyPayment,
   type Grant,
   grantOfPaidOrder,
@@ -14,21 +16,22 @@ import {
   markInitiated,
   orderByPaytmId,
   type PaymentOrderRow,
-  recordApiLogs,
   recordEvent,
   recordSecurityEvent,
   scheduleNextCheck,
   TOKEN_TTL_MS,
 } from "./service";
 
+const log = createLogger("info", { component: "payment-order" });
+
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
  * serializes everything that can touch the order (initiate, checkout, verify, browser callback,
- * S2S webhook, alarms, the reconciliation cron; refunds next) and keeps in its SQLite storage:
+ * S2S webhook, alarms, the reconciliation cron, the refund steps) and keeps in its SQLite storage:
  *   state     the order snapshot, the local phase, the txnToken and its deadline, a version for CAS
- *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (anchors §0.7, §3.1:
+ *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (docs/payments.md §2.3:
  *             input gates do not cover fetch, so a crash or an interleaving must find the marker)
- *   seen      dedup keys of callbacks/webhooks already acted on (anchors §1.5: (orderId, STATUS))
+ *   seen      dedup keys of callbacks/webhooks already acted on (docs/payments.md §1.5: (orderId, STATUS))
  *
  * Phases (local view; Postgres is the system of record and its guards have the final word):
  *   new ──initiate──▶ initiating ──0000/0002──▶ awaiting_payment ──status TXN_SUCCESS──▶ paid
@@ -40,9 +43,6 @@ import {
  * callback and webhook are hints that trigger that read. Activation and the paid transition commit
  * in one Postgres transaction (service.applyPayment), so a database fault leaves the order open and
  * the alarm/cron re-drive it later.
- *
- * Extension point for refunds (issue 6): add a `refunds` table in `MIGRATIONS` and a
- * `requestRefund()` method that runs through `serial()` like the methods below.
  */
 
 export type Phase = "new" | "initiating" | "initiate_unknown" | "awaiting_payment" | "paid" | "failed" | "expired";
@@ -104,7 +104,7 @@ type AttemptView = { id: number; kind: string; trigger: string; state: string; s
 
 type Trigger = "verify" | "callback" | "webhook" | "alarm" | "cron" | "initiate" | "checkout";
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: StorageMigration[] = [
   `CREATE TABLE state (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      paytm_order_id TEXT NOT NULL,
@@ -149,15 +149,7 @@ export class PaymentOrder extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS _sql_schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const done = Number(sql.exec("SELECT coalesce(max(version), 0) AS v FROM _sql_schema_migrations").one().v);
-    for (let v = done; v < MIGRATIONS.length; v++) {
-      ctx.storage.transactionSync(() => {
-        sql.exec(MIGRATIONS[v]!);
-        sql.exec("INSERT INTO _sql_schema_migrations (version, applied_at) VALUES (?, ?)", v + 1, Date.now());
-      });
-    }
+    migrateStorage(ctx.storage, MIGRATIONS);
   }
 
   // --- public RPC ----------------------------------------------------------------------------
@@ -240,7 +232,7 @@ export class PaymentOrder extends DurableObject<Env> {
   }
 
   /**
-   * Refunds (issue 6): request, queue step, poll, webhook notice, admin retry. They run in this
+   * Refunds: request, queue step, poll, webhook notice, admin retry. They run in this
    * order's serial chain, so no refund step overlaps another or a payment step; the rules live in
    * src/refunds/operations.ts.
    */
@@ -400,42 +392,6 @@ export class PaymentOrder extends DurableObject<Env> {
     );
   }
 
-  /** A Paytm client whose call log lands in payment_api_logs (after the operation, off the response path). */
-  private paytm(order: OrderSnapshot): { client: PaytmClient; flush: () => void } {
-    const cfg = this.config();
-    const logs: ApiLogRow[] = [];
-    const client = createPaytmClient({
-      mid: cfg.PAYTM_MID,
-      merchantKey: cfg.PAYTM_MERCHANT_KEY,
-      host: cfg.PAYTM_HOST,
-      website: cfg.PAYTM_WEBSITE,
-      timeoutMs: cfg.PAYTM_TIMEOUT_MS,
-      log: (e: PaytmCallLog) =>
-        logs.push({
-          orderId: order.id,
-          endpoint: e.endpoint,
-          method: "POST",
-          requestBody: (e.request ?? null) as Record<string, unknown> | null,
-          responseStatus: e.httpStatus ?? null,
-          responseBody: {
-            outcome: e.outcome,
-            attempt: e.attempt,
-            resultStatus: e.resultStatus,
-            resultCode: e.resultCode,
-            body: e.response,
-          },
-          latencyMs: Math.round(e.latencyMs),
-          error: e.error ?? null,
-        }),
-    });
-    const flush = () => {
-      if (logs.length === 0) return;
-      const rows = logs.splice(0);
-      this.ctx.waitUntil(recordApiLogs(this.backgroundDb().http, rows).catch(() => undefined));
-    };
-    return { client, flush };
-  }
-
   // --- initiate ------------------------------------------------------------------------------
 
   private async doInitiate(s: StateRow, trigger: Trigger): Promise<InitiateOutcome> {
@@ -467,7 +423,7 @@ export class PaymentOrder extends DurableObject<Env> {
     };
     let st = this.transition(s, { phase: "initiating" });
     const attempt = this.beginAttempt("initiate", trigger, request); // persisted before the fetch
-    const { client, flush } = this.paytm(order);
+    const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
     const r = await client.initiateTransaction(request);
     flush();
     this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r.ok ? { ...r, txnToken: "[stored]" } : r);
@@ -531,7 +487,7 @@ export class PaymentOrder extends DurableObject<Env> {
       r = JSON.parse(s.last_status_json!) as OrderStatusResult;
     } else {
       const attempt = this.beginAttempt("status", trigger, { orderId: order.paytmOrderId });
-      const { client, flush } = this.paytm(order);
+      const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
       r = await client.orderStatus(order.paytmOrderId);
       flush();
       this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r);
@@ -589,14 +545,10 @@ export class PaymentOrder extends DurableObject<Env> {
         return { kind: "paid", grant };
       } catch (err) {
         // Nothing committed (one transaction). Keep the order open and come back soon.
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "payment activation failed; will reconcile",
-            orderId: order.paytmOrderId,
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        log.error("payment activation failed; will reconcile", {
+          orderId: order.paytmOrderId,
+          error: err instanceof Error ? err.message : String(err),
+        });
         await this.ctx.storage.setAlarm(Date.now() + ALARM_BACKOFF_MS[0]!);
         await scheduleNextCheck(db.http, order.id, ALARM_BACKOFF_MS[0]!).catch(() => undefined);
         return { kind: "activation_failed", retryAfterSec: 30 };
@@ -658,14 +610,10 @@ export class PaymentOrder extends DurableObject<Env> {
         this.db(),
       );
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "automatic refund of a duplicate payment failed; the refunds cron will retry",
-          orderId: order.paytmOrderId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      log.error("automatic refund of a duplicate payment failed; the refunds cron will retry", {
+        orderId: order.paytmOrderId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

@@ -11,6 +11,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
+import { clientIp } from "../lib/client-ip";
 import { paymentOrderStub } from "../lib/durable-objects";
 import { verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
@@ -50,17 +51,13 @@ import {
 /**
  * /api/payments: Paytm listing fees (providers) and labour access (customers).
  * Routes speak HTTP; the PaymentOrder Durable Object (one per order) does every Paytm call and
- * state change; service.ts holds the Postgres rules. Contract: client-contract §3.12, §3.13, §5.
+ * state change; service.ts holds the Postgres rules. Contract: docs/api-contract.md §3.12, §3.13, §5.
  */
 export const paymentsRoutes = new Hono<AppEnv>();
 
 const PAYMENTS = ["payments"];
 
 const orderStub = paymentOrderStub;
-
-function clientIp(c: AppContext): string | null {
-  return c.req.header("cf-connecting-ip") ?? null;
-}
 
 function clientInfo(c: AppContext): Record<string, unknown> {
   return {
@@ -409,7 +406,7 @@ async function bodyText(c: AppContext): Promise<string> {
 }
 
 async function callback(c: AppContext, text: string) {
-  // No IP allow-list here: this request comes from the customer's browser (anchors §0.3, §1.5).
+  // No IP allow-list here: this request comes from the customer's browser (docs/payments.md §1.4).
   let hint: Hint;
   try {
     hint = await handPaymentNotification(c, "callback", text, "application/x-www-form-urlencoded");
@@ -508,7 +505,7 @@ async function verifyOrder(c: AppContext, order: PaymentOrderRow, activatedMessa
         amountPaise: g.amountPaise,
         alreadyProcessed: g.alreadyProcessed,
       };
-      // The user app treats "already processed" as success (client-contract §3.13); both apps want 2xx + success.
+      // The user app treats "already processed" as success (docs/api-contract.md §3.13); both apps want 2xx + success.
       // Paid but nothing granted: a duplicate of a purchase already paid (or its listing was deleted) — refunded automatically.
       const refunding = g.startDate === null;
       const message = refunding
@@ -563,7 +560,7 @@ paymentsRoutes.post(
     const input = c.req.valid("json");
     const order = await ownOrder(c, input.orderId, "listing_fee");
     if (input.providerServiceId && input.providerServiceId !== order.providerServiceId) {
-      // Upstream activated the body's listing (§10 #3). Here the body can only disagree, never decide.
+      // Upstream activated the body's listing. Here the body can only disagree, never decide.
       background(
         c,
         recordSecurityEvent(c.get("db").http, {
@@ -606,7 +603,7 @@ paymentsRoutes.get(
     const s = await labourAccessStatus(c.get("db").http, principalOf(c).userId);
     return ok(c, {
       ...s,
-      // Fallback names the user app also reads (client-contract §3.13).
+      // Fallback names the user app also reads (docs/api-contract.md §3.13).
       labour_access_status: s.accessStatus,
       labour_access_start_date: s.startDate,
       labour_access_end_date: s.endDate,

@@ -3,7 +3,7 @@ import { z } from "zod";
 /** Our Paytm orderIds (ORDER_… / LABOUR_…); Paytm's own rule is ≤ 50 of [A-Za-z0-9@._-]. */
 export const paytmOrderIdSchema = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
 
-/** The app shows the price; the server only checks it (client-contract §3.12: a string "99"; §3.13: the number 99). */
+/** The app shows the price; the server only checks it (docs/api-contract.md §3.12: a string "99"; §3.13: the number 99). */
 const clientAmount = z.union([z.string().trim().max(20), z.number().positive().max(10_000_000)]);
 
 export const InitiateListingBody = z.object({
@@ -30,7 +30,7 @@ export const HistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** What the apps may record about their own payment UI; server-side events are never client-writable (§10 #13). */
+/** What the apps may record about their own payment UI; server-side events are never client-writable. */
 export const CLIENT_EVENT_TYPES = [
   "payment_page_opened",
   "payment_page_closed",

@@ -1,7 +1,6 @@
 import { and, desc, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import {
-  paymentApiLogs,
   paymentAttempts,
   paymentEvents,
   paymentOrders,
@@ -11,6 +10,7 @@ import {
   servicesMaster,
 } from "../db/schema";
 import { AppError } from "../http/errors";
+import { toHex } from "../lib/bytes";
 import { notify } from "../outbox/outbox";
 import { paiseToRupees, rupeesToPaise } from "../paytm/amount";
 
@@ -24,11 +24,11 @@ import { paiseToRupees, rupeesToPaise } from "../paytm/amount";
 export type PaymentOrderRow = typeof paymentOrders.$inferSelect;
 export type Purpose = PaymentOrderRow["purpose"];
 
-/** Labour access is priced by the platform, not by a listing (upstream: exactly ₹99 for 7 days, §4). */
+/** Labour access is priced by the platform, not by a listing (upstream: exactly ₹99 for 7 days). */
 export const LABOUR_ACCESS_PRICE = { amountPaise: 9900, validityDays: 7 } as const;
 
 /**
- * An order lives as long as its txnToken (15 min at Paytm, anchors §1.2) plus a few minutes for a
+ * An order lives as long as its txnToken (15 min at Paytm, docs/payments.md §1.2) plus a few minutes for a
  * bank to confirm; after that reconciliation asks Paytm once more and closes it if unpaid.
  */
 export const ORDER_TTL_MS = 20 * 60_000;
@@ -73,7 +73,7 @@ export function listingForPayment(rows: ListingPriceRow[], userId: string): List
 
 /**
  * The apps send the price they show ("99" from the provider app, 99 from the user app). It is only
- * checked, never used: a different amount is 400 and nothing is created (seed audit, test 5).
+ * checked, never used: a different amount is 400 and nothing is created (docs/payments.md §3).
  */
 export function assertClientAmount(amount: string | number | undefined, expectedPaise: number): void {
   if (amount === undefined) return;
@@ -87,9 +87,7 @@ export function assertClientAmount(amount: string | number | undefined, expected
 
 /** ≤ 50 chars of [A-Za-z0-9_], unique: the orderId Paytm sees and the app echoes back. */
 export function mintPaytmOrderId(purpose: Purpose): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const b of rand) hex += b.toString(16).padStart(2, "0");
+  const hex = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `${purpose === "listing_fee" ? "ORDER" : "LABOUR"}_${Date.now().toString(36)}_${hex}`.toUpperCase();
 }
 
@@ -144,7 +142,7 @@ function riskStatsQuery(db: HttpDb, userId: string) {
  * The natural idempotency key: at most one open order per (payer, purpose, listing), enforced by
  * the partial unique indexes. The claim is one INSERT ... ON CONFLICT DO NOTHING: a concurrent
  * loser waits for the winner's commit and inserts nothing. Never a SELECT-then-INSERT race
- * (anchors §2.4 rule 2). One round trip: the claim, the read of the open order (a later statement
+ * (docs/payments.md §2.1). One round trip: the claim, the read of the open order (a later statement
  * of the same READ COMMITTED batch, so it sees our row or the committed winner's) and the payer's
  * history for risk scoring travel as one non-interactive batch.
  */
@@ -231,9 +229,9 @@ function grantOf(o: PaymentOrderRow, alreadyProcessed: boolean): Grant {
 }
 
 /**
- * Marks the order paid and grants what it bought, in ONE transaction (seed audit issue #6): either
+ * Marks the order paid and grants what it bought, in ONE transaction (docs/payments.md §3): either
  * the order is paid and the listing/labour window extended, or neither. Listing: +validity from
- * max(now, current end) (renewals extend, §3.3). Labour: a window from max(now, latest end); the
+ * max(now, current end) (renewals extend). Labour: a window from max(now, latest end); the
  * user row is locked so two orders of one user cannot both start at the same old end (the
  * exclusion constraint would reject the second anyway).
  *
@@ -516,7 +514,7 @@ export async function scheduleNextCheck(db: HttpDb, orderUuid: string, delayMs: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Logging, as the seed praised it: events, API interactions, security events (§4.4).
+// Logging: payment events, Paytm API interactions, security events.
 
 export type SecurityKind = (typeof paymentSecurityEvents.$inferInsert)["kind"];
 
@@ -559,14 +557,8 @@ export async function recordEvent(
   return rows.length > 0;
 }
 
-export type ApiLogRow = typeof paymentApiLogs.$inferInsert;
-
-export async function recordApiLogs(db: HttpDb, rows: ApiLogRow[]): Promise<void> {
-  if (rows.length > 0) await db.insert(paymentApiLogs).values(rows);
-}
-
 /**
- * Upstream's risk score (§4.3 A step 7), on our data: many recent orders, mostly failures, night
+ * Upstream's risk score, on our data: many recent orders, mostly failures, night
  * hours (IST). Informational: high scores are flagged for review, nothing is blocked. `s` is the
  * payer's history read with the order's claim (openOrder); only a high score writes.
  */

@@ -1,6 +1,7 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { paymentOrderStub } from "../lib/durable-objects";
+import { createLogger } from "../lib/log";
 import { dispatchAfterCommit } from "../outbox/outbox";
 import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
 import { RefundMessage } from "./schemas";
@@ -13,6 +14,8 @@ import {
   transition,
   undeliveredWithoutRefund,
 } from "./service";
+
+const log = createLogger("info", { component: "refunds" });
 
 /**
  * The refunds queue, its dead-letter queue, the cron poll and the automatic-refund entry point.
@@ -41,7 +44,7 @@ export async function consumeRefunds(batch: MessageBatch<unknown>, env: Env, _ct
     for (const msg of batch.messages) {
       const parsed = RefundMessage.safeParse(msg.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", msg: "malformed refund message dropped", id: msg.id }));
+        log.error("malformed refund message dropped", { id: msg.id });
         msg.ack();
         continue;
       }
@@ -54,11 +57,9 @@ export async function consumeRefunds(batch: MessageBatch<unknown>, env: Env, _ct
         const r = (await runRefund(env, found.order.paytmOrderId, { kind: "process", refundId: found.refund.id })) as ProcessOutcome;
         if (r.action === "ack") msg.ack();
         else msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
-        console.log(JSON.stringify({ level: "info", msg: "refund step", refundId: found.refund.id, attempts: msg.attempts, ...r }));
+        log.info("refund step", { refundId: found.refund.id, attempts: msg.attempts, ...r });
       } catch (err) {
-        console.error(
-          JSON.stringify({ level: "error", msg: "refund step failed; retrying", refundId: parsed.data.refundId, error: String(err) }),
-        );
+        log.error("refund step failed; retrying", { refundId: parsed.data.refundId, error: String(err) });
         msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
       }
     }
@@ -78,7 +79,7 @@ export async function consumeRefundDeadLetters(batch: MessageBatch<unknown>, env
     for (const msg of batch.messages) {
       const parsed = RefundMessage.safeParse(msg.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", msg: "malformed refund dead letter", id: msg.id, body: msg.body }));
+        log.error("malformed refund dead letter", { id: msg.id, body: msg.body });
         msg.ack();
         continue;
       }
@@ -93,12 +94,10 @@ export async function consumeRefundDeadLetters(batch: MessageBatch<unknown>, env
           });
           if (t.changed) dispatchAfterCommit(env, ctx);
         }
-        console.error(
-          JSON.stringify({ level: "error", msg: "refund dead-lettered", refundId: parsed.data.refundId, status: found?.refund.status }),
-        );
+        log.error("refund dead-lettered", { refundId: parsed.data.refundId, status: found?.refund.status });
         msg.ack();
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "refund dead letter failed; retrying", error: String(err) }));
+        log.error("refund dead letter failed; retrying", { error: String(err) });
         msg.retry({ delaySeconds: 60 });
       }
     }

@@ -1,9 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { paymentApiLogs, refunds } from "../db/schema";
+import { refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
+import { createLogger } from "../lib/log";
 import { dispatchAfterCommit } from "../outbox/outbox";
-import { createPaytmClient, type PaytmCallLog, type PaytmClient, type RefundStatusResult } from "../paytm/client";
+import type { RefundStatusResult } from "../paytm/client";
+import { paytmClientFor } from "../paytm/from-config";
 import {
   createRefund,
   POLL_BACKOFF_S,
@@ -15,12 +17,14 @@ import {
   transition,
 } from "./service";
 
+const log = createLogger("info", { component: "refunds" });
+
 /**
  * Every refund step that talks to Paytm or changes a refund, run INSIDE the order's PaymentOrder
  * Durable Object (its `refund()` method delegates here), so the steps of one order never overlap:
  * a queue redelivery, the cron poll and a webhook for the same refund run one after the other.
  *
- * Paytm rules (anchors §1.7, the client's author): the refId is stored before anything leaves and
+ * Paytm rules (docs/payments.md §1.7, the client's author): the refId is stored before anything leaves and
  * is the only id ever used for this refund; a refund that may have reached Paytm (`initiated_at`
  * set) is first looked up by status, and applied again with the SAME refId only when Paytm says it
  * has no such refund; "already raised" means "read the status"; apply only registers a refund
@@ -87,9 +91,7 @@ export async function enqueue(env: Env, refundId: string): Promise<boolean> {
     await env.REFUND_QUEUE.send({ refundId });
     return true;
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "refund enqueue failed; the cron will re-drive it", refundId, error: String(err) }),
-    );
+    log.error("refund enqueue failed; the cron will re-drive it", { refundId, error: String(err) });
     return false;
   }
 }
@@ -98,40 +100,6 @@ async function settle(env: Env, ctx: Waiter, db: Db, refundId: string, t: Transi
   const r = await transition(db, refundId, t);
   if (r.changed) dispatchAfterCommit(env, ctx);
   return r;
-}
-
-function paytmFor(cfg: Config, ctx: Waiter, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
-  const logs: (typeof paymentApiLogs.$inferInsert)[] = [];
-  const client = createPaytmClient({
-    mid: cfg.PAYTM_MID,
-    merchantKey: cfg.PAYTM_MERCHANT_KEY,
-    host: cfg.PAYTM_HOST,
-    website: cfg.PAYTM_WEBSITE,
-    timeoutMs: cfg.PAYTM_TIMEOUT_MS,
-    log: (e: PaytmCallLog) =>
-      logs.push({
-        orderId: orderUuid,
-        refundId,
-        endpoint: e.endpoint,
-        requestBody: (e.request ?? null) as Record<string, unknown> | null,
-        responseStatus: e.httpStatus ?? null,
-        responseBody: { outcome: e.outcome, attempt: e.attempt, resultStatus: e.resultStatus, resultCode: e.resultCode, body: e.response },
-        latencyMs: Math.round(e.latencyMs),
-        error: e.error ?? null,
-      }),
-  });
-  const flush = () => {
-    const rows = logs.splice(0);
-    // Its own handle: the write may finish after the operation's handle closed.
-    if (rows.length > 0)
-      ctx.waitUntil(
-        createDb(cfg)
-          .http.insert(paymentApiLogs)
-          .values(rows)
-          .catch(() => undefined),
-      );
-  };
-  return { client, flush };
 }
 
 /** A definite status answer as a transition; null when it decides nothing. */
@@ -175,7 +143,7 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
       initiatedAt: sql`coalesce(${refunds.initiatedAt}, now())`,
     })
     .where(eq(refunds.id, r.id));
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   const ids = { orderId: o.paytmOrderId, refId: r.refId };
   try {
     const readStatus = async (why: string): Promise<ProcessOutcome | "not_found"> => {
@@ -243,7 +211,7 @@ async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: 
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status !== "processing" && r.status !== "needs_attention") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });
@@ -280,7 +248,7 @@ async function applyNotice(
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status === "completed" || r.status === "failed") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });

@@ -2,12 +2,13 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { paymentEvents, paymentOrders, paymentSecurityEvents, refunds } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
-import type { AppContext, AppEnv } from "../http/context";
+import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
+import { clientIp } from "../lib/client-ip";
 import { rupeesToPaise } from "../paytm/amount";
 import { verifyRefundNotification } from "../paytm/notification";
 import { runRefund } from "./jobs";
@@ -28,10 +29,6 @@ import { ledgerOf, listRefunds, orderRefunds, type RequestOutcome, refundById, r
 export const refundsRoutes = new Hono<AppEnv>();
 
 const REFUNDS = ["refunds"];
-
-function clientIp(c: AppContext): string | null {
-  return c.req.header("cf-connecting-ip") ?? null;
-}
 
 refundsRoutes.post(
   "/refund",
@@ -137,7 +134,7 @@ refundsRoutes.post(
 
 /**
  * Paytm's refund webhook ("Accept Refund" / "Success Refund", JSON `{head:{signature}, body}`,
- * anchors §1.5). Forged or unsigned: 401 and a security event. A verified one is a trigger: the
+ * docs/payments.md §1.5). Forged or unsigned: 401 and a security event. A verified one is a trigger: the
  * order's Durable Object reads the refund status (same refId) and applies it; replays are no-ops.
  * A 5xx on an internal failure is deliberate, so Paytm delivers again.
  */

@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { refundStatus } from "../db/schema";
 import { text } from "../http/fields";
 
 /** Our Paytm orderIds (ORDER_… / LABOUR_…), as the apps know them. */
 const paytmOrderId = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
 
-/** Reasons are free text for admins; the apps send a short slug (seed audit: "service_cancelled"). */
+/** Reasons are free text for admins; the apps send a short slug (e.g. "service_cancelled"). */
 const reason = text().trim().min(3).max(200);
 
 export const RefundRequestBody = z.object({
@@ -19,10 +20,8 @@ export const RefundRequestBody = z.object({
 export const RefundIdParam = z.object({ id: z.uuid() });
 export const OrderIdParam = z.object({ orderId: paytmOrderId });
 
-export const REFUND_STATUSES = ["pending", "processing", "completed", "failed", "needs_attention"] as const;
-
 export const AdminRefundsQuery = z.object({
-  status: z.enum(REFUND_STATUSES).optional(),
+  status: z.enum(refundStatus.enumValues).optional(),
   orderId: paytmOrderId.optional(),
   userId: z.uuid().optional(),
   from: z.iso.datetime({ offset: true }).optional(),

@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/client";
-import { paymentEvents, paymentOrders, providerServices, refunds, securityEvents, users } from "../db/schema";
+import { paymentEvents, paymentOrders, providerServices, type RefundStatus, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
+import { toHex } from "../lib/bytes";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import { paiseToRupees } from "../paytm/amount";
@@ -25,7 +26,6 @@ import { paiseToRupees } from "../paytm/amount";
 
 export type RefundRow = typeof refunds.$inferSelect;
 export type OrderRow = typeof paymentOrders.$inferSelect;
-export type RefundStatus = RefundRow["status"];
 
 export type RefundActor = { kind: "admin"; userId: string } | { kind: "customer"; userId: string } | { kind: "system" };
 
@@ -98,11 +98,9 @@ export function toView(r: RefundRow, paytmOrderId: string): RefundView {
   };
 }
 
-/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (anchors §1.7). */
+/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (docs/payments.md §1.7). */
 export function mintRefId(): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const b of rand) hex += b.toString(16).padStart(2, "0");
+  const hex = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `RF${Date.now().toString(36)}${hex}`.toUpperCase();
 }
 
@@ -233,7 +231,7 @@ const FORWARD: Record<RefundStatus, RefundStatus[]> = {
   failed: [],
 };
 
-/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (anchors §1.7). */
+/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (docs/payments.md §1.7). */
 export const POLL_BACKOFF_S = [60, 120, 300, 900, 3600, 3 * 3600, 6 * 3600];
 /** A needs_attention refund is still read now and then, so a late answer resolves it without an operator. */
 const ATTENTION_POLL_S = 1800;

@@ -10,11 +10,11 @@ import { notifyStatement } from "../outbox/outbox";
 import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 
 /**
- * Provider service registration (upstream §3.3, fixed): one live listing per provider and category
+ * Provider service registration (upstream's, with its holes fixed): one live listing per provider and category
  * (unique index, 23505 → "Already registered"), a single home address upserted (upstream added one
  * per registration and duplicated every listing), paid categories start `pending` until the listing
  * fee is paid, free ones (`labors`) start `active` for their validity. Deleting is a soft delete, so
- * payment orders that reference the listing survive (§10 #7).
+ * payment orders that reference the listing survive.
  */
 
 type Row = Record<string, unknown>;
@@ -135,7 +135,7 @@ function insertPrices(
 
 /**
  * The registration's images (working proofs, engineering certificate) as URLs to save: new photos
- * stored under the provider, our URLs accepted only if the provider owns them (client-contract §3.5).
+ * stored under the provider, our URLs accepted only if the provider owns them (docs/api-contract.md §3.5).
  */
 async function registrationImages(
   owner: MediaOwner,
@@ -282,7 +282,7 @@ export async function deleteRegistration(db: HttpDb, providerUserId: string, lis
   throw conflict("Cannot delete this service registration while it has pending or accepted bookings. Complete or cancel them first.");
 }
 
-/** The provider's live registrations with status, paid window, prices and address (client-contract §3.5). */
+/** The provider's live registrations with status, paid window, prices and address (docs/api-contract.md §3.5). */
 export async function myRegistrations(db: HttpDb, providerUserId: string) {
   const rows = await rowsOf(
     db,

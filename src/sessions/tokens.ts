@@ -1,6 +1,6 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
-import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import { type Role, refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url } from "../lib/bytes";
 import { hmacSha256 } from "../lib/hmac";
@@ -12,10 +12,10 @@ import { OUTBOX_TOPICS } from "../outbox/outbox";
  *
  * A refresh token is `<row id>.<HMAC(JWT_SECRET, "refresh|" + row id)>`: opaque to the apps, only
  * its sha256 is stored, and the server alone can re-derive it from a row id. That is what makes the
- * reuse grace window honest: the apps fire concurrent refreshes with one token (client-contract
- * §2.4), and the loser of the race must get the *same* pair the winner got, which needs the
- * successor's token (rebuilt from its id) and its access token (HS256 is deterministic, so the same
- * jti/iat/sid re-sign to the same string).
+ * reuse grace window honest: the apps fire concurrent refreshes with one token
+ * (docs/api-contract.md §2.2), and the loser of the race must get the *same* pair the winner got,
+ * which needs the successor's token (rebuilt from its id) and its access token (HS256 is
+ * deterministic, so the same jti/iat/sid re-sign to the same string).
  *
  * Rotation runs in one interactive transaction: the presented row is locked (FOR UPDATE), then
  * either rotated (child inserted, parent stamped), answered from its successor (inside the grace
@@ -38,13 +38,12 @@ export async function parseRefreshToken(secret: string, token: string): Promise<
   return constantTimeEqualStrings(expected, token) ? m[1]! : null;
 }
 
-export type Role = "user" | "provider" | "admin";
 export type TokenPair = {
   accessToken: string;
   refreshToken: string;
   accessTokenExpiresAt: string;
   refreshTokenExpiresAt: string;
-  /** Legacy copy of the access token (client-contract §2.4). */
+  /** Legacy copy of the access token (docs/api-contract.md §2.1). */
   token: string;
 };
 export type ClientMeta = { ip?: string | null; userAgent?: string | null };

@@ -21,7 +21,7 @@ async function importGraph(): Promise<Graph> {
     ["src"],
     { baseDir: REPO, tsPreCompilationDeps: true, doNotFollow: { path: "node_modules" } },
     {},
-    { tsConfig: extractTSConfig(`${REPO}/tsconfig.json`) },
+    { tsConfig: extractTSConfig(`${REPO}/src/tsconfig.json`) },
   );
   const result = output as ICruiseResult;
   const files: string[] = [];
