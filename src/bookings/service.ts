@@ -5,6 +5,7 @@ import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
+import { isOurUrl } from "../media/store";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { hasLabourAccessSql } from "../payments/service";
 import { type Appointment, displayDate } from "./time";
@@ -797,7 +798,18 @@ export type CustomerReportInput = {
  * provider's customers has that name (upstream took the first ILIKE match across all users, §10 #22).
  * One round trip.
  */
-export async function reportCustomer(db: Db, providerUserId: string, input: CustomerReportInput): Promise<{ reportId: string }> {
+export async function reportCustomer(
+  db: Db,
+  providerUserId: string,
+  input: CustomerReportInput,
+  publicBaseUrl: string,
+): Promise<{ reportId: string }> {
+  // Evidence is links to photos: https, or one of our own media URLs (plain http only locally).
+  const insecure = input.evidence.findIndex((u) => !u.startsWith("https://") && !isOurUrl(u, publicBaseUrl));
+  if (insecure >= 0)
+    throw new AppError("VALIDATION_ERROR", `evidence.${insecure}: must be an https URL`, {
+      errors: [{ field: `evidence.${insecure}`, message: "must be an https URL" }],
+    });
   const reportId = crypto.randomUUID();
   const [, inserted] = await db.http.batch([
     lockReporter(db.http, providerUserId),

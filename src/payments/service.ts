@@ -734,3 +734,51 @@ export async function transactionHistory(db: HttpDb, userId: string, purpose: Pu
     pagination: { currentPage: page, totalPages: Math.ceil(n / limit), total: n, limit, hasMore: page * limit < n },
   };
 }
+
+/** One of the payer's orders as recorded (verify is what asks Paytm). Someone else's is a plain 404. */
+export async function paymentStatus(db: HttpDb, userId: string, paytmOrderId: string) {
+  const [o] = await db
+    .select()
+    .from(paymentOrders)
+    .where(and(eq(paymentOrders.paytmOrderId, paytmOrderId), eq(paymentOrders.userId, userId)))
+    .limit(1);
+  if (!o) throw new AppError("NOT_FOUND", "Payment order not found");
+  return {
+    transaction: {
+      id: o.id,
+      order_id: o.paytmOrderId,
+      purpose: o.purpose,
+      provider_service_id: o.providerServiceId,
+      amount: o.amountPaise / 100,
+      amount_paise: o.amountPaise,
+      currency: o.currency,
+      status: appStatus(o.status),
+      order_status: o.status,
+      transaction_id: o.gatewayTxnId,
+      validity_days: o.validityDays,
+      start_date: o.grantedFrom,
+      end_date: o.grantedUntil,
+      expires_at: o.expiresAt,
+      created_at: o.createdAt,
+      completed_at: o.paidAt,
+    },
+  };
+}
+
+/** A payment-UI event the app reports about one of its own orders (known types only, §10 #13). */
+export async function recordClientEvent(
+  db: HttpDb,
+  userId: string,
+  input: { orderId: string; eventType: string; eventData?: Record<string, unknown> },
+  client: Record<string, unknown>,
+): Promise<{ recorded: true }> {
+  const order = await orderByPaytmId(db, input.orderId);
+  if (!order || order.userId !== userId) throw new AppError("NOT_FOUND", "Payment order not found");
+  await recordEvent(db, {
+    orderId: order.id,
+    source: "client",
+    eventType: input.eventType,
+    payload: { data: input.eventData ?? {}, client },
+  });
+  return { recorded: true };
+}
