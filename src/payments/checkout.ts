@@ -3,24 +3,23 @@ import type { BatchResponse } from "drizzle-orm/batch";
 import type { HttpDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { AppError } from "../http/errors";
+import { rupeesToPaise } from "../paytm/amount";
+import { recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
 import type { FirstReads } from "./idempotency";
-import { checkoutSignatureValid, checkoutUrl } from "./pages";
-import { paymentOrderStub } from "./payment-order";
+import { LABOUR_ACCESS_PRICE } from "./labour-access";
+import { listingForPayment, listingForPaymentQuery } from "./listing-fee";
 import {
-  assertClientAmount,
-  assessRisk,
-  LABOUR_ACCESS_PRICE,
-  listingForPayment,
-  listingForPaymentQuery,
   openOrder,
   openOrderQuery,
   orderByPaytmId,
   orderByPaytmIdQuery,
   type PaymentOrderRow,
   type Purpose,
-  recordSecurityEvent,
-} from "./service";
+  type RiskStats,
+} from "./orders";
+import { checkoutSignatureValid, checkoutUrl } from "./pages";
+import { paymentOrderStub } from "./payment-order";
 
 /**
  * Checkout: open (or reuse) the payer's one open order for a product and have its PaymentOrder
@@ -53,6 +52,58 @@ export type CheckoutPlan<T extends FirstReads> = {
   reads: (db: HttpDb) => T;
   run: (read: BatchResponse<T>) => Promise<Checkout>;
 };
+
+/**
+ * The apps send the price they show ("99" from the provider app, 99 from the user app). It is only
+ * checked, never used: a different amount is 400 and nothing is created (seed audit, test 5).
+ */
+export function assertClientAmount(amount: string | number | undefined, expectedPaise: number): void {
+  if (amount === undefined) return;
+  const paise = rupeesToPaise(typeof amount === "number" ? String(amount) : amount);
+  if (paise !== expectedPaise) {
+    throw new AppError("AMOUNT_MISMATCH", "Payment amount does not match the price of this service", {
+      extra: { expectedAmount: expectedPaise / 100, expectedCurrency: "INR" },
+    });
+  }
+}
+
+/**
+ * Upstream's risk score (§4.3 A step 7), on our data: many recent orders, mostly failures, night
+ * hours (IST). Informational: high scores are flagged for review, nothing is blocked. `s` is the
+ * payer's history read with the order's claim (openOrder); only a high score writes.
+ */
+export async function assessRisk(db: HttpDb, order: PaymentOrderRow, ip: string | null, s: RiskStats | undefined): Promise<number> {
+  const factors: string[] = [];
+  let score = 0;
+  if (s && s.total >= 4 && s.failed / s.total > 0.5) {
+    score += 0.3;
+    factors.push("mostly_failed_history");
+  }
+  if (s && s.lastHour > 3) {
+    score += 0.4;
+    factors.push("many_orders_last_hour");
+  }
+  if (order.amountPaise > 5_000_000) {
+    score += 0.2;
+    factors.push("large_amount");
+  }
+  const istHour = new Date(Date.now() + 5.5 * 3_600_000).getUTCHours();
+  if (istHour >= 3 && istHour < 6) {
+    score += 0.1;
+    factors.push("night_hours_ist");
+  }
+  if (score > 0.7) {
+    await recordSecurityEvent(db, {
+      kind: "high_risk",
+      orderId: order.id,
+      paytmOrderId: order.paytmOrderId,
+      userId: order.userId,
+      ip,
+      details: { score, factors, action: "flagged_for_review", stats: s },
+    });
+  }
+  return score;
+}
 
 /**
  * Open (or reuse) the one open order for this payer and product, then have its Durable Object

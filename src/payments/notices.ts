@@ -1,9 +1,10 @@
 import { AppError } from "../http/errors";
 import { type FormNotificationResult, verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
 import { type RefundNoticeAnswer, receiveRefundNotice } from "../refunds/webhook";
+import { recordEvent, recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
+import { orderByPaytmId } from "./orders";
 import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
-import { orderByPaytmId, recordEvent, recordSecurityEvent } from "./service";
 
 /**
  * What Paytm tells us without being asked: the browser callback (a form POST from the customer's

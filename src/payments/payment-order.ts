@@ -4,22 +4,9 @@ import { type Config, loadConfig } from "../env";
 import { metric } from "../lib/metrics";
 import { createPaytmClient, type OrderStatusResult, type PaytmCallLog, type PaytmClient } from "../paytm/client";
 import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
-import {
-  type ApiLogRow,
-  applyPayment,
-  type Grant,
-  grantOfPaidOrder,
-  markExpired,
-  markFailed,
-  markInitiated,
-  orderByPaytmId,
-  type PaymentOrderRow,
-  recordApiLogs,
-  recordEvent,
-  recordSecurityEvent,
-  scheduleNextCheck,
-  TOKEN_TTL_MS,
-} from "./service";
+import { type ApiLogRow, recordApiLogs, recordEvent, recordSecurityEvent } from "./audit";
+import { orderByPaytmId, type PaymentOrderRow, TOKEN_TTL_MS } from "./orders";
+import { applyPayment, type Grant, grantOfPaidOrder, markExpired, markFailed, markInitiated, scheduleNextCheck } from "./status";
 
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
@@ -38,7 +25,7 @@ import {
  *
  * Only a signed /v3/order/status read whose orderId, MID and amount match marks anything paid; the
  * callback and webhook are hints that trigger that read. Activation and the paid transition commit
- * in one Postgres transaction (service.applyPayment), so a database fault leaves the order open and
+ * in one Postgres transaction (status.ts applyPayment), so a database fault leaves the order open and
  * the alarm/cron re-drive it later.
  *
  * Extension point for refunds (issue 6): add a `refunds` table in `MIGRATIONS` and a

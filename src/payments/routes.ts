@@ -5,9 +5,12 @@ import { successBody } from "../http/envelope";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
+import { recordClientEvent } from "./audit";
 import { type Checkout, type CheckoutPlan, checkoutPageState, labourAccessCheckout, listingFeeCheckout, retryCheckout } from "./checkout";
 import type { PaymentRequest } from "./context";
+import { paymentStatus, transactionHistory } from "./history";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
+import { labourAccessStatus } from "./labour-access";
 import { receiveCallback, receiveWebhook } from "./notices";
 import { checkoutPage, messagePage } from "./pages";
 import {
@@ -21,13 +24,13 @@ import {
   VerifyLabourBody,
   VerifyListingBody,
 } from "./schemas";
-import { labourAccessStatus, paymentStatus, recordClientEvent, transactionHistory } from "./service";
 import { type VerifiedPayment, verifyLabourPayment, verifyListingPayment } from "./verify";
 
 /**
  * /api/payments: Paytm listing fees (providers) and labour access (customers). Routes speak HTTP;
  * the flows are checkout.ts, verify.ts and notices.ts, the PaymentOrder Durable Object (one per
- * order) does every Paytm call and state change, and service.ts holds the Postgres rules.
+ * order) does every Paytm call and state change, and the Postgres rules are by concern: orders.ts,
+ * listing-fee.ts, labour-access.ts, status.ts (an order's status changes), history.ts, audit.ts.
  * Contract: client-contract §3.12, §3.13, §5.
  */
 export const paymentsRoutes = new Hono<AppEnv>();

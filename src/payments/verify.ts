@@ -1,7 +1,8 @@
 import { AppError } from "../http/errors";
+import { recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
+import { orderByPaytmId, type PaymentOrderRow, type Purpose } from "./orders";
 import { paymentOrderStub } from "./payment-order";
-import { orderByPaytmId, type PaymentOrderRow, type Purpose, recordSecurityEvent } from "./service";
 
 /**
  * The app's verify after checkout: its own order, confirmed by the order's Durable Object with

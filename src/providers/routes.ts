@@ -1,6 +1,8 @@
 import { Hono } from "hono";
+import { rateCustomer, reportCustomer } from "../bookings/feedback";
+import { markAllViewed, providerBookings, providerUnreadCount } from "../bookings/lists";
 import { IdParam, ListBookingsQuery, ProviderStatusBody, RateBody, ReportCustomerBody } from "../bookings/schemas";
-import { changeStatus, markAllViewed, providerBookings, providerUnreadCount, rateCustomer, reportCustomer } from "../bookings/service";
+import { changeStatus } from "../bookings/status";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";

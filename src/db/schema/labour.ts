@@ -7,7 +7,7 @@ import { users } from "./users";
 /**
  * Customer access to labour listings (₹99 for 7 days, §3.6), one row per paid order. Upstream kept
  * a status and dates on `users`, never enforced them server-side, and its expiry job crashed (§10 #11,
- * #13). Access now = a window covering now() (`labourWindowNow` in payments/service.ts: the one
+ * #13). Access now = a window covering now() (`labourWindowNow` in payments/labour-access.ts: the one
  * definition the status endpoint and the bookings check share); nothing has to flip a status at expiry.
  *
  * - `order_id` is unique: applying the same payment twice (callback + verify + reconciliation) grants once.
