@@ -2,14 +2,14 @@ import { eq } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { AppError } from "../http/errors";
+import { paymentOrderStub } from "../payments/payment-order";
 import { rupeesToPaise } from "../paytm/amount";
-import { runRefund } from "./jobs";
 import { ledgerOf, orderRefunds, type RefundView, type RequestOutcome, refundById, toView } from "./service";
 
 /**
  * Refunds as the API offers them (refunds/routes.ts): asking for one, reading one or an order's
  * ledger, an admin's retry. Who may see what is decided here; every step that changes a refund runs
- * in the order's PaymentOrder Durable Object (./jobs.ts runRefund).
+ * in the order's PaymentOrder Durable Object, one step of an order at a time.
  */
 
 /** Who is asking: admins see and refund any order, everyone else only their own. */
@@ -32,15 +32,12 @@ export async function requestRefund(env: Env, db: HttpDb, viewer: Viewer, input:
     .where(eq(paymentOrders.paytmOrderId, input.orderId))
     .limit(1);
   if (!known) throw new AppError("NOT_FOUND", "Payment order not found");
-  const r = (await runRefund(env, input.orderId, {
-    kind: "request",
-    request: {
-      paytmOrderId: input.orderId,
-      reason: input.reason,
-      amountPaise,
-      actor: viewer.role === "admin" ? { kind: "admin", userId: viewer.userId } : { kind: "customer", userId: viewer.userId },
-    },
-  })) as RequestOutcome;
+  const r = await paymentOrderStub(env, input.orderId).requestRefund(input.orderId, {
+    paytmOrderId: input.orderId,
+    reason: input.reason,
+    amountPaise,
+    actor: viewer.role === "admin" ? { kind: "admin", userId: viewer.userId } : { kind: "customer", userId: viewer.userId },
+  });
   if (!r.ok) throw new AppError(r.code, r.message, { extra: r.extra });
   return r;
 }
@@ -75,9 +72,7 @@ export async function retryRefund(
       `Only a refund that needs attention can be retried (this one is ${found.refund.status})`,
     );
   }
-  const r = (await runRefund(env, found.order.paytmOrderId, { kind: "retry", refundId: found.refund.id, actorId: adminId })) as {
-    status: string;
-  };
+  const r = await paymentOrderStub(env, found.order.paytmOrderId).retryRefund(found.order.paytmOrderId, found.refund.id, adminId);
   const after = await refundById(db, found.refund.id);
   return { refund: toView(after!.refund, found.order.paytmOrderId), requeued: r.status === "pending" };
 }

@@ -58,7 +58,8 @@ export type RefundView = {
 
 export type RequestOutcome =
   | { ok: true; created: boolean; refund: RefundView }
-  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, unknown> };
+  /** `extra`: numbers for the error envelope (plain data, so the answer crosses the Durable Object RPC boundary typed). */
+  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, number> };
 
 // ---------------------------------------------------------------------------------------------
 // Customer policy (written down; admins are not bound by it):
@@ -108,7 +109,7 @@ export function mintRefId(): string {
 
 const OPEN: RefundStatus[] = ["pending", "processing", "needs_attention"];
 
-function reject(code: ErrorCode, message: string, extra?: Record<string, unknown>): RequestOutcome {
+function reject(code: ErrorCode, message: string, extra?: Record<string, number>): RequestOutcome {
   return { ok: false, code, message, extra };
 }
 

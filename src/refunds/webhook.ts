@@ -3,8 +3,8 @@ import type { HttpDb } from "../db/client";
 import { paymentEvents, paymentSecurityEvents, refunds } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
+import { paymentOrderStub } from "../payments/payment-order";
 import type { RefundNotificationResult } from "../paytm/notification";
-import { runRefund } from "./jobs";
 import { refundByRefId } from "./service";
 
 /**
@@ -57,8 +57,7 @@ export async function receiveRefundNotice(deps: Deps, v: RefundNotificationResul
   const dedupKey = `refund-webhook:${n.refId}:${n.status}`;
   let duplicate = found.refund.status === "completed" || found.refund.status === "failed";
   if (!duplicate) {
-    await runRefund(env, found.order.paytmOrderId, {
-      kind: "notice",
+    await paymentOrderStub(env, found.order.paytmOrderId).refundNotice(found.order.paytmOrderId, {
       refundId: found.refund.id,
       status,
       paytmRefundId: n.refundId,
