@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import { revokeSessionsStatement } from "../auth/tokens";
-import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
 
 /** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */

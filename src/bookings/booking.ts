@@ -1,6 +1,6 @@
 import type { SQL } from "drizzle-orm";
-import { publicServiceName } from "../catalogue/categories";
 import type { HttpDb } from "../db/client";
+import { categoryLabel, publicServiceName } from "../listings/categories";
 import { displayDate } from "./time";
 
 /**
@@ -21,13 +21,8 @@ export const rowsOf = async (db: HttpDb, q: SQL): Promise<Row[]> => (await db.ex
 
 export type BookingStatus = "pending" | "accepted" | "rejected" | "cancelled" | "completed";
 
-/** Human label of a category for notification texts ("granite-tiles" → "Granite Tiles"). */
-export function serviceLabel(name: string): string {
-  return publicServiceName(name)
-    .split("-")
-    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
-    .join(" ");
-}
+/** A category as booking notifications name it: its name in the user app, printed ("painting" → "Painting Cleaning"). */
+export const serviceLabel = (name: string): string => categoryLabel(publicServiceName(name));
 
 /** The appointment as notifications quote it ("Sat, 28 Nov 2026 at 10:30 AM"). */
 export const when = (date: string, time: string) => `${displayDate(date)} at ${time}`;

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
-import { LABOUR_SERVICE } from "../catalogue/categories";
-import { num } from "../catalogue/shape";
 import type { Db } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { INT4_MAX } from "../http/fields";
+import { num } from "../lib/shape";
+import { LABOUR_SERVICE } from "../listings/categories";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { hasLabourAccessSql } from "../payments/labour-access";
 import { type Row, rowsOf, serviceLabel, when } from "./booking";

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
-import { num, pgTextArray } from "../catalogue/shape";
 import type { Db, HttpDb } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
+import { num, pgTextArray } from "../lib/shape";
 import { isOurUrl } from "../media/store";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { type BookingStatus, type Row, rowsOf, serviceLabel } from "./booking";

@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import { publicServiceName } from "../catalogue/categories";
-import { isoSql, num, rupees } from "../catalogue/shape";
 import type { HttpDb } from "../db/client";
 import { notFound } from "../http/errors";
+import { isoSql, num, rupees } from "../lib/shape";
+import { publicServiceName } from "../listings/categories";
 import { changeWithOutbox } from "../notifications/outbox";
 import { type BookingStatus, type Row, rowsOf } from "./booking";
 

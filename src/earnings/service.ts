@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { formatRupees, num } from "../catalogue/shape";
 import type { HttpDb } from "../db/client";
+import { formatRupees, num } from "../lib/shape";
 
 /**
  * Provider earnings from customer bookings (display only; no payouts exist). Days and months are

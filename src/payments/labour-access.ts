@@ -1,5 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { HttpDb } from "../db/client";
+import type { Db, HttpDb } from "../db/client";
+import { formatDateIst, formatTimeIst } from "../notifications/format";
+import { type NotifyInput, notifyMany } from "../notifications/outbox";
 
 /** Labour access: a customer's paid window for booking labourers. */
 
@@ -83,4 +85,44 @@ export async function labourAccessStatus(db: HttpDb, userId: string): Promise<La
 export async function hasLabourAccess(db: HttpDb, userId: string): Promise<boolean> {
   const { rows } = await db.execute<{ ok: boolean }>(sql`select ${hasLabourAccessSql(userId)} as ok`);
   return rows[0]?.ok === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry warning (cron, src/jobs/register.ts): one transaction, the `sent_reminders` claim and the
+// notification commit together, so re-running sends nothing twice.
+
+const iso = (v: string) => new Date(v);
+
+/**
+ * Labour access ending within 2 days with no later window (a renewal starts where the current one
+ * ends, so a renewed user is not warned): one warning per access row.
+ */
+export async function warnExpiringLabourAccess(db: Db, at: Date) {
+  return db.transaction(async (tx) => {
+    const res = await tx.execute<{ id: string; user_id: string; expires_at: string }>(sql`
+      with due as (
+        select la.id, la.user_id, la.expires_at
+        from labour_access la
+        where la.expires_at > ${at.toISOString()}::timestamptz
+          and la.expires_at <= ${at.toISOString()}::timestamptz + interval '2 days'
+          and not exists (select 1 from labour_access later where later.user_id = la.user_id and later.expires_at > la.expires_at)
+      ), claimed as (
+        insert into sent_reminders (kind, subject_id, period, user_id)
+        select 'labour_expiry_warning', id, to_json(expires_at)#>>'{}', user_id from due
+        on conflict do nothing
+        returning subject_id
+      )
+      select due.id, due.user_id, to_json(due.expires_at)#>>'{}' as expires_at
+      from due join claimed on claimed.subject_id = due.id`);
+    const inputs: NotifyInput[] = res.rows.map((a) => ({
+      userId: a.user_id,
+      type: "labour_access",
+      title: "⏳ Labour Access Expiring Soon",
+      message: `Your labour service access expires on ${formatDateIst(iso(a.expires_at))} at ${formatTimeIst(iso(a.expires_at))}. Renew to keep booking labourers.`,
+      data: { type: "labour_access_expiring", labourAccessId: a.id, expiresAt: a.expires_at, screen: "home" },
+      dedupKey: `labour_expiry_warning:${a.id}`,
+    }));
+    const written = await notifyMany(tx, inputs);
+    return { warned: res.rows.length, notified: written.length };
+  });
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { isoSql, num } from "../catalogue/shape";
 import type { HttpDb } from "../db/client";
 import { notFound } from "../http/errors";
+import { isoSql, num } from "../lib/shape";
 
 /**
  * The provider's own profile (their own phone is theirs to see). Answers before the first service
