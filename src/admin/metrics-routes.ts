@@ -3,6 +3,7 @@ import { requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { MetricsData } from "./metrics-schemas";
 import { operationalMetrics } from "./metrics-service";
 
 /**
@@ -18,6 +19,7 @@ metricsRoutes.get(
     summary: "Payment success/failure rate, refund backlog, outbox and dead letters (live)",
     tags: ["monitoring"],
     access: "admin",
+    response: MetricsData,
   }),
   requireAuth("admin"),
   async (c) => ok(c, await operationalMetrics(c.get("db").http)),

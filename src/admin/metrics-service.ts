@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
+import type { MetricsData } from "./metrics-schemas";
 
 /**
  * The operational numbers behind the alert conditions in docs/operations.md, computed now from the
@@ -10,7 +11,7 @@ import type { HttpDb } from "../db/client";
 const int = (v: unknown) => Number(v ?? 0);
 const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0);
 
-export async function operationalMetrics(db: HttpDb) {
+export async function operationalMetrics(db: HttpDb): Promise<MetricsData> {
   const { rows } = await db.execute(sql`select
       (select count(*)::int from payment_orders where paid_at > now() - interval '1 hour') as paid_1h,
       (select count(*)::int from payment_orders where status = 'failed' and failed_at > now() - interval '1 hour') as failed_1h,

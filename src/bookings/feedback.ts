@@ -5,6 +5,7 @@ import { num, pgTextArray } from "../lib/shape";
 import { isOurUrl } from "../media/store";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { type BookingStatus, type Row, rowsOf, serviceLabel } from "./booking";
+import type { CustomerReportData, RatingData } from "./schemas";
 
 /** Feedback on a booking: each side rates the other once, and reports (customer → provider, provider → customer). */
 
@@ -112,7 +113,12 @@ export async function rateProvider(db: Db, customerId: string, bookingId: string
  * Provider → customer. The provider app sends it while the booking is still `accepted`, right
  * before completing it (client-contract §3.8), so accepted and completed bookings qualify.
  */
-export async function rateCustomer(db: Db, providerUserId: string, bookingId: string, input: RatingInput): Promise<{ created: boolean }> {
+export async function rateCustomer(
+  db: Db,
+  providerUserId: string,
+  bookingId: string,
+  input: RatingInput,
+): Promise<{ created: boolean; rating: RatingData }> {
   const rules: RatingRules = {
     direction: "provider_to_customer",
     mine: sql`pp.user_id = ${providerUserId}`,
@@ -120,7 +126,7 @@ export async function rateCustomer(db: Db, providerUserId: string, bookingId: st
     alreadyRated: "You have already rated this customer for this booking",
     notRateable: "You can only rate customers of accepted or completed bookings",
   };
-  return rate(db, bookingId, rules, input, (cur) => ({
+  const { created } = await rate(db, bookingId, rules, input, (cur) => ({
     note: {
       userId: String(cur.customer_id),
       title: "New Rating",
@@ -131,6 +137,7 @@ export async function rateCustomer(db: Db, providerUserId: string, bookingId: st
     },
     events: [],
   }));
+  return { created, rating: { bookingId, rating: input.rating } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +219,7 @@ export async function reportCustomer(
   providerUserId: string,
   input: CustomerReportInput,
   publicBaseUrl: string,
-): Promise<{ reportId: string }> {
+): Promise<CustomerReportData> {
   // Evidence is links to photos: https, or one of our own media URLs (plain http only locally).
   const insecure = input.evidence.findIndex((u) => !u.startsWith("https://") && !isOurUrl(u, publicBaseUrl));
   if (insecure >= 0)
@@ -251,5 +258,5 @@ export async function reportCustomer(
   ]);
   if (inserted.rows.length === 0)
     throw new AppError("RATE_LIMITED", `You can file at most ${REPORTS_PER_DAY} reports a day`, { retryAfter: 3600 });
-  return { reportId };
+  return { report: { id: reportId, status: "open" } };
 }

@@ -5,6 +5,7 @@ import { isoSql, num, rupees } from "../lib/shape";
 import { publicServiceName } from "../listings/categories";
 import { changeWithOutbox } from "../notifications/outbox";
 import { type BookingStatus, type Row, rowsOf } from "./booking";
+import type { BookingFields, BookingRating, BookingsPagination, ProviderBookingsData, UnreadCountData } from "./schemas";
 
 /** What each side sees of its bookings: the lists (with the total in the same query) and the unread badges. */
 
@@ -13,7 +14,7 @@ const PAGE = (page: number, limit: number) => sql`limit ${limit} offset ${(page 
 type BookedSub = { subServiceId: string; slug: string; name: string; pricePaise: number };
 const bookedSubs = (v: unknown): BookedSub[] => (typeof v === "string" ? JSON.parse(v) : (v as BookedSub[])) ?? [];
 
-function commonFields(r: Row) {
+function commonFields(r: Row): BookingFields {
   const subs = bookedSubs(r.selected_sub_services);
   const price = rupees(num(r.total_price_paise));
   return {
@@ -39,7 +40,7 @@ function commonFields(r: Row) {
   };
 }
 
-const rating = (r: Row) =>
+const rating = (r: Row): BookingRating | null =>
   r.rating === null || r.rating === undefined
     ? null
     : { rating: num(r.rating), review: (r.review as string | null) ?? null, created_at: r.rating_created_at as string };
@@ -51,7 +52,7 @@ const BOOKING_COLUMNS = sql`b.id, b.status, b.appointment_date::text as appointm
 
 export type ListQuery = { page: number; limit: number; status?: BookingStatus; id?: string };
 
-function pagination(total: number, page: number, limit: number) {
+function pagination(total: number, page: number, limit: number): BookingsPagination {
   const totalPages = Math.max(1, Math.ceil(total / limit));
   return {
     total,
@@ -115,7 +116,7 @@ export function customerBookingsOf(rows: Row[]) {
 export type CustomerBooking = ReturnType<typeof customerBookingsOf>[number];
 
 /** The provider's bookings with the customer's name and area (never the phone) and the provider's rating of them. */
-export async function providerBookings(db: HttpDb, providerUserId: string, q: ListQuery) {
+export async function providerBookings(db: HttpDb, providerUserId: string, q: ListQuery): Promise<ProviderBookingsData> {
   const rows = await rowsOf(
     db,
     sql`select ${BOOKING_COLUMNS}, cu.id as customer_id, cu.full_name as customer_name, cu.profile_pic_url as customer_profile_pic_url,
@@ -162,13 +163,13 @@ export async function customerUnreadCount(db: HttpDb, customerId: string): Promi
   return num(r?.n);
 }
 
-export async function providerUnreadCount(db: HttpDb, providerUserId: string): Promise<number> {
+export async function providerUnreadCount(db: HttpDb, providerUserId: string): Promise<UnreadCountData> {
   const [r] = await rowsOf(
     db,
     sql`select count(*)::int as n from bookings b join provider_profiles pp on pp.id = b.provider_id
          where pp.user_id = ${providerUserId} and not b.viewed_by_provider and b.status in ('pending', 'cancelled')`,
   );
-  return num(r?.n);
+  return { unreadCount: num(r?.n) };
 }
 
 /** Marks every booking of the side viewed; the badge event goes out only if something changed. One statement. */

@@ -5,6 +5,7 @@ import { AppError, conflict, notFound } from "../http/errors";
 import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
 import { type BookingStatus, type Row, rowsOf, serviceLabel, when } from "./booking";
 import { type CustomerBooking, customerBookingsOf, customerBookingsSql } from "./lists";
+import type { BookingStatusChangeData } from "./schemas";
 
 /**
  * A booking's status changes (also enforced by the `bookings_guard` trigger):
@@ -35,9 +36,9 @@ export async function changeStatus(
   bookingId: string,
   to: BookingStatus,
   reason?: string,
-): Promise<{ bookingId: string; status: BookingStatus }> {
+): Promise<BookingStatusChangeData> {
   await transition(db, actor, bookingId, to, reason);
-  return { bookingId, status: to };
+  return { booking: { id: bookingId, status: to } };
 }
 
 /** The customer cancels a pending or accepted booking; answers with the booking as their list shows it. */

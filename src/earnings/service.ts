@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { formatRupees, num } from "../lib/shape";
+import type { EarningsData } from "./schemas";
 
 /**
  * Provider earnings from customer bookings (display only; no payouts exist). Days and months are
@@ -8,7 +9,7 @@ import { formatRupees, num } from "../lib/shape";
  * `updated_at`, which later edits moved, §10 #26). Prices are the frozen booking totals. Computed per
  * request in one statement, so there is no stale cache to invalidate.
  */
-export async function providerEarnings(db: HttpDb, providerUserId: string) {
+export async function providerEarnings(db: HttpDb, providerUserId: string): Promise<EarningsData> {
   const res = await db.execute(
     sql`with ist as (select date_trunc('day', now() at time zone 'Asia/Kolkata') at time zone 'Asia/Kolkata' as day_start,
                           date_trunc('month', now() at time zone 'Asia/Kolkata') at time zone 'Asia/Kolkata' as month_start)

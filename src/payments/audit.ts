@@ -2,6 +2,7 @@ import type { HttpDb, TxDb } from "../db/client";
 import { paymentApiLogs, paymentEvents, paymentSecurityEvents } from "../db/schema";
 import { AppError } from "../http/errors";
 import { orderByPaytmId } from "./orders";
+import type { ClientEventData } from "./schemas";
 
 /** The payments audit trail, as the seed praised it: events, API interactions, security events (§4.4). */
 
@@ -58,7 +59,7 @@ export async function recordClientEvent(
   userId: string,
   input: { orderId: string; eventType: string; eventData?: Record<string, unknown> },
   client: Record<string, unknown>,
-): Promise<{ recorded: true }> {
+): Promise<ClientEventData> {
   const order = await orderByPaytmId(db, input.orderId);
   if (!order || order.userId !== userId) throw new AppError("NOT_FOUND", "Payment order not found");
   await recordEvent(db, {

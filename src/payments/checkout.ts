@@ -20,6 +20,7 @@ import {
 } from "./orders";
 import { checkoutSignatureValid, checkoutUrl } from "./pages";
 import { paymentOrderStub } from "./payment-order";
+import type { CheckoutData } from "./schemas";
 
 /**
  * Checkout: open (or reuse) the payer's one open order for a product and have its PaymentOrder
@@ -28,17 +29,6 @@ import { paymentOrderStub } from "./payment-order";
  */
 
 type Product = { purpose: Purpose; providerServiceId: string | null; amountPaise: number; validityDays: number };
-
-export type CheckoutData = {
-  orderId: string;
-  paytmUrl: string;
-  amount: number;
-  amountPaise: number;
-  currency: string;
-  validityDays: number;
-  expiresAt: string;
-  isExistingOrder: boolean;
-};
 
 /** A checkout started: `created` is false when the payer's open order for this product was reused. */
 export type Checkout = { created: boolean; checkout: CheckoutData };

@@ -2,20 +2,12 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb } from "../db/client";
 import { formatDateIst, formatTimeIst } from "../notifications/format";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import type { LabourAccessStatusData } from "./schemas";
 
 /** Labour access: a customer's paid window for booking labourers. */
 
 /** Labour access is priced by the platform, not by a listing (upstream: exactly ₹99 for 7 days, §4). */
 export const LABOUR_ACCESS_PRICE = { amountPaise: 9900, validityDays: 7 } as const;
-
-export type LabourAccessStatus = {
-  hasAccess: boolean;
-  accessStatus: "active" | "expired" | "inactive";
-  startDate: string | null;
-  endDate: string | null;
-  daysRemaining: number;
-  isExpired: boolean;
-};
 
 /**
  * Labour access now: a paid window covering now(). The ONE definition, read by the status endpoint,
@@ -29,11 +21,19 @@ export const labourWindowNow = (userId: SQL | string): SQL =>
 /** `labourWindowNow` as a boolean SQL expression, for callers that check access inside a larger query. */
 export const hasLabourAccessSql = (userId: SQL | string): SQL => sql`exists (${labourWindowNow(userId)})`;
 
+/** The user's access as the status endpoint answers it, with the fallback names the user app also reads. */
+export async function labourAccessStatus(db: HttpDb, userId: string): Promise<LabourAccessStatusData> {
+  const s = await accessWindow(db, userId);
+  return { ...s, labour_access_status: s.accessStatus, labour_access_start_date: s.startDate, labour_access_end_date: s.endDate };
+}
+
+type AccessWindow = Omit<LabourAccessStatusData, "labour_access_status" | "labour_access_start_date" | "labour_access_end_date">;
+
 /**
  * Active iff a window covers now (`labourWindowNow`); it then runs from that window's start to the end
  * of the back-to-back windows that follow it (renewals start where the previous window ends).
  */
-export async function labourAccessStatus(db: HttpDb, userId: string): Promise<LabourAccessStatus> {
+async function accessWindow(db: HttpDb, userId: string): Promise<AccessWindow> {
   const { rows } = await db.execute<{
     current_start: string | null;
     current_end: string | null;

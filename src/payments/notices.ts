@@ -1,10 +1,11 @@
 import { AppError } from "../http/errors";
 import { type FormNotificationResult, verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
-import { type RefundNoticeAnswer, receiveRefundNotice } from "../refunds/webhook";
+import { receiveRefundNotice } from "../refunds/webhook";
 import { recordEvent, recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
 import { orderByPaytmId } from "./orders";
 import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
+import type { PaytmWebhookData } from "./schemas";
 
 /**
  * What Paytm tells us without being asked: the browser callback (a form POST from the customer's
@@ -73,15 +74,12 @@ export async function receiveCallback(req: PaymentRequest, text: string): Promis
   }
 }
 
-/** What Paytm is answered (it reads only the status code). */
-export type WebhookAnswer = RefundNoticeAnswer;
-
 /**
  * Paytm's server-to-server webhook, at either of its URLs (/paytm-webhook, /paytm-refund-webhook):
  * one encoding per kind, told apart by Content-Type (anchors §1.5). A failure is a 5xx on purpose:
  * Paytm retries, and nothing was marked seen.
  */
-export async function receiveWebhook(req: PaymentRequest, text: string, contentType: string | null): Promise<WebhookAnswer> {
+export async function receiveWebhook(req: PaymentRequest, text: string, contentType: string | null): Promise<PaytmWebhookData> {
   const cfg = req.config;
   const ip = req.client.ip;
   if (cfg.PAYTM_WEBHOOK_IPS.length > 0 && (!ip || !cfg.PAYTM_WEBHOOK_IPS.includes(ip))) {

@@ -14,17 +14,24 @@ import { labourAccessStatus } from "./labour-access";
 import { receiveCallback, receiveWebhook } from "./notices";
 import { checkoutPage, messagePage } from "./pages";
 import {
+  CheckoutData,
   CheckoutQuery,
   ClientEventBody,
+  ClientEventData,
   HistoryQuery,
   InitiateLabourBody,
   InitiateListingBody,
+  LabourAccessStatusData,
   OrderIdParam,
+  PaymentStatusData,
+  PaytmWebhookData,
   RetryBody,
+  TransactionHistoryData,
+  VerifiedPaymentData,
   VerifyLabourBody,
   VerifyListingBody,
 } from "./schemas";
-import { type VerifiedPayment, verifyLabourPayment, verifyListingPayment } from "./verify";
+import { verifyLabourPayment, verifyListingPayment } from "./verify";
 
 /**
  * /api/payments: Paytm listing fees (providers) and labour access (customers). Routes speak HTTP;
@@ -36,6 +43,9 @@ import { type VerifiedPayment, verifyLabourPayment, verifyListingPayment } from 
 export const paymentsRoutes = new Hono<AppEnv>();
 
 const PAYMENTS = ["payments"];
+
+/** The WebView's pages answer HTML (text/html), never the JSON envelope, whatever their status. */
+const HTML_PAGE = { 200: { description: "HTML page for the app's WebView (text/html), not the JSON envelope" } };
 
 /** What the payment flows need from this request (payments/context.ts). */
 function paymentRequest(c: AppContext): PaymentRequest {
@@ -94,7 +104,7 @@ async function checkoutIdempotently<T extends FirstReads>(c: AppContext, input: 
 
 paymentsRoutes.post(
   "/initiate-paytm",
-  describe({ summary: "Start paying the listing fee (₹99 / 30 days) for one of my listings", tags: PAYMENTS }),
+  describe({ summary: "Start paying the listing fee (₹99 / 30 days) for one of my listings", tags: PAYMENTS, response: CheckoutData }),
   requireAuth("provider"),
   body(InitiateListingBody),
   async (c) => {
@@ -106,7 +116,7 @@ paymentsRoutes.post(
 
 paymentsRoutes.post(
   "/initiate-labour-payment",
-  describe({ summary: "Start paying for labour access (₹99 / 7 days)", tags: PAYMENTS }),
+  describe({ summary: "Start paying for labour access (₹99 / 7 days)", tags: PAYMENTS, response: CheckoutData }),
   requireAuth("user"),
   body(InitiateLabourBody),
   async (c) => {
@@ -118,7 +128,7 @@ paymentsRoutes.post(
 
 paymentsRoutes.post(
   "/retry-payment",
-  describe({ summary: "Pay again after a failed or expired order (a new Paytm order)", tags: PAYMENTS }),
+  describe({ summary: "Pay again after a failed or expired order (a new Paytm order)", tags: PAYMENTS, response: CheckoutData }),
   requireAuth("provider", "user"),
   body(RetryBody),
   async (c) => {
@@ -137,6 +147,7 @@ paymentsRoutes.get(
     summary: "Checkout page for the app's WebView: continues to Paytm with the order's txnToken",
     tags: PAYMENTS,
     access: "signature",
+    responses: HTML_PAGE,
   }),
   params(OrderIdParam),
   query(CheckoutQuery),
@@ -195,13 +206,19 @@ paymentsRoutes.post(
     summary: "Paytm browser callback (form POST from the WebView); a hint, confirmed with the status API",
     tags: PAYMENTS,
     access: "signature",
+    responses: HTML_PAGE,
   }),
   async (c) => callback(c, await bodyText(c)),
 );
 
 paymentsRoutes.get(
   "/paytm-callback",
-  describe({ summary: "Paytm browser callback re-submitted as GET (browser Back)", tags: PAYMENTS, access: "signature" }),
+  describe({
+    summary: "Paytm browser callback re-submitted as GET (browser Back)",
+    tags: PAYMENTS,
+    access: "signature",
+    responses: HTML_PAGE,
+  }),
   async (c) => {
     const qs = new URL(c.req.url).search;
     if (!qs || qs === "?") return c.html(messagePage("Payment processing", "Returning to the app…"));
@@ -221,20 +238,30 @@ async function paytmWebhook(c: AppContext) {
 
 paymentsRoutes.post(
   "/paytm-webhook",
-  describe({ summary: "Paytm server-to-server webhook (payment: form; refund: JSON)", tags: PAYMENTS, access: "signature" }),
+  describe({
+    summary: "Paytm server-to-server webhook (payment: form; refund: JSON)",
+    tags: PAYMENTS,
+    access: "signature",
+    response: PaytmWebhookData,
+  }),
   paytmWebhook,
 );
 
 paymentsRoutes.post(
   "/paytm-refund-webhook",
-  describe({ summary: "Paytm refund webhook (signed JSON; same handler as /paytm-webhook)", tags: ["refunds"], access: "signature" }),
+  describe({
+    summary: "Paytm refund webhook (signed JSON; same handler as /paytm-webhook)",
+    tags: ["refunds"],
+    access: "signature",
+    response: PaytmWebhookData,
+  }),
   paytmWebhook,
 );
 
 // ---------------------------------------------------------------------------------------------
 // Verify
 
-function verified(c: AppContext, v: VerifiedPayment, activatedMessage: string) {
+function verified(c: AppContext, v: VerifiedPaymentData, activatedMessage: string) {
   // The user app treats "already processed" as success (client-contract §3.13); both apps want 2xx + success.
   const message = v.refundPending
     ? "Payment received, but this purchase was already paid or is no longer available. This payment will be refunded to your original payment method."
@@ -246,7 +273,11 @@ function verified(c: AppContext, v: VerifiedPayment, activatedMessage: string) {
 
 paymentsRoutes.post(
   "/verify-paytm",
-  describe({ summary: "Confirm my listing payment with Paytm and activate the order's own listing", tags: PAYMENTS }),
+  describe({
+    summary: "Confirm my listing payment with Paytm and activate the order's own listing",
+    tags: PAYMENTS,
+    response: VerifiedPaymentData,
+  }),
   requireAuth("provider"),
   body(VerifyListingBody),
   async (c) => {
@@ -257,7 +288,11 @@ paymentsRoutes.post(
 
 paymentsRoutes.post(
   "/verify-labour-payment",
-  describe({ summary: "Confirm my labour-access payment with Paytm and grant 7 days of access", tags: PAYMENTS }),
+  describe({
+    summary: "Confirm my labour-access payment with Paytm and grant 7 days of access",
+    tags: PAYMENTS,
+    response: VerifiedPaymentData,
+  }),
   requireAuth("user"),
   body(VerifyLabourBody),
   async (c) => {
@@ -271,23 +306,14 @@ paymentsRoutes.post(
 
 paymentsRoutes.get(
   "/labour-access-status",
-  describe({ summary: "My labour access window", tags: PAYMENTS }),
+  describe({ summary: "My labour access window", tags: PAYMENTS, response: LabourAccessStatusData }),
   requireAuth("user"),
-  async (c) => {
-    const s = await labourAccessStatus(c.get("db").http, principalOf(c).userId);
-    return ok(c, {
-      ...s,
-      // Fallback names the user app also reads (client-contract §3.13).
-      labour_access_status: s.accessStatus,
-      labour_access_start_date: s.startDate,
-      labour_access_end_date: s.endDate,
-    });
-  },
+  async (c) => ok(c, await labourAccessStatus(c.get("db").http, principalOf(c).userId)),
 );
 
 paymentsRoutes.get(
   "/transaction-history",
-  describe({ summary: "My listing-fee payments", tags: PAYMENTS }),
+  describe({ summary: "My listing-fee payments", tags: PAYMENTS, response: TransactionHistoryData }),
   requireAuth("provider"),
   query(HistoryQuery),
   async (c) => {
@@ -298,7 +324,7 @@ paymentsRoutes.get(
 
 paymentsRoutes.get(
   "/labour-transaction-history",
-  describe({ summary: "My labour-access payments", tags: PAYMENTS }),
+  describe({ summary: "My labour-access payments", tags: PAYMENTS, response: TransactionHistoryData }),
   requireAuth("user"),
   query(HistoryQuery),
   async (c) => {
@@ -309,7 +335,7 @@ paymentsRoutes.get(
 
 paymentsRoutes.get(
   "/payment-status/:orderId",
-  describe({ summary: "One of my payment orders (as recorded; verify asks Paytm)", tags: PAYMENTS }),
+  describe({ summary: "One of my payment orders (as recorded; verify asks Paytm)", tags: PAYMENTS, response: PaymentStatusData }),
   requireAuth("provider", "user"),
   params(OrderIdParam),
   async (c) => ok(c, await paymentStatus(c.get("db").http, principalOf(c).userId, c.req.valid("param").orderId)),
@@ -317,7 +343,7 @@ paymentsRoutes.get(
 
 paymentsRoutes.post(
   "/event",
-  describe({ summary: "Record a payment-UI event for one of my orders (known types only)", tags: PAYMENTS }),
+  describe({ summary: "Record a payment-UI event for one of my orders (known types only)", tags: PAYMENTS, response: ClientEventData }),
   requireAuth(),
   body(ClientEventBody),
   async (c) => {

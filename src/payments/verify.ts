@@ -3,24 +3,12 @@ import { recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
 import { orderByPaytmId, type PaymentOrderRow, type Purpose } from "./orders";
 import { paymentOrderStub } from "./payment-order";
+import type { VerifiedPaymentData } from "./schemas";
 
 /**
  * The app's verify after checkout: its own order, confirmed by the order's Durable Object with
  * Paytm's status API and applied (idempotent; a replay answers with the same dates).
  */
-
-export type VerifiedPayment = {
-  orderId: string;
-  startDate: string | null;
-  endDate: string | null;
-  validity: number;
-  transactionId: string | null;
-  amount: number;
-  amountPaise: number;
-  alreadyProcessed: boolean;
-  /** Paid but nothing granted: a duplicate of a purchase already paid (or its listing was deleted), refunded automatically. */
-  refundPending: boolean;
-};
 
 /** The caller's own order of this purpose; anyone else's is a plain 404 (and a security event). */
 async function ownOrder(req: PaymentRequest, userId: string, paytmOrderId: string, purpose: Purpose): Promise<PaymentOrderRow> {
@@ -41,7 +29,7 @@ async function ownOrder(req: PaymentRequest, userId: string, paytmOrderId: strin
   return order;
 }
 
-async function confirmOrder(req: PaymentRequest, order: PaymentOrderRow): Promise<VerifiedPayment> {
+async function confirmOrder(req: PaymentRequest, order: PaymentOrderRow): Promise<VerifiedPaymentData> {
   const r = await paymentOrderStub(req.env, order.paytmOrderId).verify(order.paytmOrderId);
   switch (r.kind) {
     case "paid": {
@@ -55,6 +43,7 @@ async function confirmOrder(req: PaymentRequest, order: PaymentOrderRow): Promis
         amount: g.amountPaise / 100,
         amountPaise: g.amountPaise,
         alreadyProcessed: g.alreadyProcessed,
+        // Paid but nothing granted: a duplicate of a purchase already paid (or its listing was deleted), refunded automatically.
         refundPending: g.startDate === null,
       };
     }
@@ -99,7 +88,7 @@ export async function verifyListingPayment(
   req: PaymentRequest,
   userId: string,
   input: { orderId: string; providerServiceId?: string },
-): Promise<VerifiedPayment> {
+): Promise<VerifiedPaymentData> {
   const order = await ownOrder(req, userId, input.orderId, "listing_fee");
   if (input.providerServiceId && input.providerServiceId !== order.providerServiceId) {
     // Upstream activated the body's listing (§10 #3). Here the body can only disagree, never decide.
@@ -121,6 +110,6 @@ export async function verifyListingPayment(
 }
 
 /** A labour-access payment: grants 7 days of access. */
-export async function verifyLabourPayment(req: PaymentRequest, userId: string, input: { orderId: string }): Promise<VerifiedPayment> {
+export async function verifyLabourPayment(req: PaymentRequest, userId: string, input: { orderId: string }): Promise<VerifiedPaymentData> {
   return confirmOrder(req, await ownOrder(req, userId, input.orderId, "labour_access"));
 }

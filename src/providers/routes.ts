@@ -1,7 +1,19 @@
 import { Hono } from "hono";
 import { rateCustomer, reportCustomer } from "../bookings/feedback";
 import { markAllViewed, providerBookings, providerUnreadCount } from "../bookings/lists";
-import { IdParam, ListBookingsQuery, ProviderStatusBody, RateBody, ReportCustomerBody } from "../bookings/schemas";
+import {
+  BookingStatusChangeData,
+  CustomerReportData,
+  IdParam,
+  ListBookingsQuery,
+  ProviderBookingsData,
+  ProviderStatusBody,
+  RateBody,
+  RatingData,
+  ReportCustomerBody,
+  UnreadCountData,
+  UpdatedCountData,
+} from "../bookings/schemas";
 import { changeStatus } from "../bookings/status";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
@@ -9,6 +21,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../notifications/outbox";
+import { ProviderProfileData } from "./schemas";
 import { providerProfile } from "./service";
 
 /** /api/providers: provider profile and the provider side of bookings. */
@@ -17,13 +30,21 @@ export const providersRoutes = new Hono<AppEnv>();
 const tags = ["providers"];
 const provider = requireAuth("provider");
 
-providersRoutes.get("/profile", describe({ summary: "My provider profile", tags, access: "provider" }), provider, async (c) =>
-  ok(c, await providerProfile(c.get("db").http, principalOf(c).userId)),
+providersRoutes.get(
+  "/profile",
+  describe({ summary: "My provider profile", tags, access: "provider", response: ProviderProfileData }),
+  provider,
+  async (c) => ok(c, await providerProfile(c.get("db").http, principalOf(c).userId)),
 );
 
 providersRoutes.get(
   "/bookings",
-  describe({ summary: "Bookings of my listings (list and total in one query)", tags: [...tags, "bookings"], access: "provider" }),
+  describe({
+    summary: "Bookings of my listings (list and total in one query)",
+    tags: [...tags, "bookings"],
+    access: "provider",
+    response: ProviderBookingsData,
+  }),
   provider,
   query(ListBookingsQuery),
   async (c) => ok(c, await providerBookings(c.get("db").http, principalOf(c).userId, c.req.valid("query"))),
@@ -31,19 +52,26 @@ providersRoutes.get(
 
 providersRoutes.get(
   "/bookings/unread-count",
-  describe({ summary: "New or cancelled bookings not yet seen (badge)", tags: [...tags, "bookings"], access: "provider" }),
+  describe({
+    summary: "New or cancelled bookings not yet seen (badge)",
+    tags: [...tags, "bookings"],
+    access: "provider",
+    response: UnreadCountData,
+  }),
   provider,
-  async (c) => ok(c, { unreadCount: await providerUnreadCount(c.get("db").http, principalOf(c).userId) }),
+  async (c) => ok(c, await providerUnreadCount(c.get("db").http, principalOf(c).userId)),
 );
 
 providersRoutes.put(
   "/bookings/mark-all-viewed",
-  describe({ summary: "Clear the provider's bookings badge", tags: [...tags, "bookings"], access: "provider" }),
+  describe({ summary: "Clear the provider's bookings badge", tags: [...tags, "bookings"], access: "provider", response: UpdatedCountData }),
   provider,
   async (c) => {
     const updatedCount = await markAllViewed(c.get("db").http, "provider", principalOf(c).userId);
     if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
-    return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
+    return ok(c, { updatedCount } satisfies UpdatedCountData, {
+      message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed",
+    });
   },
 );
 
@@ -53,69 +81,57 @@ providersRoutes.put(
     summary: "Accept, reject or complete a booking (409 for any other transition)",
     tags: [...tags, "bookings"],
     access: "provider",
+    response: BookingStatusChangeData,
   }),
   provider,
   params(IdParam),
   body(ProviderStatusBody),
   async (c) => {
-    const me = principalOf(c);
-    const { id } = c.req.valid("param");
     const b = c.req.valid("json");
-    const booking = await changeStatus(
+    const changed = await changeStatus(
       c.get("db"),
-      { kind: "provider", userId: me.userId },
-      id,
+      { kind: "provider", userId: principalOf(c).userId },
+      c.req.valid("param").id,
       b.status,
       b.rejectionReason?.trim() || undefined,
     );
     dispatchAfterCommit(c.env, c.executionCtx);
-    // The app reads only status and message (optimistic UI); no second read of the booking.
-    return ok(c, { booking: { id: booking.bookingId, status: booking.status } }, { message: `Booking ${b.status} successfully` });
+    return ok(c, changed, { message: `Booking ${b.status} successfully` });
   },
 );
 
 providersRoutes.post(
   "/bookings/:id/rate-customer",
-  describe({ summary: "Rate the customer of an accepted or completed booking (once)", tags: [...tags, "ratings"], access: "provider" }),
+  describe({
+    summary: "Rate the customer of an accepted or completed booking (once)",
+    tags: [...tags, "ratings"],
+    access: "provider",
+    response: RatingData,
+  }),
   provider,
   params(IdParam),
   body(RateBody),
   async (c) => {
-    const { id } = c.req.valid("param");
-    const r = await rateCustomer(c.get("db"), principalOf(c).userId, id, c.req.valid("json"));
+    const r = await rateCustomer(c.get("db"), principalOf(c).userId, c.req.valid("param").id, c.req.valid("json"));
     if (r.created) dispatchAfterCommit(c.env, c.executionCtx);
-    return ok(
-      c,
-      { bookingId: id, rating: c.req.valid("json").rating },
-      {
-        status: r.created ? 201 : 200,
-        message: "Rating submitted successfully",
-      },
-    );
+    return ok(c, r.rating, { status: r.created ? 201 : 200, message: "Rating submitted successfully" });
   },
 );
 
 providersRoutes.post(
   "/report-customer",
-  describe({ summary: "Report a customer", tags: [...tags, "reports"], access: "provider" }),
+  describe({ summary: "Report a customer", tags: [...tags, "reports"], access: "provider", response: CustomerReportData }),
   provider,
   body(ReportCustomerBody),
   async (c) => {
     const b = c.req.valid("json");
-    const { reportId } = await reportCustomer(
+    const report = await reportCustomer(
       c.get("db"),
       principalOf(c).userId,
-      {
-        customerName: b.customerName,
-        incidentDate: b.incidentDate,
-        incidentTime: b.incidentTime ?? null,
-        incidentType: b.incidentType,
-        description: b.description,
-        evidence: b.evidence,
-      },
+      { ...b, incidentTime: b.incidentTime ?? null },
       c.get("config").PUBLIC_BASE_URL,
     );
     dispatchAfterCommit(c.env, c.executionCtx);
-    return ok(c, { report: { id: reportId, status: "open" } }, { status: 201, message: "Customer report submitted successfully" });
+    return ok(c, report, { status: 201, message: "Customer report submitted successfully" });
   },
 );

@@ -4,7 +4,8 @@ import { paymentOrders } from "../db/schema";
 import { AppError } from "../http/errors";
 import { paymentOrderStub } from "../payments/payment-order";
 import { rupeesToPaise } from "../paytm/amount";
-import { ledgerOf, orderRefunds, type RefundView, type RequestOutcome, refundById, toView } from "./service";
+import type { RefundLedgerData, RefundView } from "./schemas";
+import { ledgerOf, orderRefunds, type RequestOutcome, refundById, toView } from "./service";
 
 /**
  * Refunds as the API offers them (refunds/routes.ts): asking for one, reading one or an order's
@@ -50,7 +51,7 @@ export async function refundFor(db: HttpDb, viewer: Viewer, refundId: string): P
 }
 
 /** An order's refund ledger and its refunds, for its payer or an admin. */
-export async function orderRefundLedger(db: HttpDb, viewer: Viewer, paytmOrderId: string) {
+export async function orderRefundLedger(db: HttpDb, viewer: Viewer, paytmOrderId: string): Promise<RefundLedgerData> {
   const found = await orderRefunds(db, paytmOrderId);
   if (!found || (viewer.role !== "admin" && found.order.userId !== viewer.userId))
     throw new AppError("NOT_FOUND", "Payment order not found");

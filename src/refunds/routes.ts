@@ -5,7 +5,15 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { orderRefundLedger, refundFor, requestRefund, retryRefund } from "./requests";
-import { AdminRefundsQuery, OrderIdParam, RefundIdParam, RefundRequestBody } from "./schemas";
+import {
+  AdminRefundsData,
+  AdminRefundsQuery,
+  OrderIdParam,
+  RefundIdParam,
+  RefundLedgerData,
+  RefundRequestBody,
+  RefundView,
+} from "./schemas";
 import { listRefunds } from "./service";
 
 /**
@@ -29,6 +37,7 @@ refundsRoutes.post(
     summary: "Request a refund of a paid order (admins: any order and amount; payers: a full refund where policy allows)",
     tags: REFUNDS,
     access: ["user", "provider", "admin"],
+    response: RefundView,
   }),
   requireAuth(),
   body(RefundRequestBody),
@@ -44,7 +53,7 @@ refundsRoutes.post(
 
 refundsRoutes.get(
   "/refunds/:id",
-  describe({ summary: "One refund and its status", tags: REFUNDS, access: ["user", "provider", "admin"] }),
+  describe({ summary: "One refund and its status", tags: REFUNDS, access: ["user", "provider", "admin"], response: RefundView }),
   requireAuth(),
   params(RefundIdParam),
   async (c) => ok(c, await refundFor(c.get("db").http, principalOf(c), c.req.valid("param").id)),
@@ -52,7 +61,12 @@ refundsRoutes.get(
 
 refundsRoutes.get(
   "/orders/:orderId/refunds",
-  describe({ summary: "The refunds of one order and its refund ledger", tags: REFUNDS, access: ["user", "provider", "admin"] }),
+  describe({
+    summary: "The refunds of one order and its refund ledger",
+    tags: REFUNDS,
+    access: ["user", "provider", "admin"],
+    response: RefundLedgerData,
+  }),
   requireAuth(),
   params(OrderIdParam),
   async (c) => ok(c, await orderRefundLedger(c.get("db").http, principalOf(c), c.req.valid("param").orderId)),
@@ -60,7 +74,7 @@ refundsRoutes.get(
 
 refundsRoutes.get(
   "/admin/refunds",
-  describe({ summary: "All refunds, filtered by status, order, user and time", tags: REFUNDS }),
+  describe({ summary: "All refunds, filtered by status, order, user and time", tags: REFUNDS, response: AdminRefundsData }),
   requireAuth("admin"),
   query(AdminRefundsQuery),
   async (c) => ok(c, await listRefunds(c.get("db").http, c.req.valid("query"))),
@@ -68,7 +82,11 @@ refundsRoutes.get(
 
 refundsRoutes.post(
   "/admin/refunds/:id/retry",
-  describe({ summary: "Re-drive a refund that needs attention (same refId; Paytm is asked for its status first)", tags: REFUNDS }),
+  describe({
+    summary: "Re-drive a refund that needs attention (same refId; Paytm is asked for its status first)",
+    tags: REFUNDS,
+    response: RefundView,
+  }),
   requireAuth("admin"),
   params(RefundIdParam),
   async (c) => {

@@ -5,6 +5,7 @@ import type { ErrorCode } from "../http/errors";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
 import { paiseToRupees } from "../paytm/amount";
+import type { AdminRefundsData, RefundLedgerData, RefundView } from "./schemas";
 
 /**
  * Refund rules that speak Postgres, not HTTP or Paytm: who may ask for how much, the one place a
@@ -35,25 +36,6 @@ export type RefundRequest = {
   /** Omitted: everything not yet refunded or in flight. */
   amountPaise?: number;
   actor: RefundActor;
-};
-
-export type RefundView = {
-  id: string;
-  refId: string;
-  orderId: string;
-  status: RefundStatus;
-  amountPaise: number;
-  amount: number;
-  reason: string;
-  paytmRefundId: string | null;
-  requestedBy: string | null;
-  attemptCount: number;
-  initiatedAt: string | null;
-  completedAt: string | null;
-  failedAt: string | null;
-  failureReason: string | null;
-  createdAt: string;
-  updatedAt: string;
 };
 
 export type RequestOutcome =
@@ -486,7 +468,7 @@ export async function orderRefunds(db: HttpDb, paytmOrderId: string) {
   return { order: o, refunds: rows.map((r) => r.refund) };
 }
 
-export function ledgerOf(o: OrderRow) {
+export function ledgerOf(o: OrderRow): Omit<RefundLedgerData, "refunds"> {
   const refundable = Math.max(0, o.amountPaise - o.refundedAmountPaise - o.refundsOpenPaise);
   return {
     orderId: o.paytmOrderId,
@@ -502,7 +484,7 @@ export function ledgerOf(o: OrderRow) {
 export async function listRefunds(
   db: HttpDb,
   f: { status?: RefundStatus; orderId?: string; userId?: string; from?: string; to?: string; page: number; limit: number },
-) {
+): Promise<AdminRefundsData> {
   const where = and(
     f.status ? eq(refunds.status, f.status) : undefined,
     f.orderId ? eq(paymentOrders.paytmOrderId, f.orderId) : undefined,

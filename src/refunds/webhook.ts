@@ -4,6 +4,7 @@ import { paymentEvents, paymentSecurityEvents, refunds } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import { paymentOrderStub } from "../payments/payment-order";
+import type { PaytmWebhookData } from "../payments/schemas";
 import type { RefundNotificationResult } from "../paytm/notification";
 import { refundByRefId } from "./service";
 
@@ -15,11 +16,9 @@ import { refundByRefId } from "./service";
  * no-ops. A 5xx on an internal failure is deliberate, so Paytm delivers again.
  */
 
-export type RefundNoticeAnswer = { received: true; applied?: false; duplicate?: boolean; refundStatus?: string };
-
 type Deps = { db: HttpDb; env: Env; config: Config; ip: string | null };
 
-export async function receiveRefundNotice(deps: Deps, v: RefundNotificationResult): Promise<RefundNoticeAnswer> {
+export async function receiveRefundNotice(deps: Deps, v: RefundNotificationResult): Promise<PaytmWebhookData> {
   const { db, env, config: cfg, ip } = deps;
   const security = (kind: (typeof paymentSecurityEvents.$inferInsert)["kind"], details: Record<string, unknown>, orderId?: string) =>
     db.insert(paymentSecurityEvents).values({
