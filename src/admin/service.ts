@@ -1,9 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import { revokeSessionsStatement } from "../auth/tokens";
-import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
 
 /** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */

@@ -1,6 +1,4 @@
 import { Hono } from "hono";
-import { edgeCachedJson } from "../catalogue/cache";
-import { listPublicServices } from "../catalogue/service";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
@@ -8,6 +6,8 @@ import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
+import { edgeCachedJson } from "./cache";
+import { listPublicServices } from "./catalogue";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 
