@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
 import { emitStatement, notifyStatement } from "../outbox/outbox";
 import { revokeSessionsStatement } from "../sessions/tokens";
 

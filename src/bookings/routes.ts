@@ -6,17 +6,11 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
+import { createBooking } from "./create";
+import { rateProvider, reportProvider } from "./feedback";
+import { customerBookings, customerUnreadCount, markAllViewed, markViewedByCustomer } from "./lists";
 import { CancelBody, CreateBookingBody, IdParam, ListBookingsQuery, RateBody, ReportBody } from "./schemas";
-import {
-  cancelBooking,
-  createBooking,
-  customerBookings,
-  customerUnreadCount,
-  markAllViewed,
-  markViewedByCustomer,
-  rateProvider,
-  reportProvider,
-} from "./service";
+import { cancelBooking } from "./status";
 import { parseAppointment } from "./time";
 
 /** /api/bookings: the customer side of bookings, ratings and reports. */

@@ -95,3 +95,86 @@ export const ReportCustomerBody = z.object({
     .max(3)
     .default([]),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes (the `data` of 2xx answers, `describe({ response })`): snake_case, as upstream's
+// rows that both apps read. The services return values of these types.
+
+const instant = z.iso.datetime();
+
+export const BookedService = z.object({ serviceId: z.string(), serviceName: z.string(), price: z.number() });
+
+/** The other party's rating of this booking, as the reading side gave it. */
+export const BookingRating = z.object({ rating: z.number(), review: z.string().nullable(), created_at: instant });
+export type BookingRating = z.infer<typeof BookingRating>;
+
+/** What every booking answer carries, whichever side reads it. */
+export const BookingFields = z.object({
+  id: z.uuid(),
+  status: BookingStatusEnum,
+  appointment_date: z.iso.date(),
+  appointment_time: z.string(),
+  appointment_at: instant,
+  /** The booked sub-services' slugs, joined with ",". */
+  selected_service: z.string(),
+  selected_services: z.array(BookedService),
+  /** Rupees; the same frozen total under the three names the apps read. */
+  total_price: z.number().nullable(),
+  estimated_price: z.number().nullable(),
+  service_charge_value: z.number().nullable(),
+  address: z.string().nullable(),
+  description: z.string().nullable(),
+  rejection_reason: z.string().nullable(),
+  cancellation_reason: z.string().nullable(),
+  created_at: instant,
+  updated_at: instant,
+  provider_service_id: z.uuid(),
+  service_id: z.uuid(),
+  service_name: z.string(),
+});
+export type BookingFields = z.infer<typeof BookingFields>;
+
+/** A booking as the provider's list shows it: the customer's name and area, never their phone. */
+export const ProviderBooking = BookingFields.extend({
+  customer_id: z.uuid(),
+  customer_name: z.string(),
+  customer_profile_pic_url: z.string(),
+  customer_address: z.string(),
+  customer_state: z.string(),
+  customer_city: z.string(),
+  rating: BookingRating.nullable(),
+  is_viewed: z.boolean(),
+});
+
+/** A page of bookings, under every name the apps read (upstream's and the list screens'). */
+export const BookingsPagination = z.object({
+  total: z.int(),
+  totalItems: z.int(),
+  currentPage: z.int(),
+  totalPages: z.int(),
+  limit: z.int(),
+  itemsPerPage: z.int(),
+  hasMore: z.boolean(),
+  hasNextPage: z.boolean(),
+  hasPrevPage: z.boolean(),
+});
+export type BookingsPagination = z.infer<typeof BookingsPagination>;
+
+export const ProviderBookingsData = z.object({ bookings: z.array(ProviderBooking), pagination: BookingsPagination });
+export type ProviderBookingsData = z.infer<typeof ProviderBookingsData>;
+
+export const UnreadCountData = z.object({ unreadCount: z.int() });
+export type UnreadCountData = z.infer<typeof UnreadCountData>;
+
+export const UpdatedCountData = z.object({ updatedCount: z.int() });
+export type UpdatedCountData = z.infer<typeof UpdatedCountData>;
+
+/** A status change's answer: the apps read only the status (optimistic UI), so no second read of the booking. */
+export const BookingStatusChangeData = z.object({ booking: z.object({ id: z.uuid(), status: BookingStatusEnum }) });
+export type BookingStatusChangeData = z.infer<typeof BookingStatusChangeData>;
+
+export const RatingData = z.object({ bookingId: z.uuid(), rating: z.int() });
+export type RatingData = z.infer<typeof RatingData>;
+
+export const CustomerReportData = z.object({ report: z.object({ id: z.uuid(), status: z.literal("open") }) });
+export type CustomerReportData = z.infer<typeof CustomerReportData>;

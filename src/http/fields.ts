@@ -10,7 +10,7 @@ import { z } from "zod";
  * - Money: rupees as typed in the apps become integer paise in int4 columns, so a price must be at
  *   least one paisa once rounded (0.001 would store 0 and trip the > 0 CHECK) and at most
  *   MAX_PRICE_RUPEES; a booking's total of several prices is checked against INT4_MAX where it is
- *   summed (src/bookings/service.ts).
+ *   summed (src/bookings/create.ts).
  */
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -110,3 +110,18 @@ export function nulPath(value: unknown, budget = 10_000): (string | number)[] | 
   }
   return undefined;
 }
+
+/**
+ * Our Paytm orderIds (ORDER_… / LABOUR_…); Paytm's own rule is ≤ 50 of [A-Za-z0-9@._-]. Payments and
+ * refunds both take and answer them.
+ */
+export const paytmOrderId = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
+
+/** A page of a list, as the payment history and the admin refund list answer it: `total` items in `totalPages` pages of `limit`. */
+export const Pagination = z.object({
+  currentPage: z.int(),
+  totalPages: z.int(),
+  total: z.int(),
+  limit: z.int(),
+  hasMore: z.boolean(),
+});

@@ -16,6 +16,7 @@ export type RouteMeta = {
   access?: Access | Access[];
   request?: { json?: ZodType; query?: ZodType; param?: ZodType };
   responses?: Record<number, { description: string; schema?: ZodType }>;
+  response?: ZodType;
 };
 
 /** Documentation for a route; put it first in the handler chain. */

@@ -7,17 +7,19 @@
  * Every cron task is idempotent and safe to run twice in a row; a consumer acks or retries each
  * message itself (at-least-once delivery: consumers are idempotent).
  */
+import { expireStaleBookings } from "../bookings/jobs";
+import { sendBookingReminders, sendMorningSummaries } from "../bookings/reminders";
 import { createDb, type Db } from "../db/client";
 import { loadConfig } from "../env";
+import { expireListings, warnExpiringListings } from "../listings/jobs";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
 import { sweepOutbox } from "../outbox/outbox";
+import { warnExpiringLabourAccess } from "../payments/labour-access";
 import { reconcileDueOrders } from "../payments/reconcile";
 import { realtimeGateway } from "../realtime/sink";
 import { consumeRefundDeadLetters, consumeRefunds, pollRefunds } from "../refunds/jobs";
 import { runCleanup } from "./cleanup";
-import { expireListings, expireStaleBookings, warnExpiringLabourAccess, warnExpiringListings } from "./lifecycle";
-import { sendBookingReminders, sendMorningSummaries } from "./reminders";
 
 export type CronTask = { name: string; run: (env: Env, ctx: ExecutionContext, at: Date) => Promise<unknown> };
 export type QueueConsumer = (batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext) => Promise<void>;

@@ -6,7 +6,7 @@ import { MAX_IMAGE_BYTES } from "./store";
  * how many images one call can hold, each up to MAX_IMAGE_BYTES as a base64 data URL, plus 1 MiB for
  * the other fields and JSON escaping (line-wrapped base64), rounded up to whole MiB. A body the
  * per-image check would accept is never refused by the body limit. Workers accept up to 100 MB.
- * The routes declare them (src/auth/limits.ts, src/users/limits.ts, src/services/limits.ts).
+ * The routes declare them (src/auth/limits.ts, src/users/limits.ts, src/listings/limits.ts).
  */
 
 const MiB = 1024 * 1024;

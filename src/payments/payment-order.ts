@@ -6,28 +6,28 @@ import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
 import type { OrderStatusResult } from "../paytm/client";
 import { paytmClientFor } from "../paytm/from-config";
-import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
 import {
-  applyPayment,
-  type Grant,
-  grantOfPaidOrder,
-  markExpired,
-  markFailed,
-  markInitiated,
-  orderByPaytmId,
-  type PaymentOrderRow,
-  recordEvent,
-  recordSecurityEvent,
-  scheduleNextCheck,
-  TOKEN_TTL_MS,
-} from "./service";
+  type ProcessOutcome,
+  pollRefundStep,
+  processRefundStep,
+  type RefundNotice,
+  type RefundStep,
+  refundNoticeStep,
+  requestRefundStep,
+  retryRefundStep,
+  type StepContext,
+} from "../refunds/operations";
+import type { RefundRequest, RequestOutcome } from "../refunds/service";
+import { recordEvent, recordSecurityEvent } from "./audit";
+import { orderByPaytmId, type PaymentOrderRow, TOKEN_TTL_MS } from "./orders";
+import { applyPayment, type Grant, grantOfPaidOrder, markExpired, markFailed, markInitiated, scheduleNextCheck } from "./status";
 
 const log = createLogger("info", { component: "payment-order" });
 
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
  * serializes everything that can touch the order (initiate, checkout, verify, browser callback,
- * S2S webhook, alarms, the reconciliation cron, the refund steps) and keeps in its SQLite storage:
+ * S2S webhook, alarms, the reconciliation cron, refunds) and keeps in its SQLite storage:
  *   state     the order snapshot, the local phase, the txnToken and its deadline, a version for CAS
  *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (docs/payments.md §2.3:
  *             input gates do not cover fetch, so a crash or an interleaving must find the marker)
@@ -41,8 +41,11 @@ const log = createLogger("info", { component: "payment-order" });
  *
  * Only a signed /v3/order/status read whose orderId, MID and amount match marks anything paid; the
  * callback and webhook are hints that trigger that read. Activation and the paid transition commit
- * in one Postgres transaction (service.applyPayment), so a database fault leaves the order open and
+ * in one Postgres transaction (status.ts applyPayment), so a database fault leaves the order open and
  * the alarm/cron re-drive it later.
+ *
+ * Refunds of the order run through the same `serial()` chain (requestRefund, processRefund,
+ * pollRefund, refundNotice, retryRefund); their state lives in Postgres (src/refunds/).
  */
 
 export type Phase = "new" | "initiating" | "initiate_unknown" | "awaiting_payment" | "paid" | "failed" | "expired";
@@ -231,13 +234,33 @@ export class PaymentOrder extends DurableObject<Env> {
     return this.serial(paytmOrderId, "reconcile", (s) => this.confirm(s, "cron", true));
   }
 
-  /**
-   * Refunds: request, queue step, poll, webhook notice, admin retry. They run in this
-   * order's serial chain, so no refund step overlaps another or a payment step; the rules live in
-   * src/refunds/operations.ts.
-   */
-  refund(paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-    return this.serial(paytmOrderId, `refund:${op.kind}`, () => runRefundOp(this.env, this.ctx, op, this.db()));
+  // Refunds: request, queue step, poll, webhook notice, admin retry. They run in this order's serial
+  // chain, so no refund step overlaps another or a payment step; the rules live in
+  // src/refunds/operations.ts. Each is counted under `refund:<step>` in `inspect().dbRoundTrips`.
+
+  /** Validate and record a refund of this order (a repeat of an open request returns that refund). */
+  requestRefund(paytmOrderId: string, request: RefundRequest): Promise<RequestOutcome> {
+    return this.serial(paytmOrderId, "refund:request", () => requestRefundStep(this.refundStep(), request));
+  }
+
+  /** The refunds queue's step: get the refund registered at Paytm exactly once. */
+  processRefund(paytmOrderId: string, refundId: string): Promise<ProcessOutcome> {
+    return this.serial(paytmOrderId, "refund:process", () => processRefundStep(this.refundStep(), refundId));
+  }
+
+  /** The cron's status read of a registered (or stuck) refund. */
+  pollRefund(paytmOrderId: string, refundId: string): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:poll", () => pollRefundStep(this.refundStep(), refundId));
+  }
+
+  /** A verified refund webhook: a trigger for a status read. */
+  refundNotice(paytmOrderId: string, notice: RefundNotice): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:notice", () => refundNoticeStep(this.refundStep(), notice));
+  }
+
+  /** An admin re-drives a refund that needs attention (same refId). */
+  retryRefund(paytmOrderId: string, refundId: string, actorId: string): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:retry", () => retryRefundStep(this.refundStep(), refundId, actorId));
   }
 
   /** Test and operator view of the local state. */
@@ -306,6 +329,11 @@ export class PaymentOrder extends DurableObject<Env> {
   private db(): Db {
     if (!this.opDb) throw new Error("PaymentOrder: database used outside an operation");
     return this.opDb;
+  }
+
+  /** What a refund step runs with: this operation's handle, and this object's context for writes that outlive it. */
+  private refundStep(): StepContext {
+    return { env: this.env, ctx: this.ctx, db: this.db() };
   }
 
   /** For writes handed to waitUntil: they may finish after the operation's handle closed. */
@@ -603,12 +631,11 @@ export class PaymentOrder extends DurableObject<Env> {
   private async refundDuplicate(order: OrderSnapshot, duplicateOf: string): Promise<void> {
     metric("payment.outcome", { purpose: order.purpose, outcome: "duplicate", source: "apply", duplicateOf });
     try {
-      await runRefundOp(
-        this.env,
-        this.ctx,
-        { kind: "request", request: { paytmOrderId: order.paytmOrderId, reason: "duplicate_payment", actor: { kind: "system" } } },
-        this.db(),
-      );
+      await requestRefundStep(this.refundStep(), {
+        paytmOrderId: order.paytmOrderId,
+        reason: "duplicate_payment",
+        actor: { kind: "system" },
+      });
     } catch (err) {
       log.error("automatic refund of a duplicate payment failed; the refunds cron will retry", {
         orderId: order.paytmOrderId,

@@ -1,7 +1,6 @@
 import { z } from "zod";
-
-/** Our Paytm orderIds (ORDER_… / LABOUR_…); Paytm's own rule is ≤ 50 of [A-Za-z0-9@._-]. */
-export const paytmOrderIdSchema = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
+import { listingStatus, paymentPurpose, paymentStatus } from "../db/schema";
+import { Pagination, paytmOrderId } from "../http/fields";
 
 /** The app shows the price; the server only checks it (docs/api-contract.md §3.12: a string "99"; §3.13: the number 99). */
 const clientAmount = z.union([z.string().trim().max(20), z.number().positive().max(10_000_000)]);
@@ -21,9 +20,9 @@ export const InitiateLabourBody = z.object({
   paymentMethod: z.literal("paytm").optional(),
 });
 
-export const VerifyListingBody = z.object({ orderId: paytmOrderIdSchema, providerServiceId: z.uuid().optional() });
-export const VerifyLabourBody = z.object({ orderId: paytmOrderIdSchema });
-export const RetryBody = z.object({ orderId: paytmOrderIdSchema });
+export const VerifyListingBody = z.object({ orderId: paytmOrderId, providerServiceId: z.uuid().optional() });
+export const VerifyLabourBody = z.object({ orderId: paytmOrderId });
+export const RetryBody = z.object({ orderId: paytmOrderId });
 
 export const HistoryQuery = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
@@ -42,9 +41,9 @@ export const CLIENT_EVENT_TYPES = [
 
 export const ClientEventBody = z
   .object({
-    orderId: paytmOrderIdSchema.optional(),
+    orderId: paytmOrderId.optional(),
     /** Upstream's field name; accepted as an alias of orderId. */
-    transactionId: paytmOrderIdSchema.optional(),
+    transactionId: paytmOrderId.optional(),
     eventType: z.enum(CLIENT_EVENT_TYPES),
     eventData: z
       .record(z.string().max(64), z.unknown())
@@ -53,5 +52,109 @@ export const ClientEventBody = z
   })
   .refine((b) => b.orderId || b.transactionId, { message: "orderId is required", path: ["orderId"] });
 
-export const OrderIdParam = z.object({ orderId: paytmOrderIdSchema });
+export const OrderIdParam = z.object({ orderId: paytmOrderId });
 export const CheckoutQuery = z.object({ sig: z.string().min(1).max(64) });
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes: the `data` of each route's 2xx answer (routes.ts `describe({ response })`). The
+// services return values of these types, so each shape is written once, here.
+
+const instant = z.iso.datetime();
+
+/** A started checkout (initiate, labour, retry); the apps also read orderId and paytmUrl at the top level. */
+export const CheckoutData = z.object({
+  orderId: paytmOrderId,
+  paytmUrl: z.url(),
+  /** Rupees, as the apps show money. */
+  amount: z.number(),
+  amountPaise: z.int(),
+  currency: z.string().length(3),
+  validityDays: z.int(),
+  /** When the checkout's txnToken runs out. */
+  expiresAt: instant,
+  isExistingOrder: z.boolean(),
+});
+export type CheckoutData = z.infer<typeof CheckoutData>;
+
+/** A confirmed payment and what it granted (nothing when `refundPending`: it is refunded automatically). */
+export const VerifiedPaymentData = z.object({
+  orderId: paytmOrderId,
+  startDate: instant.nullable(),
+  endDate: instant.nullable(),
+  validity: z.int(),
+  transactionId: z.string().nullable(),
+  amount: z.number(),
+  amountPaise: z.int(),
+  alreadyProcessed: z.boolean(),
+  refundPending: z.boolean(),
+});
+export type VerifiedPaymentData = z.infer<typeof VerifiedPaymentData>;
+
+const AccessStatus = z.enum(["active", "expired", "inactive"]);
+
+export const LabourAccessStatusData = z.object({
+  hasAccess: z.boolean(),
+  accessStatus: AccessStatus,
+  startDate: instant.nullable(),
+  endDate: instant.nullable(),
+  daysRemaining: z.int(),
+  isExpired: z.boolean(),
+  // Fallback names the user app also reads (docs/api-contract.md §3.13).
+  labour_access_status: AccessStatus,
+  labour_access_start_date: instant.nullable(),
+  labour_access_end_date: instant.nullable(),
+});
+export type LabourAccessStatusData = z.infer<typeof LabourAccessStatusData>;
+
+/** The apps' status words (upstream: pending/completed/failed); the ledger keeps its own (`order_status`). */
+export const AppPaymentStatus = z.enum(["pending", "completed", "failed", "expired"]);
+export type AppPaymentStatus = z.infer<typeof AppPaymentStatus>;
+
+/** One order as the payment history screens list it (snake_case: upstream's rows, read by both apps). */
+export const PaymentTransaction = z.object({
+  id: z.uuid(),
+  order_id: paytmOrderId,
+  amount: z.number(),
+  amount_paise: z.int(),
+  currency: z.string().length(3),
+  status: AppPaymentStatus,
+  payment_method: z.literal("paytm"),
+  transaction_id: z.string().nullable(),
+  provider_service_id: z.uuid().nullable(),
+  service_name: z.string().nullable(),
+  service_status: z.enum(listingStatus.enumValues).nullable(),
+  service_expiry: instant.nullable(),
+  validity_days: z.int(),
+  start_date: instant.nullable(),
+  end_date: instant.nullable(),
+  created_at: instant,
+  completed_at: instant.nullable(),
+});
+
+export const TransactionHistoryData = z.object({ transactions: z.array(PaymentTransaction), pagination: Pagination });
+export type TransactionHistoryData = z.infer<typeof TransactionHistoryData>;
+
+export const PaymentStatusData = z.object({
+  transaction: z.object({
+    id: z.uuid(),
+    order_id: paytmOrderId,
+    purpose: z.enum(paymentPurpose.enumValues),
+    provider_service_id: z.uuid().nullable(),
+    amount: z.number(),
+    amount_paise: z.int(),
+    currency: z.string().length(3),
+    status: AppPaymentStatus,
+    order_status: z.enum(paymentStatus.enumValues),
+    transaction_id: z.string().nullable(),
+    validity_days: z.int(),
+    start_date: instant.nullable(),
+    end_date: instant.nullable(),
+    expires_at: instant,
+    created_at: instant,
+    completed_at: instant.nullable(),
+  }),
+});
+export type PaymentStatusData = z.infer<typeof PaymentStatusData>;
+
+export const ClientEventData = z.object({ recorded: z.literal(true) });
+export type ClientEventData = z.infer<typeof ClientEventData>;

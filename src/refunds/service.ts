@@ -6,6 +6,7 @@ import { toHex } from "../lib/bytes";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import { paiseToRupees } from "../paytm/amount";
+import type { AdminRefundsData, RefundLedgerData, RefundView } from "./schemas";
 
 /**
  * Refund rules that speak Postgres, not HTTP or Paytm: who may ask for how much, the one place a
@@ -37,28 +38,10 @@ export type RefundRequest = {
   actor: RefundActor;
 };
 
-export type RefundView = {
-  id: string;
-  refId: string;
-  orderId: string;
-  status: RefundStatus;
-  amountPaise: number;
-  amount: number;
-  reason: string;
-  paytmRefundId: string | null;
-  requestedBy: string | null;
-  attemptCount: number;
-  initiatedAt: string | null;
-  completedAt: string | null;
-  failedAt: string | null;
-  failureReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-};
-
 export type RequestOutcome =
   | { ok: true; created: boolean; refund: RefundView }
-  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, unknown> };
+  /** `extra`: numbers for the error envelope (plain data, so the answer crosses the Durable Object RPC boundary typed). */
+  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, number> };
 
 // ---------------------------------------------------------------------------------------------
 // Customer policy (written down; admins are not bound by it):
@@ -106,7 +89,7 @@ export function mintRefId(): string {
 
 const OPEN: RefundStatus[] = ["pending", "processing", "needs_attention"];
 
-function reject(code: ErrorCode, message: string, extra?: Record<string, unknown>): RequestOutcome {
+function reject(code: ErrorCode, message: string, extra?: Record<string, number>): RequestOutcome {
   return { ok: false, code, message, extra };
 }
 
@@ -483,7 +466,7 @@ export async function orderRefunds(db: HttpDb, paytmOrderId: string) {
   return { order: o, refunds: rows.map((r) => r.refund) };
 }
 
-export function ledgerOf(o: OrderRow) {
+export function ledgerOf(o: OrderRow): Omit<RefundLedgerData, "refunds"> {
   const refundable = Math.max(0, o.amountPaise - o.refundedAmountPaise - o.refundsOpenPaise);
   return {
     orderId: o.paytmOrderId,
@@ -499,7 +482,7 @@ export function ledgerOf(o: OrderRow) {
 export async function listRefunds(
   db: HttpDb,
   f: { status?: RefundStatus; orderId?: string; userId?: string; from?: string; to?: string; page: number; limit: number },
-) {
+): Promise<AdminRefundsData> {
   const where = and(
     f.status ? eq(refunds.status, f.status) : undefined,
     f.orderId ? eq(paymentOrders.paytmOrderId, f.orderId) : undefined,

@@ -144,7 +144,7 @@ describe("the database stalls (connections open, no answers)", () => {
       sql`select provider_id from provider_services where id = ${listing.providerServiceId}`,
     );
     const providerId = row!.provider_id;
-    // The per-customer-and-provider lock that booking creation takes (src/bookings/service.ts).
+    // The per-customer-and-provider lock that booking creation takes (src/bookings/create.ts).
     const lockHeld = async () => {
       const [r] = await rows<{ n: number }>(
         sql`select count(*)::int as n from pg_locks

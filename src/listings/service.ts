@@ -1,12 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { serviceNameForCategory } from "../catalogue/categories";
-import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../catalogue/shape";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../lib/shape";
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
 import { notifyStatement } from "../outbox/outbox";
+import { serviceNameForCategory } from "./categories";
 import type { RegistrationInput, RegistrationUpdate } from "./schemas";
 
 /**

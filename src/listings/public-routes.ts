@@ -15,7 +15,7 @@ import {
   listPublicServices,
   publicListing,
   serviceGeneration,
-} from "./service";
+} from "./catalogue";
 
 /**
  * /api/public: catalogue, provider listings, featured providers, reverse geocode. The edge worker caches

@@ -33,6 +33,14 @@ export function publicServiceName(name: string): string {
   return PUBLIC_NAMES[name] ?? name;
 }
 
+/** A services_master name as notification texts print it ("granite-tiles" → "Granite Tiles"). */
+export function categoryLabel(name: string): string {
+  return name
+    .split("-")
+    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
+    .join(" ");
+}
+
 export const LABOUR_SERVICE = "labors";
 
 /** City spellings customers and providers both use; compared case-insensitively (as upstream). */

@@ -1,6 +1,4 @@
 import { Hono } from "hono";
-import { edgeCachedJson } from "../catalogue/cache";
-import { listPublicServices } from "../catalogue/service";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
@@ -9,6 +7,8 @@ import { routeLimits } from "../http/route-limits";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../outbox/outbox";
+import { edgeCachedJson } from "./cache";
+import { listPublicServices } from "./catalogue";
 import { EDIT_LISTING, REGISTER_LISTING } from "./limits";
 import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
+import { isoSql, num, pricingOf, rupees, textArray } from "../lib/shape";
 import { citySpellings, publicServiceName } from "./categories";
-import { isoSql, num, pricingOf, rupees, textArray } from "./shape";
 
 /**
  * Public catalogue reads (no authentication, never a phone number: calls are masked).
