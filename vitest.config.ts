@@ -83,6 +83,12 @@ export default defineConfig({
         test: {
           name: "workerd",
           globalSetup: ["./test/global-setup.ts"],
+          // One runtime for every file instead of a new Miniflare (workerd process, module graph) per
+          // file: that start-up cost 5-6 s a file. Files were already written to share one database and
+          // one Paytm sandbox (random users, per-order faults), and each file's tests still get a fresh
+          // module scope of their own; the worker's in-memory state (caches, the Paytm breaker) lives as
+          // long as a production isolate's does.
+          isolate: false,
           include: ["test/**/*.test.ts", "src/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "test/tools/**"],
           testTimeout: 30_000,
