@@ -43,6 +43,32 @@ const edgeRatelimits = Object.fromEntries(
   ]),
 );
 
+/**
+ * The core's queue consumers as wrangler.toml declares them, except that a batch is handed to the
+ * consumer as soon as a message is sent instead of after max_batch_timeout (1 s): tests wait for
+ * deliveries, and batching only delays them. Size, retries, retry delay and dead-letter queues stay.
+ */
+type QueueConsumerConfig = {
+  queue: string;
+  max_batch_size?: number;
+  max_retries?: number;
+  retry_delay?: number;
+  dead_letter_queue?: string;
+};
+const coreConfig = unstable_readConfig({ config: "./wrangler.toml" });
+const queueConsumers = Object.fromEntries(
+  (coreConfig.queues.consumers ?? []).map((q: QueueConsumerConfig) => [
+    q.queue,
+    {
+      maxBatchSize: q.max_batch_size,
+      maxBatchTimeout: 0,
+      maxRetries: q.max_retries,
+      retryDelay: q.retry_delay,
+      deadLetterQueue: q.dead_letter_queue,
+    },
+  ]),
+);
+
 export default defineConfig({
   test: {
     projects: [
@@ -58,6 +84,7 @@ export default defineConfig({
             miniflare: {
               serviceBindings: { CORE: { name: coreService, entrypoint: "Core" } },
               ratelimits: edgeRatelimits,
+              queueConsumers,
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
