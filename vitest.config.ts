@@ -77,6 +77,10 @@ const queueConsumers = Object.fromEntries(
  */
 const API_WORKERS = Math.min(4, Math.max(2, availableParallelism()));
 
+/** Runtimes started so far: runtime n uses database n (mod the count), so parallel runtimes never share one. */
+let runtimes = 0;
+const nextDatabase = (urls: string[]) => urls[runtimes++ % urls.length]!;
+
 export default defineConfig({
   test: {
     projects: [
@@ -86,6 +90,7 @@ export default defineConfig({
         resolve: { alias },
         plugins: [
           // Function form: resolved after globalSetup ran, so inject() sees the database and sandbox ports.
+          // Called once per runtime the pool starts; each takes the next of the global setup's databases.
           cloudflareTest(({ inject }) => ({
             main: "./test/placement/pair-worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
@@ -96,7 +101,7 @@ export default defineConfig({
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
-                DATABASE_URL: inject("databaseUrl"),
+                DATABASE_URL: nextDatabase(inject("databaseUrls")),
                 NEON_LOCAL_PROXY: inject("neonLocalProxy"),
                 PAYTM_HOST: inject("paytmUrl"),
                 PAYTM_MID: inject("paytmMid"),
