@@ -144,11 +144,12 @@ export default defineConfig({
           name: "tools",
           environment: "node",
           include: ["test/tools/**/*.test.ts"],
-          // After the workerd project, one file at a time: these start whole stacks (postgres, wrangler,
-          // workerd), and beside the API tests on 2 cores they slowed both (measured: 129 s side by
-          // side against 37 s + 77 s one after the other).
+          // After the workerd project: these start whole stacks (postgres, wrangler, workerd), and beside
+          // the API tests on 2 cores they slowed both (measured: 129 s side by side against 37 s + 77 s
+          // one after the other). Two files at a time: npm run dev's cases take the longest, the others
+          // (one postgres each) fit beside them.
           sequence: { groupOrder: 1 },
-          fileParallelism: false,
+          maxWorkers: 2,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
