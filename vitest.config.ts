@@ -73,7 +73,8 @@ const queueConsumers = Object.fromEntries(
 /**
  * API test files run in parallel, at least two at a time: a file spends much of its time waiting (for
  * Postgres, a deadline, a queue), and another file's requests fill that time. Measured on 2 cores, 20
- * files: 83 s one at a time, 37 s two at a time.
+ * files: 83 s one at a time, 37 s two at a time. Each runtime has a database of its own
+ * (test/global-setup.ts explains why).
  */
 const API_WORKERS = Math.min(4, Math.max(2, availableParallelism()));
 
@@ -124,10 +125,10 @@ export default defineConfig({
           name: "workerd",
           globalSetup: ["./test/global-setup.ts"],
           // A runtime (Miniflare: a workerd process and the imported module graph) serves file after
-          // file instead of being started for each: that start cost 5-6 s a file. Files were already
-          // written to share one database and one Paytm sandbox (random users, per-order faults). The
-          // worker's module state (caches, the Paytm breaker) lives across files as it lives across
-          // requests in production; setup-each-file.ts gives every file a closed Paytm breaker.
+          // file instead of being started for each: that start cost 5-6 s a file. The files were
+          // written to share a database and the Paytm sandbox (random users, per-order faults). Module
+          // state (caches, the Paytm breaker) lives across files as it lives across requests in
+          // production; setup-each-file.ts gives every file a closed Paytm breaker.
           isolate: false,
           setupFiles: ["./test/setup-each-file.ts"],
           maxWorkers: API_WORKERS,
