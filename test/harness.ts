@@ -68,6 +68,35 @@ export async function seedUser(role: Role = "user", over: { fullName?: string; p
   return { id: u!.id, phone, role, fullName, token, sessionId: s!.id, password: TEST_PASSWORD };
 }
 
+/** Accounts like seedUser's, many at once in two statements (suites that give every case its own). */
+export async function seedUsers(roles: Role[]): Promise<SeededUser[]> {
+  if (roles.length === 0) return [];
+  const db = testDb();
+  cachedHash ??= await hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
+  const passwordHash = cachedHash;
+  const phones = new Set<string>();
+  while (phones.size < roles.length) phones.add(randomPhone());
+  const wanted = [...phones].map((phone, i) => ({ role: roles[i]!, phone, fullName: `Test ${roles[i]} ${phone.slice(-4)}` }));
+  const made = await db.http
+    .insert(users)
+    .values(wanted.map((w) => ({ ...w, passwordHash, isVerified: true })))
+    .returning({ id: users.id, phone: users.phone });
+  const idOf = new Map(made.map((u) => [u.phone, u.id]));
+  const opened = await db.http
+    .insert(sessions)
+    .values(wanted.map((w) => ({ userId: idOf.get(w.phone)! })))
+    .returning({ id: sessions.id, userId: sessions.userId });
+  const sessionOf = new Map(opened.map((s) => [s.userId, s.id]));
+  return Promise.all(
+    wanted.map(async (w) => {
+      const id = idOf.get(w.phone)!;
+      const sessionId = sessionOf.get(id)!;
+      const { token } = await signAccessToken(config().JWT_SECRET, { userId: id, role: w.role, sessionId });
+      return { id, phone: w.phone, role: w.role, fullName: w.fullName, token, sessionId, password: TEST_PASSWORD };
+    }),
+  );
+}
+
 // ------------------------------------------------------------------------------------------------
 // Accounts through the real API (signup → OTP → login). The OTP comes from the console SMS driver's
 // development outbox (src/auth/sms.ts), the way a developer reads it from the `[DEV-SMS]` log line.
