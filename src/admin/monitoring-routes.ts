@@ -54,7 +54,7 @@ async function measure(db: AppEnv["Variables"]["db"]["http"]): Promise<Health> {
   };
 }
 
-monitoringRoutes.get("/status", describe({ summary: "Service status summary", tags, access: "admin" }), admin, async (c) => {
+monitoringRoutes.get("/status", describe({ summary: "Service status summary", tags }), admin, async (c) => {
   const h = await measure(c.get("db").http);
   let score = 100;
   if (h.dbMs > 500) score -= 30;
@@ -85,7 +85,7 @@ monitoringRoutes.get("/status", describe({ summary: "Service status summary", ta
 
 monitoringRoutes.get(
   "/alerts",
-  describe({ summary: "Current alerts (derived from live backlogs)", tags, access: "admin" }),
+  describe({ summary: "Current alerts (derived from live backlogs)", tags }),
   admin,
   query(z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) })),
   async (c) => {

@@ -27,13 +27,13 @@ const ReportsQuery = PageQuery.extend({
 // Required: upstream let a missing status set NULL and the report vanished from every list (§1.13 #99).
 const ReportStatusBody = z.object({ status: z.enum(["open", "resolved", "closed"]), adminNote: text().max(1000).optional() });
 
-adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, access: "admin" }), admin, async (c) =>
+adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags }), admin, async (c) =>
   ok(c, await dashboardStats(c.get("db").http)),
 );
 
 adminRoutes.get(
   "/reports",
-  describe({ summary: "Reports in both directions, newest first", tags, access: "admin" }),
+  describe({ summary: "Reports in both directions, newest first", tags }),
   admin,
   query(ReportsQuery),
   async (c) => {
@@ -44,7 +44,7 @@ adminRoutes.get(
 
 adminRoutes.put(
   "/reports/:id/status",
-  describe({ summary: "Moderate a report (open, resolved, closed)", tags, access: "admin" }),
+  describe({ summary: "Moderate a report (open, resolved, closed)", tags }),
   admin,
   params(IdParam),
   body(ReportStatusBody),
@@ -61,7 +61,7 @@ for (const [path, role] of [
 ] as const) {
   adminRoutes.delete(
     path,
-    describe({ summary: `Remove a ${role}: soft delete, revoke sessions, block phone and e-mail`, tags, access: "admin" }),
+    describe({ summary: `Remove a ${role}: soft delete, revoke sessions, block phone and e-mail`, tags }),
     admin,
     params(IdParam),
     async (c) => {
@@ -72,10 +72,10 @@ for (const [path, role] of [
   );
 }
 
-adminRoutes.get("/all-users", describe({ summary: "Customer accounts", tags, access: "admin" }), admin, query(PageQuery), async (c) =>
+adminRoutes.get("/all-users", describe({ summary: "Customer accounts", tags }), admin, query(PageQuery), async (c) =>
   ok(c, await allUsers(c.get("db").http, c.req.valid("query"))),
 );
 
-adminRoutes.get("/all-providers", describe({ summary: "Provider accounts", tags, access: "admin" }), admin, query(PageQuery), async (c) =>
+adminRoutes.get("/all-providers", describe({ summary: "Provider accounts", tags }), admin, query(PageQuery), async (c) =>
   ok(c, await allProviders(c.get("db").http, c.req.valid("query"))),
 );

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
@@ -6,6 +7,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import { clientIp, clientMeta } from "./request";
+import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, SignedUp, Sessions } from "./responses";
 import {
   forgotPasswordBody,
   forgotVerifyBody,
@@ -44,7 +46,7 @@ async function throttle(c: AppContext, bucket: string, message = "Too many reque
 
 authRoutes.post(
   "/signup",
-  describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, access: "public" }),
+  describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, response: OtpSent }),
   body(signupBody),
   async (c) => {
     await throttle(c, "signup", "Too many signup attempts. Please try again in a minute.");
@@ -55,7 +57,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/verify-otp",
-  describe({ summary: "Complete a signup with the OTP; returns the token pair and the user", tags, access: "public" }),
+  describe({ summary: "Complete a signup with the OTP; returns the token pair and the user", tags, response: SignedUp }),
   body(verifyOtpBody),
   async (c) => {
     await throttle(c, "otp");
@@ -66,7 +68,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/resend-otp",
-  describe({ summary: "Send a fresh signup OTP (30 s cooldown)", tags, access: "public" }),
+  describe({ summary: "Send a fresh signup OTP (30 s cooldown)", tags, response: PhoneOnly }),
   body(resendOtpBody),
   async (c) => {
     await throttle(c, "otp-send");
@@ -77,7 +79,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/login",
-  describe({ summary: "Log in with phone, password and role", tags, access: "public" }),
+  describe({ summary: "Log in with phone, password and role", tags, response: LoggedIn }),
   body(loginBody),
   async (c) => {
     await throttle(c, "login", "Too many login attempts from this network. Please try again in a minute.");
@@ -88,7 +90,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password",
-  describe({ summary: "Send a password-reset OTP", tags, access: "public" }),
+  describe({ summary: "Send a password-reset OTP", tags, response: PhoneOnly }),
   body(forgotPasswordBody),
   async (c) => {
     await throttle(c, "otp-send");
@@ -99,7 +101,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password/verify",
-  describe({ summary: "Exchange a password-reset OTP for a one-time reset token", tags, access: "public" }),
+  describe({ summary: "Exchange a password-reset OTP for a one-time reset token", tags, response: ResetToken }),
   body(forgotVerifyBody),
   async (c) => {
     await throttle(c, "otp");
@@ -110,7 +112,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password/reset",
-  describe({ summary: "Set a new password with the reset token; ends every session", tags, access: "public" }),
+  describe({ summary: "Set a new password with the reset token; ends every session", tags, response: Flag("reset") }),
   body(resetPasswordBody),
   async (c) => {
     await throttle(c, "reset");
@@ -121,7 +123,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/refresh",
-  describe({ summary: "Rotate a refresh token; concurrent duplicates within 10 s get the same pair", tags, access: "public" }),
+  describe({ summary: "Rotate a refresh token; concurrent duplicates within 10 s get the same pair", tags, response: Refreshed }),
   body(refreshBody),
   async (c) => {
     const data = await auth.refresh(deps(c), c.req.valid("json").refreshToken);
@@ -129,14 +131,14 @@ authRoutes.post(
   },
 );
 
-authRoutes.get("/me", describe({ summary: "The signed-in user", tags }), requireAuth(), async (c) => {
+authRoutes.get("/me", describe({ summary: "The signed-in user", tags, response: Me }), requireAuth(), async (c) => {
   const user = await auth.me(c.get("db").http, principalOf(c).userId);
   return ok(c, { user });
 });
 
 authRoutes.post(
   "/logout",
-  describe({ summary: "End this session (and the session of a refresh token in the body)", tags }),
+  describe({ summary: "End this session (and the session of a refresh token in the body)", tags, response: Flag("loggedOut") }),
   requireAuth(),
   async (c) => {
     const raw = await c.req.json().catch(() => undefined);
@@ -146,12 +148,12 @@ authRoutes.post(
   },
 );
 
-authRoutes.post("/logout-all", describe({ summary: "End every session of this account", tags }), requireAuth(), async (c) => {
+authRoutes.post("/logout-all", describe({ summary: "End every session of this account", tags, response: z.object({ sessionsRevoked: z.number().int() }) }), requireAuth(), async (c) => {
   const n = await auth.logoutAll(deps(c), principalOf(c).userId);
   return ok(c, { sessionsRevoked: n }, { message: `Successfully logged out from all devices (${n} sessions)` });
 });
 
-authRoutes.get("/sessions", describe({ summary: "Live sessions of this account", tags }), requireAuth(), async (c) => {
+authRoutes.get("/sessions", describe({ summary: "Live sessions of this account", tags, response: Sessions }), requireAuth(), async (c) => {
   const p = principalOf(c);
   const list = await auth.listSessions(c.get("db").http, p.userId, p.sessionId);
   return ok(c, { sessions: list, total: list.length });
@@ -159,7 +161,7 @@ authRoutes.get("/sessions", describe({ summary: "Live sessions of this account",
 
 authRoutes.delete(
   "/sessions/:sessionId",
-  describe({ summary: "End one session of this account", tags }),
+  describe({ summary: "End one session of this account", tags, response: Flag("revoked") }),
   requireAuth(),
   params(sessionParams),
   async (c) => {

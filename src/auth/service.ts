@@ -11,6 +11,7 @@ import {
   sessions,
   users,
 } from "../db/schema";
+import type { z } from "zod";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
@@ -21,7 +22,8 @@ import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
 import { sendOtpSms } from "./sms";
-import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "./tokens";
+import type { LoggedIn, OtpSent, Refreshed, Session, SignedUp } from "./responses";
+import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from "./tokens";
 
 /**
  * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.
@@ -82,7 +84,7 @@ export type SignupInput = {
 export async function signup(
   deps: AuthDeps,
   input: SignupInput,
-): Promise<{ phone: string; expiresInSeconds: number; resendAfterSeconds: number }> {
+): Promise<z.input<typeof OtpSent>> {
   const { db, config } = deps;
   const email = input.email || null;
   const [blocked, taken] = await Promise.all([
@@ -146,7 +148,7 @@ type PendingSignup = { userId?: string; fullName: string; email: string | null; 
 export async function verifySignupOtp(
   deps: AuthDeps,
   input: { phone: string; otp: string },
-): Promise<TokenPair & { user: ReturnType<typeof userView> & { registeredServices: string[] } }> {
+): Promise<z.input<typeof SignedUp>> {
   const { db, config } = deps;
   const match = await checkCode(db.http, config.JWT_SECRET, {
     phone: input.phone,
@@ -293,7 +295,7 @@ function loginLockedError(seconds: number): AppError {
 export async function login(
   deps: AuthDeps,
   input: { phone: string; password: string; role: Role },
-): Promise<TokenPair & { user: ReturnType<typeof userView> }> {
+): Promise<z.input<typeof LoggedIn>> {
   const { db, config, meta } = deps;
   const ip = meta.ip ?? "unknown";
   const state = await loginState(db.http, input.phone, input.role, ip);
@@ -484,7 +486,7 @@ export async function resetPassword(
 /** `revokeSessions` wrote an outbox row naming the revoked sessions: deliver it now, so their sockets close. */
 const dispatchRevocation = (deps: AuthDeps) => dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });
 
-export async function refresh(deps: AuthDeps, refreshToken: string): Promise<TokenPair & { user: ReturnType<typeof userView> | null }> {
+export async function refresh(deps: AuthDeps, refreshToken: string): Promise<z.input<typeof Refreshed>> {
   const { pair, userId } = await rotateRefreshToken(deps.db, deps.config.JWT_SECRET, refreshToken, deps.meta, () =>
     dispatchRevocation(deps),
   );
@@ -538,7 +540,7 @@ export async function logoutAll(deps: AuthDeps, userId: string): Promise<number>
 }
 
 /** Live sessions: not revoked and holding a refresh token that can still be used. */
-export async function listSessions(db: HttpDb, userId: string, currentSessionId: string) {
+export async function listSessions(db: HttpDb, userId: string, currentSessionId: string): Promise<z.input<typeof Session>[]> {
   const rows = await db
     .select()
     .from(sessions)

@@ -1,4 +1,6 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { TokenPair as TokenPairSchema } from "./responses";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -53,14 +55,7 @@ export async function parseRefreshToken(secret: string, token: string): Promise<
 }
 
 export type Role = "user" | "provider" | "admin";
-export type TokenPair = {
-  accessToken: string;
-  refreshToken: string;
-  accessTokenExpiresAt: string;
-  refreshTokenExpiresAt: string;
-  /** Legacy copy of the access token (client-contract §2.4). */
-  token: string;
-};
+export type TokenPair = z.input<typeof TokenPairSchema>;
 export type ClientMeta = { ip?: string | null; userAgent?: string | null };
 
 /** Whole seconds, so the access token's iat can be rebuilt exactly from created_at. */

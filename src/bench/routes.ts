@@ -15,14 +15,14 @@ export const benchRoutes = new Hono<AppEnv>()
     await next();
   })
   // Public by design (never served in production): declared so the authorization matrix sees them.
-  .get("/bare", describe({ summary: "Bench: bare route (local ceiling)", tags: ["bench"], access: "public" }), (c) =>
+  .get("/bare", describe({ summary: "Bench: bare route (local ceiling)", tags: ["bench"] }), (c) =>
     c.json({ status: "success", data: { ok: true } }),
   )
-  .get("/db-http", describe({ summary: "Bench: one read over SQL-over-HTTP", tags: ["bench"], access: "public" }), async (c) => {
+  .get("/db-http", describe({ summary: "Bench: one read over SQL-over-HTTP", tags: ["bench"] }), async (c) => {
     const rows = await c.get("db").http.execute(sql`select count(*)::int as n from pg_catalog.pg_class`);
     return c.json({ status: "success", data: rows.rows[0] });
   })
-  .get("/db-pool", describe({ summary: "Bench: one read over the WebSocket Pool", tags: ["bench"], access: "public" }), async (c) => {
+  .get("/db-pool", describe({ summary: "Bench: one read over the WebSocket Pool", tags: ["bench"] }), async (c) => {
     const rows = await c.get("db").transaction((tx) => tx.execute(sql`select count(*)::int as n from pg_catalog.pg_class`));
     return c.json({ status: "success", data: rows.rows[0] });
   });

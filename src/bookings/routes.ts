@@ -28,7 +28,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 bookingsRoutes.post(
   "/",
-  describe({ summary: "Book a provider listing (idempotent: the apps retry POST)", tags, access: "user" }),
+  describe({ summary: "Book a provider listing (idempotent: the apps retry POST)", tags }),
   customer,
   body(CreateBookingBody),
   async (c) => {
@@ -59,23 +59,23 @@ bookingsRoutes.post(
 
 bookingsRoutes.get(
   "/",
-  describe({ summary: "My bookings (list and total in one query)", tags, access: "user" }),
+  describe({ summary: "My bookings (list and total in one query)", tags }),
   customer,
   query(ListBookingsQuery),
   async (c) => ok(c, await customerBookings(c.get("db").http, principalOf(c).userId, c.req.valid("query"))),
 );
 
-bookingsRoutes.get("/unread-count", describe({ summary: "Unread booking updates (badge)", tags, access: "user" }), customer, async (c) =>
+bookingsRoutes.get("/unread-count", describe({ summary: "Unread booking updates (badge)", tags }), customer, async (c) =>
   ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
 );
 
-bookingsRoutes.put("/mark-all-viewed", describe({ summary: "Clear the bookings badge", tags, access: "user" }), customer, async (c) => {
+bookingsRoutes.put("/mark-all-viewed", describe({ summary: "Clear the bookings badge", tags }), customer, async (c) => {
   const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
   if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
   return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
 });
 
-bookingsRoutes.get("/:id", describe({ summary: "One of my bookings", tags, access: "user" }), customer, params(IdParam), async (c) => {
+bookingsRoutes.get("/:id", describe({ summary: "One of my bookings", tags }), customer, params(IdParam), async (c) => {
   const { bookings } = await customerBookings(c.get("db").http, principalOf(c).userId, { page: 1, limit: 1, id: c.req.valid("param").id });
   if (!bookings[0]) throw notFound("Booking");
   return ok(c, { booking: bookings[0] });
@@ -83,7 +83,7 @@ bookingsRoutes.get("/:id", describe({ summary: "One of my bookings", tags, acces
 
 bookingsRoutes.put(
   "/:id/mark-viewed",
-  describe({ summary: "Mark one booking's update as seen", tags, access: "user" }),
+  describe({ summary: "Mark one booking's update as seen", tags }),
   customer,
   params(IdParam),
   async (c) => {
@@ -96,7 +96,7 @@ bookingsRoutes.put(
 
 bookingsRoutes.put(
   "/:id/cancel",
-  describe({ summary: "Cancel my booking (pending or accepted)", tags, access: "user" }),
+  describe({ summary: "Cancel my booking (pending or accepted)", tags }),
   customer,
   params(IdParam),
   body(CancelBody),
@@ -112,7 +112,7 @@ bookingsRoutes.put(
 
 bookingsRoutes.post(
   "/:id/rate",
-  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"], access: "user" }),
+  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"] }),
   customer,
   params(IdParam),
   body(RateBody),
@@ -133,7 +133,7 @@ bookingsRoutes.post(
 
 bookingsRoutes.post(
   "/:id/report",
-  describe({ summary: "Report the provider of my booking (once per booking)", tags: [...tags, "reports"], access: "user" }),
+  describe({ summary: "Report the provider of my booking (once per booking)", tags: [...tags, "reports"] }),
   customer,
   params(IdParam),
   body(ReportBody),

@@ -20,7 +20,6 @@ callsRoutes.post(
   describe({
     summary: "Check that a call about this booking is allowed and return both parties' names",
     tags,
-    access: "authenticated",
     responses: { 200: { description: "Call allowed", schema: InitiateCallData } },
   }),
   requireAuth(),
@@ -46,7 +45,7 @@ callsRoutes.post(
 
 callsRoutes.post(
   "/log",
-  describe({ summary: "Record the app's after-call report (a party of the booking only)", tags, access: "authenticated" }),
+  describe({ summary: "Record the app's after-call report (a party of the booking only)", tags }),
   requireAuth(),
   body(CallLogBody),
   async (c) => {

@@ -42,7 +42,7 @@ const GeocodeQuery = z.object({
 
 publicRoutes.get(
   "/services",
-  describe({ summary: "Service categories (slugs the apps map)", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Service categories (slugs the apps map)", tags: ["catalogue"] }),
   (c) =>
     edgeCachedJson(c, { generation: "catalogue", ttlSeconds: TTL.catalogue }, async () => ({
       status: "success",
@@ -52,7 +52,7 @@ publicRoutes.get(
 
 publicRoutes.get(
   "/services/:id/providers",
-  describe({ summary: "Active providers of a category, nearest first", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Active providers of a category, nearest first", tags: ["catalogue"] }),
   params(ServiceIdParam),
   query(ProvidersQuery),
   async (c) => {
@@ -71,7 +71,7 @@ publicRoutes.get(
 
 publicRoutes.get(
   "/services/:id/providers/:providerId",
-  describe({ summary: "One provider listing of a category", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "One provider listing of a category", tags: ["catalogue"] }),
   params(ServiceListingParam),
   async (c) => {
     const { id, providerId } = c.req.valid("param");
@@ -88,7 +88,7 @@ publicRoutes.get(
 
 publicRoutes.get(
   "/provider-service/:providerServiceId",
-  describe({ summary: "A provider listing with sub-service prices and reviews", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "A provider listing with sub-service prices and reviews", tags: ["catalogue"] }),
   params(ListingParam),
   async (c) => {
     const { providerServiceId } = c.req.valid("param");
@@ -105,7 +105,7 @@ publicRoutes.get(
 
 publicRoutes.get(
   "/featured-providers",
-  describe({ summary: "Best-rated active providers", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Best-rated active providers", tags: ["catalogue"] }),
   async (c) => {
     const db = c.get("db").http;
     const gen = await globalGeneration(db);
@@ -123,7 +123,7 @@ publicRoutes.get(
  */
 publicRoutes.get(
   "/reverse-geocode",
-  describe({ summary: "Reverse geocode to state and city", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Reverse geocode to state and city", tags: ["catalogue"] }),
   query(GeocodeQuery),
   async (c) => {
     const base = c.get("config").GEOCODER_URL;

@@ -22,7 +22,6 @@ export const health = new Hono<AppEnv>()
     describe({
       summary: "Liveness probe (no database)",
       tags: ["health"],
-      access: "public",
       responses: { 200: { description: "Alive", schema: LiveSchema } },
     }),
     (c) =>
@@ -39,7 +38,6 @@ export const health = new Hono<AppEnv>()
     describe({
       summary: "Readiness: per-dependency status",
       tags: ["health"],
-      access: "public",
       responses: { 200: { description: "Ready", schema: ReadySchema }, 503: { description: "A dependency is down", schema: ReadySchema } },
     }),
     async (c) => {

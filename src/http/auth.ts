@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { type AccessClaims, verifyAccessToken } from "../auth/jwt";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { AppError } from "./errors";
-import { type Access, META } from "./meta";
+import { type Access, errorResponse, withMeta } from "./meta";
 
 type Role = Principal["role"];
 
@@ -53,8 +53,33 @@ export function requireAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
     if (!c.error && c.res.status < 400) await db.ensureSession();
   };
   const access: Access[] = roles.length ? roles : ["authenticated"];
-  return Object.assign(mw, { [META]: { access } });
+  return withMeta(
+    mw,
+    { access },
+    {
+      spec: {
+        security: [{ bearer: [] }],
+        "x-access": access,
+        responses: {
+          401: { ...errorResponse, description: "No, invalid or expired bearer token, or a revoked session" },
+          ...(roles.length ? { 403: { ...errorResponse, description: `Only for: ${roles.join(", ")}` } } : {}),
+        },
+      },
+    },
+  );
 }
+
+/**
+ * Marks a route that Paytm calls: no bearer token, the handler verifies Paytm's checksum over the
+ * raw body (src/paytm/notification.ts) before it believes a field. Put it after describe().
+ */
+export const signedByPaytm: MiddlewareHandler<AppEnv> = withMeta(
+  async (_c, next) => {
+    await next();
+  },
+  { access: ["signature"] },
+  { spec: { "x-access": ["signature"], security: [] } },
+);
 
 /** The authenticated principal; only valid after requireAuth in the chain. */
 export function principalOf(c: { get(key: "principal"): Principal | undefined }): Principal {

@@ -1,9 +1,10 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
+import { resolver } from "hono-openapi";
 import { type ZodType, z } from "zod";
 import { AppError, type FieldError } from "./errors";
 import { nulPath } from "./fields";
-import { META, type RouteMeta } from "./meta";
+import { withMeta } from "./meta";
 
 /**
  * zod validation for every body, query and param, with failures in the apps' envelope:
@@ -37,8 +38,8 @@ function validator<T extends ZodType, Target extends keyof ValidationTargets>(ta
       throw new AppError("VALIDATION_ERROR", firstMessage(errors), { errors });
     }
   });
-  const meta: RouteMeta = { request: { [target]: schema } };
-  return Object.assign(mw, { [META]: meta });
+  // hono-openapi reads the request schema from the same middleware (parameters or request body).
+  return withMeta(mw, { request: { [target]: schema } }, { target, ...resolver(schema) });
 }
 
 /**
@@ -54,7 +55,7 @@ export const body = <T extends ZodType>(schema: T) => {
     }
     return mw(c, next);
   }) as typeof mw;
-  return Object.assign(wrapped, { [META]: mw[META] });
+  return Object.assign(wrapped, mw);
 };
 export const query = <T extends ZodType>(schema: T) => validator("query", schema);
 export const params = <T extends ZodType>(schema: T) => validator("param", schema);

@@ -29,7 +29,7 @@ async function serve(c: AppContext, key: string) {
 
 mediaRoutes.get(
   "/:kind/:owner/:name",
-  describe({ summary: "An uploaded image", tags: ["media"], access: "public" }),
+  describe({ summary: "An uploaded image", tags: ["media"] }),
   params(z.object({ kind, owner: z.uuid(), name: file })),
   (c) => {
     const { kind, owner, name } = c.req.valid("param");
@@ -39,7 +39,7 @@ mediaRoutes.get(
 
 mediaRoutes.get(
   "/:kind/:name",
-  describe({ summary: "An uploaded image (stored before keys named their owner)", tags: ["media"], access: "public" }),
+  describe({ summary: "An uploaded image (stored before keys named their owner)", tags: ["media"] }),
   params(z.object({ kind, name: file })),
   (c) => {
     const { kind, name } = c.req.valid("param");

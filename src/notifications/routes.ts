@@ -23,7 +23,6 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "List my notifications (page/limit; pagination.hasMore drives the apps' load more)",
       tags,
-      access: "authenticated",
       responses: { 200: { description: "A page of notifications", schema: ListResponse } },
     }),
     auth,
@@ -39,7 +38,6 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Number of unread notifications",
       tags,
-      access: "authenticated",
       responses: { 200: { description: "Unread count", schema: z.object({ unreadCount: z.number() }) } },
     }),
     auth,
@@ -50,7 +48,6 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Notification history with filters and statistics",
       tags,
-      access: "authenticated",
       responses: { 200: { description: "History page", schema: HistoryResponse } },
     }),
     auth,
@@ -74,7 +71,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
   )
   .get(
     "/recent",
-    describe({ summary: "Notifications created after `since` (epoch ms), at most 50", tags, access: "authenticated" }),
+    describe({ summary: "Notifications created after `since` (epoch ms), at most 50", tags }),
     auth,
     query(RecentQuery),
     async (c) => {
@@ -83,7 +80,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
       return ok(c, { notifications, count: notifications.length, since });
     },
   )
-  .put("/mark-all-read", describe({ summary: "Mark all my notifications read", tags, access: "authenticated" }), auth, async (c) => {
+  .put("/mark-all-read", describe({ summary: "Mark all my notifications read", tags }), auth, async (c) => {
     const updated = await markAllRead(c.get("db").http, principalOf(c).userId);
     if (updated > 0) dispatchAfterCommit(c.env, c.executionCtx);
     return ok(c, { updated }, { message: "All notifications marked as read" });
@@ -93,7 +90,6 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Mark one of my notifications read",
       tags,
-      access: "authenticated",
       responses: { 404: { description: "Not one of my notifications" } },
     }),
     auth,
@@ -111,7 +107,6 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Delete one of my notifications",
       tags,
-      access: "authenticated",
       responses: { 404: { description: "Not one of my notifications" } },
     }),
     auth,

@@ -10,12 +10,12 @@ import { ENGINE_ERRORS, engineError } from "./protocol";
  */
 export const socketRoutes = new Hono<AppEnv>();
 
-const gateway = describe({ summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)", tags: ["realtime"], access: "public" });
+const gateway = describe({ summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)", tags: ["realtime"] });
 
 /** Development diagnostics for the end-to-end run and the bench (404 in every other environment). */
 socketRoutes.get(
   "/__session/:sid",
-  describe({ summary: "Session diagnostics (development only)", tags: ["realtime"], access: "public" }),
+  describe({ summary: "Session diagnostics (development only)", tags: ["realtime"] }),
   async (c) => {
     if (c.get("config").ENVIRONMENT !== "development") return c.notFound();
     const stub = sessionStub(c.env, c.req.param("sid"));

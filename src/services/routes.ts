@@ -20,7 +20,7 @@ const provider = requireAuth("provider");
 /** The object store the registration's images go to (keyed under the caller by the service). */
 const media = (c: AppContext): MediaStore => ({ env: c.env, publicBaseUrl: c.get("config").PUBLIC_BASE_URL });
 
-servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags, access: "public" }), (c) =>
+servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags }), (c) =>
   edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, async () => ({
     status: "success",
     data: await listPublicServices(c.get("db").http),
@@ -29,14 +29,14 @@ servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/pu
 
 servicesRoutes.get(
   "/my-registrations",
-  describe({ summary: "My service registrations with payment status and prices", tags, access: "provider" }),
+  describe({ summary: "My service registrations with payment status and prices", tags }),
   provider,
   async (c) => ok(c, { registeredServices: await myRegistrations(c.get("db").http, principalOf(c).userId) }),
 );
 
 servicesRoutes.post(
   "/:category/providers",
-  describe({ summary: "Register as a provider in a category (front-end category id)", tags, access: "provider" }),
+  describe({ summary: "Register as a provider in a category (front-end category id)", tags }),
   provider,
   params(CategoryParam),
   body(RegistrationBody),
@@ -62,7 +62,7 @@ servicesRoutes.post(
 
 servicesRoutes.put(
   "/:category/providers",
-  describe({ summary: "Edit my registration in a category", tags, access: "provider" }),
+  describe({ summary: "Edit my registration in a category", tags }),
   provider,
   params(CategoryParam),
   body(RegistrationUpdateBody),
@@ -75,7 +75,7 @@ servicesRoutes.put(
 
 servicesRoutes.delete(
   "/my-registrations/:serviceId",
-  describe({ summary: "Delete my registration (payment history is kept)", tags, access: "provider" }),
+  describe({ summary: "Delete my registration (payment history is kept)", tags }),
   provider,
   params(ListingIdParam),
   async (c) => {

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { UserView } from "../users/schemas";
+
+/** Response data of /api/auth (client-contract §2.4, §3.1): the apps store the token pair and the user. */
+
+export const TokenPair = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  accessTokenExpiresAt: z.string(),
+  refreshTokenExpiresAt: z.string(),
+  /** Legacy copy of the access token (client-contract §2.4). */
+  token: z.string(),
+});
+
+export const OtpSent = z.object({ phone: z.string(), expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
+export const PhoneOnly = z.object({ phone: z.string() });
+/** The provider app stores `registeredServices` from the signup answer; a new account has none. */
+export const SignedUp = TokenPair.extend({ user: UserView.extend({ registeredServices: z.array(z.string()) }) });
+export const LoggedIn = TokenPair.extend({ user: UserView });
+export const Refreshed = TokenPair.extend({ user: UserView.nullable() });
+export const ResetToken = z.object({ resetToken: z.string(), expiresAt: z.string() });
+export const Me = z.object({ user: UserView });
+export const Session = z.object({
+  id: z.uuid(),
+  deviceName: z.string(),
+  ipAddress: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  createdAt: z.string(),
+  lastActivity: z.string(),
+  isCurrent: z.boolean(),
+});
+export const Sessions = z.object({ sessions: z.array(Session), total: z.number().int() });
+export const Flag = <K extends string>(key: K) => z.object({ [key]: z.literal(true) } as { [P in K]: z.ZodLiteral<true> });
