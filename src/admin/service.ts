@@ -1,9 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
 import { revokeSessionsStatement } from "../auth/tokens";
 import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { conflict, notFound } from "../http/errors";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
+import type { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, ReportView, UserAccounts } from "./schemas";
 
 /** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
 
@@ -11,7 +13,7 @@ type Row = Record<string, unknown>;
 const CANCELLED_BY_REMOVAL = "Account removed by admin";
 const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
 
-export async function dashboardStats(db: HttpDb) {
+export async function dashboardStats(db: HttpDb): Promise<z.input<typeof DashboardStats>> {
   const [r] = await rowsOf(
     db,
     sql`select
@@ -42,7 +44,10 @@ export async function dashboardStats(db: HttpDb) {
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
  */
-export async function listReports(db: HttpDb, q: { status?: string; type?: "user" | "provider"; limit: number; page: number }) {
+export async function listReports(
+  db: HttpDb,
+  q: { status?: string; type?: "user" | "provider"; limit: number; page: number },
+): Promise<z.input<typeof ReportPage>> {
   const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
   const userReports = sql`
     select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
@@ -81,7 +86,7 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: "user
   const total = num(rows[0]?.total_count);
   return {
     reports: rows.map(({ total_count: _t, ...r }) => ({
-      ...r,
+      ...(r as z.input<typeof ReportView>),
       report_type: String(r.report_type ?? ""),
       description: String(r.description ?? ""),
       evidence: Array.isArray(r.evidence) ? r.evidence : [],
@@ -97,7 +102,7 @@ export async function setReportStatus(
   reportId: string,
   status: "open" | "resolved" | "closed",
   note?: string,
-) {
+): Promise<z.input<typeof ReportStatusChanged>> {
   const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
   const resolvedAt = status === "open" ? sql`null` : sql`now()`;
   const set = sql`status = ${status}::report_status, resolved_by = ${resolvedBy}, resolved_at = ${resolvedAt},
@@ -109,7 +114,7 @@ export async function setReportStatus(
         select * from a union all select * from b`,
   );
   if (!rows[0]) throw notFound("Report");
-  return rows[0];
+  return rows[0] as z.input<typeof ReportStatusChanged>;
 }
 
 /**
@@ -208,7 +213,7 @@ export async function removeAccount(
   throw conflict("The account's bookings keep changing; try again");
 }
 
-export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {
+export async function allUsers(db: HttpDb, q: { page: number; limit: number }): Promise<z.input<typeof UserAccounts>> {
   const rows = await rowsOf(
     db,
     sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.role::text as role, u.is_verified,
@@ -220,12 +225,16 @@ export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {
   );
   const total = num(rows[0]?.total_count);
   return {
-    users: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    users: rows.map(({ total_count: _t, ...r }) => ({
+      ...(r as z.input<typeof UserAccounts>["users"][number]),
+      full_name: String(r.full_name ?? ""),
+      phone: String(r.phone ?? ""),
+    })),
     pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
   };
 }
 
-export async function allProviders(db: HttpDb, q: { page: number; limit: number }) {
+export async function allProviders(db: HttpDb, q: { page: number; limit: number }): Promise<z.input<typeof ProviderAccounts>> {
   const rows = await rowsOf(
     db,
     sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.is_verified,
@@ -243,7 +252,11 @@ export async function allProviders(db: HttpDb, q: { page: number; limit: number 
   );
   const total = num(rows[0]?.total_count);
   return {
-    providers: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    providers: rows.map(({ total_count: _t, ...r }) => ({
+      ...(r as z.input<typeof ProviderAccounts>["providers"][number]),
+      full_name: String(r.full_name ?? ""),
+      phone: String(r.phone ?? ""),
+    })),
     pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
   };
 }

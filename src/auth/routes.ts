@@ -7,7 +7,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import { clientIp, clientMeta } from "./request";
-import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, SignedUp, Sessions } from "./responses";
+import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, Sessions, SignedUp } from "./responses";
 import {
   forgotPasswordBody,
   forgotVerifyBody,
@@ -148,10 +148,15 @@ authRoutes.post(
   },
 );
 
-authRoutes.post("/logout-all", describe({ summary: "End every session of this account", tags, response: z.object({ sessionsRevoked: z.number().int() }) }), requireAuth(), async (c) => {
-  const n = await auth.logoutAll(deps(c), principalOf(c).userId);
-  return ok(c, { sessionsRevoked: n }, { message: `Successfully logged out from all devices (${n} sessions)` });
-});
+authRoutes.post(
+  "/logout-all",
+  describe({ summary: "End every session of this account", tags, response: z.object({ sessionsRevoked: z.number().int() }) }),
+  requireAuth(),
+  async (c) => {
+    const n = await auth.logoutAll(deps(c), principalOf(c).userId);
+    return ok(c, { sessionsRevoked: n }, { message: `Successfully logged out from all devices (${n} sessions)` });
+  },
+);
 
 authRoutes.get("/sessions", describe({ summary: "Live sessions of this account", tags, response: Sessions }), requireAuth(), async (c) => {
   const p = principalOf(c);

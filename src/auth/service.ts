@@ -1,4 +1,5 @@
 import { and, desc, eq, exists, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import {
@@ -11,7 +12,6 @@ import {
   sessions,
   users,
 } from "../db/schema";
-import type { z } from "zod";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
@@ -21,8 +21,8 @@ import { dispatchAfterCommit, notify } from "../notifications/outbox";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
-import { sendOtpSms } from "./sms";
 import type { LoggedIn, OtpSent, Refreshed, Session, SignedUp } from "./responses";
+import { sendOtpSms } from "./sms";
 import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from "./tokens";
 
 /**
@@ -81,10 +81,7 @@ export type SignupInput = {
   profilePicUrl?: string;
 };
 
-export async function signup(
-  deps: AuthDeps,
-  input: SignupInput,
-): Promise<z.input<typeof OtpSent>> {
+export async function signup(deps: AuthDeps, input: SignupInput): Promise<z.input<typeof OtpSent>> {
   const { db, config } = deps;
   const email = input.email || null;
   const [blocked, taken] = await Promise.all([
@@ -145,10 +142,7 @@ export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; ro
 
 type PendingSignup = { userId?: string; fullName: string; email: string | null; passwordHash: string; profilePicUrl: string };
 
-export async function verifySignupOtp(
-  deps: AuthDeps,
-  input: { phone: string; otp: string },
-): Promise<z.input<typeof SignedUp>> {
+export async function verifySignupOtp(deps: AuthDeps, input: { phone: string; otp: string }): Promise<z.input<typeof SignedUp>> {
   const { db, config } = deps;
   const match = await checkCode(db.http, config.JWT_SECRET, {
     phone: input.phone,
@@ -292,10 +286,7 @@ function loginLockedError(seconds: number): AppError {
   });
 }
 
-export async function login(
-  deps: AuthDeps,
-  input: { phone: string; password: string; role: Role },
-): Promise<z.input<typeof LoggedIn>> {
+export async function login(deps: AuthDeps, input: { phone: string; password: string; role: Role }): Promise<z.input<typeof LoggedIn>> {
   const { db, config, meta } = deps;
   const ip = meta.ip ?? "unknown";
   const state = await loginState(db.http, input.phone, input.role, ip);

@@ -1,12 +1,12 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
-import type { TokenPair as TokenPairSchema } from "./responses";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
 import { OUTBOX_TOPICS } from "../notifications/outbox";
 import { signAccessToken } from "./jwt";
+import type { TokenPair as TokenPairSchema } from "./responses";
 
 /**
  * Refresh tokens and sessions.

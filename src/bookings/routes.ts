@@ -6,7 +6,21 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../notifications/outbox";
-import { CancelBody, CreateBookingBody, IdParam, ListBookingsQuery, RateBody, ReportBody } from "./schemas";
+import {
+  CancelBody,
+  CreateBookingBody,
+  CustomerBookingData,
+  CustomerBookingPage,
+  IdParam,
+  ListBookingsQuery,
+  RateBody,
+  Rated,
+  ReportBody,
+  Reported,
+  UnreadCount,
+  UpdatedCount,
+  Viewed,
+} from "./schemas";
 import {
   cancelBooking,
   createBooking,
@@ -28,7 +42,12 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 bookingsRoutes.post(
   "/",
-  describe({ summary: "Book a provider listing (idempotent: the apps retry POST)", tags }),
+  describe({
+    summary: "Book a provider listing (idempotent: the apps retry POST)",
+    tags,
+    response: CustomerBookingData,
+    status: [201, 200],
+  }),
   customer,
   body(CreateBookingBody),
   async (c) => {
@@ -59,31 +78,49 @@ bookingsRoutes.post(
 
 bookingsRoutes.get(
   "/",
-  describe({ summary: "My bookings (list and total in one query)", tags }),
+  describe({ summary: "My bookings (list and total in one query)", tags, response: CustomerBookingPage }),
   customer,
   query(ListBookingsQuery),
   async (c) => ok(c, await customerBookings(c.get("db").http, principalOf(c).userId, c.req.valid("query"))),
 );
 
-bookingsRoutes.get("/unread-count", describe({ summary: "Unread booking updates (badge)", tags }), customer, async (c) =>
-  ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
+bookingsRoutes.get(
+  "/unread-count",
+  describe({ summary: "Unread booking updates (badge)", tags, response: UnreadCount }),
+  customer,
+  async (c) => ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
 );
 
-bookingsRoutes.put("/mark-all-viewed", describe({ summary: "Clear the bookings badge", tags }), customer, async (c) => {
-  const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
-  if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
-  return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
-});
+bookingsRoutes.put(
+  "/mark-all-viewed",
+  describe({ summary: "Clear the bookings badge", tags, response: UpdatedCount }),
+  customer,
+  async (c) => {
+    const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
+    if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
+    return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
+  },
+);
 
-bookingsRoutes.get("/:id", describe({ summary: "One of my bookings", tags }), customer, params(IdParam), async (c) => {
-  const { bookings } = await customerBookings(c.get("db").http, principalOf(c).userId, { page: 1, limit: 1, id: c.req.valid("param").id });
-  if (!bookings[0]) throw notFound("Booking");
-  return ok(c, { booking: bookings[0] });
-});
+bookingsRoutes.get(
+  "/:id",
+  describe({ summary: "One of my bookings", tags, response: CustomerBookingData }),
+  customer,
+  params(IdParam),
+  async (c) => {
+    const { bookings } = await customerBookings(c.get("db").http, principalOf(c).userId, {
+      page: 1,
+      limit: 1,
+      id: c.req.valid("param").id,
+    });
+    if (!bookings[0]) throw notFound("Booking");
+    return ok(c, { booking: bookings[0] });
+  },
+);
 
 bookingsRoutes.put(
   "/:id/mark-viewed",
-  describe({ summary: "Mark one booking's update as seen", tags }),
+  describe({ summary: "Mark one booking's update as seen", tags, response: Viewed }),
   customer,
   params(IdParam),
   async (c) => {
@@ -96,7 +133,7 @@ bookingsRoutes.put(
 
 bookingsRoutes.put(
   "/:id/cancel",
-  describe({ summary: "Cancel my booking (pending or accepted)", tags }),
+  describe({ summary: "Cancel my booking (pending or accepted)", tags, response: CustomerBookingData }),
   customer,
   params(IdParam),
   body(CancelBody),
@@ -112,7 +149,7 @@ bookingsRoutes.put(
 
 bookingsRoutes.post(
   "/:id/rate",
-  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"] }),
+  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"], response: Rated, status: [201, 200] }),
   customer,
   params(IdParam),
   body(RateBody),
@@ -133,7 +170,12 @@ bookingsRoutes.post(
 
 bookingsRoutes.post(
   "/:id/report",
-  describe({ summary: "Report the provider of my booking (once per booking)", tags: [...tags, "reports"] }),
+  describe({
+    summary: "Report the provider of my booking (once per booking)",
+    tags: [...tags, "reports"],
+    response: Reported,
+    status: [201],
+  }),
   customer,
   params(IdParam),
   body(ReportBody),

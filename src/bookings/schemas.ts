@@ -94,3 +94,72 @@ export const ReportCustomerBody = z.object({
     .max(3)
     .default([]),
 });
+
+// ------------------------------------------------------------------------------------------------
+// Response data: the booking as the apps' lists and details read it (snake_case, client-contract §3.6–§3.7).
+
+const Rating = z.object({ rating: z.number().int(), review: z.string().nullable(), created_at: z.string() }).nullable();
+
+const BookingFields = z.object({
+  id: z.uuid(),
+  status: BookingStatusEnum,
+  appointment_date: z.string().describe("YYYY-MM-DD (India time)"),
+  appointment_time: z.string(),
+  appointment_at: z.string().describe("ISO-8601 UTC"),
+  selected_service: z.string().describe("sub-service slugs joined with ','"),
+  selected_services: z.array(z.object({ serviceId: z.string(), serviceName: z.string(), price: z.number() })),
+  total_price: z.number().nullable().describe("rupees"),
+  estimated_price: z.number().nullable(),
+  service_charge_value: z.number().nullable(),
+  address: z.string().nullable(),
+  description: z.string().nullable(),
+  rejection_reason: z.string().nullable(),
+  cancellation_reason: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  provider_service_id: z.uuid(),
+  service_id: z.uuid(),
+  service_name: z.string(),
+  rating: Rating,
+  is_viewed: z.boolean(),
+});
+
+/** One booking as the customer's list and detail show it (no phone numbers). */
+export const CustomerBookingView = BookingFields.extend({
+  provider_id: z.uuid(),
+  provider_name: z.string(),
+  provider_profile_pic_url: z.string(),
+  report_reason: z.string().nullable(),
+  report_description: z.string().nullable(),
+});
+
+/** One booking as the provider's list and detail show it: the customer's name and area, never the phone. */
+export const ProviderBookingView = BookingFields.extend({
+  customer_id: z.uuid(),
+  customer_name: z.string(),
+  customer_profile_pic_url: z.string(),
+  customer_address: z.string(),
+  customer_state: z.string(),
+  customer_city: z.string(),
+});
+
+export const BookingPagination = z.object({
+  total: z.number().int(),
+  totalItems: z.number().int(),
+  currentPage: z.number().int(),
+  totalPages: z.number().int(),
+  limit: z.number().int(),
+  itemsPerPage: z.number().int(),
+  hasMore: z.boolean(),
+  hasNextPage: z.boolean(),
+  hasPrevPage: z.boolean(),
+});
+
+export const CustomerBookingPage = z.object({ bookings: z.array(CustomerBookingView), pagination: BookingPagination });
+export const ProviderBookingPage = z.object({ bookings: z.array(ProviderBookingView), pagination: BookingPagination });
+export const CustomerBookingData = z.object({ booking: CustomerBookingView });
+export const UnreadCount = z.object({ unreadCount: z.number().int() });
+export const UpdatedCount = z.object({ updatedCount: z.number().int() });
+export const Viewed = z.object({ bookingId: z.uuid(), viewed: z.literal(true) });
+export const Rated = z.object({ bookingId: z.uuid(), rating: z.number().int() });
+export const Reported = z.object({ reportId: z.uuid(), bookingId: z.uuid() });

@@ -22,7 +22,7 @@ export const health = new Hono<AppEnv>()
     describe({
       summary: "Liveness probe (no database)",
       tags: ["health"],
-      responses: { 200: { description: "Alive", schema: LiveSchema } },
+      other: { json: LiveSchema, description: "Alive (no envelope: the apps read only response.ok)" },
     }),
     (c) =>
       // No envelope, as upstream (§1.1): the apps only check response.ok.
@@ -38,7 +38,7 @@ export const health = new Hono<AppEnv>()
     describe({
       summary: "Readiness: per-dependency status",
       tags: ["health"],
-      responses: { 200: { description: "Ready", schema: ReadySchema }, 503: { description: "A dependency is down", schema: ReadySchema } },
+      other: { json: ReadySchema, description: "Ready, or 503 with the same body when a dependency is down" },
     }),
     async (c) => {
       const started = Date.now();

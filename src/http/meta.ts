@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { OpenAPIV3_1 } from "openapi-types";
 import { type DescribeRouteOptions, resolver, uniqueSymbol } from "hono-openapi";
+import type { OpenAPIV3_1 } from "openapi-types";
 import { type ZodObject, type ZodType, z } from "zod";
 import type { AppEnv } from "./context";
 
@@ -66,15 +66,14 @@ export type Describe<S extends ZodType | undefined, X extends ZodObject | undefi
 };
 
 /** The error envelope (src/http/envelope.ts), the body of every 4xx/5xx answer. */
-export const ErrorEnvelope = z
-  .object({
-    status: z.literal("error"),
-    message: z.string(),
-    errorCode: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-    retryAfter: z.number().int().describe("seconds").optional(),
-    requestId: z.string().optional(),
-  });
+export const ErrorEnvelope = z.object({
+  status: z.literal("error"),
+  message: z.string(),
+  errorCode: z.string(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  retryAfter: z.number().int().describe("seconds").optional(),
+  requestId: z.string().optional(),
+});
 
 /** The success envelope around a route's `data` schema, with its top-level extras. */
 export function successEnvelope(data: ZodType, extraTop?: ZodObject) {
@@ -99,7 +98,8 @@ function openApiOf(meta: RouteMeta): DescribeRouteOptions {
   const o = meta.other;
   if (o && "json" in o) responses[200] = json(o.json, o.description);
   else if (o && "media" in o) responses[o.status ?? 200] = { description: o.description, content: { [o.media]: {} } };
-  else if (o && "redirect" in o) responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
+  else if (o && "redirect" in o)
+    responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
   else {
     const envelope = successEnvelope(meta.response ?? z.unknown(), meta.extraTop);
     for (const s of meta.status ?? [200]) responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");

@@ -79,3 +79,8 @@ export const HistoryResponse = z.object({
     welcome_notifications: z.number(),
   }),
 });
+export const RecentResponse = z.object({
+  notifications: z.array(AppNotification),
+  count: z.number().int(),
+  since: z.number().describe("the `since` asked for (epoch ms)"),
+});

@@ -1,5 +1,7 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { edgeCachedJson } from "../catalogue/cache";
+import { ServiceCategories } from "../catalogue/schemas";
 import { listPublicServices } from "../catalogue/service";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
@@ -8,7 +10,15 @@ import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
-import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
+import {
+  CategoryParam,
+  ListingIdParam,
+  MyRegistrations,
+  Registered,
+  RegistrationBody,
+  RegistrationUpdateBody,
+  RegistrationUpdated,
+} from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 
 /** /api/services: provider service registration and my-registrations. */
@@ -20,23 +30,22 @@ const provider = requireAuth("provider");
 /** The object store the registration's images go to (keyed under the caller by the service). */
 const media = (c: AppContext): MediaStore => ({ env: c.env, publicBaseUrl: c.get("config").PUBLIC_BASE_URL });
 
-servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags }), (c) =>
-  edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, async () => ({
-    status: "success",
-    data: await listPublicServices(c.get("db").http),
-  })),
+servicesRoutes.get(
+  "/",
+  describe({ summary: "Service categories (same as /api/public/services)", tags, response: ServiceCategories }),
+  (c) => edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, () => listPublicServices(c.get("db").http)),
 );
 
 servicesRoutes.get(
   "/my-registrations",
-  describe({ summary: "My service registrations with payment status and prices", tags }),
+  describe({ summary: "My service registrations with payment status and prices", tags, response: MyRegistrations }),
   provider,
   async (c) => ok(c, { registeredServices: await myRegistrations(c.get("db").http, principalOf(c).userId) }),
 );
 
 servicesRoutes.post(
   "/:category/providers",
-  describe({ summary: "Register as a provider in a category (front-end category id)", tags }),
+  describe({ summary: "Register as a provider in a category (front-end category id)", tags, response: Registered, status: [201] }),
   provider,
   params(CategoryParam),
   body(RegistrationBody),
@@ -62,7 +71,7 @@ servicesRoutes.post(
 
 servicesRoutes.put(
   "/:category/providers",
-  describe({ summary: "Edit my registration in a category", tags }),
+  describe({ summary: "Edit my registration in a category", tags, response: RegistrationUpdated }),
   provider,
   params(CategoryParam),
   body(RegistrationUpdateBody),
@@ -75,7 +84,7 @@ servicesRoutes.put(
 
 servicesRoutes.delete(
   "/my-registrations/:serviceId",
-  describe({ summary: "Delete my registration (payment history is kept)", tags }),
+  describe({ summary: "Delete my registration (payment history is kept)", tags, response: z.null() }),
   provider,
   params(ListingIdParam),
   async (c) => {

@@ -27,10 +27,15 @@ export const usersRoutes = new Hono<AppEnv>();
 
 const tags = ["users"];
 
-usersRoutes.get("/profile", describe({ summary: "The signed-in user's profile", tags, response: ProfileData }), requireAuth(), async (c) => {
-  const user = await users.getProfile(c.get("db").http, principalOf(c).userId);
-  return ok(c, { user });
-});
+usersRoutes.get(
+  "/profile",
+  describe({ summary: "The signed-in user's profile", tags, response: ProfileData }),
+  requireAuth(),
+  async (c) => {
+    const user = await users.getProfile(c.get("db").http, principalOf(c).userId);
+    return ok(c, { user });
+  },
+);
 
 usersRoutes.put(
   "/profile",
@@ -60,10 +65,16 @@ usersRoutes.put(
   },
 );
 
-usersRoutes.get("/addresses", describe({ summary: "The user's addresses", tags, response: AddressPage }), requireAuth(), query(pageQuery), async (c) => {
-  const { page, limit } = c.req.valid("query");
-  return ok(c, await users.listAddresses(c.get("db").http, principalOf(c).userId, page, limit));
-});
+usersRoutes.get(
+  "/addresses",
+  describe({ summary: "The user's addresses", tags, response: AddressPage }),
+  requireAuth(),
+  query(pageQuery),
+  async (c) => {
+    const { page, limit } = c.req.valid("query");
+    return ok(c, await users.listAddresses(c.get("db").http, principalOf(c).userId, page, limit));
+  },
+);
 
 usersRoutes.post(
   "/addresses",
@@ -88,10 +99,16 @@ usersRoutes.put(
   },
 );
 
-usersRoutes.delete("/addresses/:id", describe({ summary: "Delete an address", tags, response: Deleted }), requireAuth(), params(addressParams), async (c) => {
-  await users.deleteAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id);
-  return ok(c, { deleted: true }, { message: "Address deleted successfully" });
-});
+usersRoutes.delete(
+  "/addresses/:id",
+  describe({ summary: "Delete an address", tags, response: Deleted }),
+  requireAuth(),
+  params(addressParams),
+  async (c) => {
+    await users.deleteAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id);
+    return ok(c, { deleted: true }, { message: "Address deleted successfully" });
+  },
+);
 
 usersRoutes.delete(
   "/delete-account",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { email, fullName, profilePicInput } from "../auth/schemas";
-import { type addresses, addressType as addressTypeEnum, type users, userRole } from "../db/schema";
+import { type addresses, addressType as addressTypeEnum, userRole, type users } from "../db/schema";
 import { text } from "../http/fields";
 
 /**
