@@ -86,11 +86,14 @@ const json = (schema: ZodType, description: string) => ({
   content: { "application/json": { schema: resolver(schema, { options: { io: "output" } }) } },
 });
 
-/** Plain JSON Schema, not a resolver: hono-openapi clones the validation-error response. */
-const { $schema: _, ...errorSchema } = z.toJSONSchema(ErrorEnvelope, { target: "draft-2020-12", io: "output" });
+/** The error envelope's JSON Schema, once in the document (components.schemas.ErrorEnvelope). */
+const { $schema: _, ...errorEnvelopeJson } = z.toJSONSchema(ErrorEnvelope, { target: "draft-2020-12", io: "output" });
+export const errorEnvelopeSchema = errorEnvelopeJson;
+
+/** A plain object, not a resolver: hono-openapi clones the validation-error response. */
 export const errorResponse: OpenAPIV3_1.ResponseObject = {
   description: "Error envelope",
-  content: { "application/json": { schema: errorSchema as OpenAPIV3_1.SchemaObject } },
+  content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
 };
 
 function openApiOf(meta: RouteMeta): DescribeRouteOptions {

@@ -1,7 +1,8 @@
 import type { Hono } from "hono";
 import { generateSpecs } from "hono-openapi";
+import type { OpenAPIV3_1 } from "openapi-types";
 import type { AppEnv } from "./context";
-import { type Access, errorResponse, metaOf, type RouteMeta } from "./meta";
+import { type Access, errorEnvelopeSchema, errorResponse, metaOf, type RouteMeta } from "./meta";
 
 /** One entry per (method, path) the app serves, merged from the metadata on its handler chain. */
 export type RouteEntry = { method: string; path: string; meta: RouteMeta };
@@ -47,7 +48,10 @@ export function openApiDocument(app: Hono<AppEnv>, info: { title: string; versio
           "`{status:'error', message, errorCode, errors?, retryAfter?}` on failure. `x-access` names who may call an operation.",
       },
       ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+        schemas: { ErrorEnvelope: errorEnvelopeSchema as OpenAPIV3_1.SchemaObject },
+      },
     },
     // /api/openapi.json is a route like any other, not a static file to leave out.
     excludeStaticFile: false,

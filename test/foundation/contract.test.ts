@@ -1,0 +1,180 @@
+/**
+ * The API contract: every route declares its answer (describe({ response }) or a non-envelope
+ * answer), /api/openapi.json carries it with the request schemas, access and the error envelope, the
+ * harness's response check refuses a wrong shape, and /api/docs renders it without any CDN.
+ */
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app";
+import { SCALAR_PATH } from "../../src/http/docs";
+import { accessOf, routeTable } from "../../src/http/openapi";
+import { contractChecker, type OpenApiDoc } from "../contract-check";
+import { api, assertContract, seedUser } from "../harness";
+
+const table = routeTable(buildApp());
+const oaPath = (p: string) => p.replace(/:([A-Za-z_]+)(\{[^}]*\})?/g, "{$1}");
+const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+
+/**
+ * Routes of the payment-side files whose response schemas are being written alongside the move of
+ * their flows into services; each entry leaves this list when its schema lands (the test below
+ * fails on an entry that already has one).
+ */
+const PENDING = new Set<string>([
+  "GET /api/providers/profile",
+  "GET /api/providers/bookings",
+  "GET /api/providers/bookings/unread-count",
+  "PUT /api/providers/bookings/mark-all-viewed",
+  "PUT /api/providers/bookings/:id/status",
+  "POST /api/providers/bookings/:id/rate-customer",
+  "POST /api/providers/report-customer",
+  "GET /api/earnings",
+  "GET /api/monitoring/metrics",
+  "POST /api/payments/refund",
+  "GET /api/payments/refunds/:id",
+  "GET /api/payments/orders/:orderId/refunds",
+  "GET /api/payments/admin/refunds",
+  "POST /api/payments/admin/refunds/:id/retry",
+  "POST /api/payments/paytm-refund-webhook",
+  "POST /api/payments/initiate-paytm",
+  "POST /api/payments/initiate-labour-payment",
+  "POST /api/payments/retry-payment",
+  "GET /api/payments/checkout/:orderId",
+  "POST /api/payments/paytm-callback",
+  "GET /api/payments/paytm-callback",
+  "POST /api/payments/paytm-webhook",
+  "POST /api/payments/verify-paytm",
+  "POST /api/payments/verify-labour-payment",
+  "GET /api/payments/labour-access-status",
+  "GET /api/payments/transaction-history",
+  "GET /api/payments/labour-transaction-history",
+  "GET /api/payments/payment-status/:orderId",
+  "POST /api/payments/event",
+]);
+
+// biome-ignore lint/suspicious/noExplicitAny: the test walks the document's JSON
+type Json = any;
+
+async function document(): Promise<OpenApiDoc & { paths: Record<string, Record<string, Json>>; components: Json }> {
+  const res = await api("GET", "/api/openapi.json");
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+describe("every route declares its answer", () => {
+  it("has a response schema or a declared non-envelope answer", () => {
+    const missing = table.filter((r) => !r.meta.response && !r.meta.other && !PENDING.has(key(r))).map(key);
+    expect(missing, `routes without describe({ response }) or describe({ other }): ${missing.join(", ")}`).toEqual([]);
+    const done = table.filter((r) => PENDING.has(key(r)) && (r.meta.response || r.meta.other)).map(key);
+    expect(done, "these now have a response schema: remove them from PENDING").toEqual([]);
+  });
+});
+
+describe("/api/openapi.json", () => {
+  it("carries every route's success body in the envelope, and the error envelope", async () => {
+    const doc = await document();
+    for (const r of table) {
+      const op = doc.paths[oaPath(r.path)]?.[r.method.toLowerCase()];
+      expect(op, `${key(r)} is in the document`).toBeDefined();
+      expect(op.responses.default?.content?.["application/json"]?.schema, `${key(r)} error envelope`).toEqual({
+        $ref: "#/components/schemas/ErrorEnvelope",
+      });
+      const ok = Object.entries(op.responses as Record<string, Json>).filter(([s]) => /^[23]\d\d$/.test(s));
+      expect(ok.length, `${key(r)} documents a success`).toBeGreaterThan(0);
+      if (r.meta.other) continue;
+      for (const [status, res] of ok) {
+        const schema = res.content?.["application/json"]?.schema;
+        expect(schema?.properties?.status, `${key(r)} ${status}`).toEqual({ type: "string", const: "success" });
+        expect(schema.required, `${key(r)} ${status}`).toContain("status");
+        if (r.meta.response) {
+          expect(schema.required, `${key(r)} ${status}: data is required`).toContain("data");
+          expect(schema.properties.data, `${key(r)} ${status}: data has a schema`).not.toEqual({});
+        }
+      }
+    }
+    expect(doc.components.schemas.ErrorEnvelope.required).toEqual(["status", "message", "errorCode"]);
+  });
+
+  it("documents request bodies, query and path parameters from the validators", async () => {
+    const doc = await document();
+    const login = doc.paths["/api/auth/login"]!.post;
+    expect(login.requestBody.content["application/json"].schema.required).toEqual(expect.arrayContaining(["phone", "password"]));
+    expect(login.responses["400"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/ErrorEnvelope" });
+    const list = doc.paths["/api/bookings"]!.get;
+    expect(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(["query:status", "query:page", "query:limit"]),
+    );
+    const one = doc.paths["/api/bookings/{id}"]!.get;
+    expect(one.parameters).toContainEqual(expect.objectContaining({ in: "path", name: "id", required: true }));
+  });
+
+  it("says who may call each operation: requireAuth's roles, Paytm's signature, else public", async () => {
+    const doc = await document();
+    for (const r of table) {
+      const op = doc.paths[oaPath(r.path)]![r.method.toLowerCase()];
+      const access = accessOf(r);
+      const bearer = !access.includes("public") && !access.includes("signature");
+      expect(op.security ?? [], key(r)).toEqual(bearer ? [{ bearer: [] }] : []);
+      if (bearer) expect(op["x-access"], key(r)).toEqual(access);
+    }
+    expect(doc.paths["/api/admin/stats"]!.get["x-access"]).toEqual(["admin"]);
+    expect(doc.paths["/api/auth/me"]!.get["x-access"]).toEqual(["authenticated"]);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+});
+
+describe("the harness's response check", () => {
+  it("passes a real answer and refuses a wrong shape, naming route, path and the first mismatch", async () => {
+    const u = await seedUser("user");
+    const real = await api("GET", "/api/notifications/unread-count", { token: u.token }); // checked by api() itself
+    expect(real.body.data).toEqual({ unreadCount: expect.any(Number) });
+    const answer = (body: unknown, status = 200) => ({
+      method: "GET",
+      path: "/api/notifications/unread-count?x=1",
+      status,
+      contentType: "application/json; charset=UTF-8",
+      body,
+    });
+    await expect(assertContract(answer(real.body))).resolves.toBeUndefined();
+
+    const wrongType = assertContract(answer({ status: "success", data: { unreadCount: "3" } }));
+    await expect(wrongType).rejects.toThrow("GET /api/notifications/unread-count (GET /api/notifications/unread-count?x=1) answered 200");
+    await expect(assertContract(answer({ status: "success", data: { unreadCount: "3" } }))).rejects.toThrow(/data\.unreadCount: /);
+    // A field the schema does not name is a mismatch: the schema is the one place the shape is mapped.
+    await expect(assertContract(answer({ status: "success", data: { unreadCount: 3, unread: 3 } }))).rejects.toThrow(/"unread"/);
+    await expect(assertContract(answer({ status: "success" }))).rejects.toThrow(/data/);
+    await expect(assertContract(answer({ status: "ok", data: { unreadCount: 3 } }))).rejects.toThrow(/status/);
+    await expect(assertContract(answer(real.body, 201))).rejects.toThrow(/status 201 is not documented/);
+    await expect(assertContract({ ...answer(real.body), path: "/api/nowhere" })).rejects.toThrow(/no documented operation/);
+    // Errors and non-JSON answers are not success bodies.
+    await expect(assertContract(answer({ anything: true }, 404))).resolves.toBeUndefined();
+    await expect(assertContract({ ...answer("<html>"), contentType: "text/html" })).resolves.toBeUndefined();
+  });
+
+  it("picks the static route over a parameter route, as the router does", async () => {
+    const doc = await document();
+    const check = contractChecker(doc);
+    const body = { status: "success", data: { unreadCount: 2 } };
+    const at = (path: string) => check({ method: "GET", path, status: 200, contentType: "application/json", body });
+    expect(at("/api/bookings/unread-count")).toBeNull();
+    expect(at("/api/bookings/7c0c7c38-5a43-4f6e-9a55-5a1c2b0f7a11")?.route).toBe("GET /api/bookings/{id}");
+  });
+});
+
+describe("/api/docs", () => {
+  it("is Scalar's reference over our document, with its script served by the worker (no CDN)", async () => {
+    const page = await api("GET", "/api/docs");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(page.text).toContain(`<script src="${SCALAR_PATH}"></script>`);
+    expect(page.text).toContain('"url":"/api/openapi.json"');
+    expect(page.text).not.toMatch(/<script[^>]+src="(https?:)?\/\//);
+    expect(page.text).toContain('"withDefaultFonts":false');
+
+    const script = await api("GET", SCALAR_PATH);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(script.headers.get("cache-control")).toContain("max-age");
+    expect(script.text.length).toBeGreaterThan(1_000_000);
+    expect(script.text).toContain("createApiReference");
+  });
+});
