@@ -104,12 +104,16 @@ function openApiOf(meta: RouteMeta): DescribeRouteOptions {
   else if (o && "redirect" in o)
     responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
   else {
-    const envelope = successEnvelope(meta.response ?? z.unknown(), meta.extraTop);
-    for (const s of meta.status ?? [200]) responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
+    // A route that has not described its data yet: any data, and any top-level extras.
+    const envelope = meta.response
+      ? successEnvelope(meta.response, meta.extraTop)
+      : z.looseObject({ status: z.literal("success"), message: z.string().optional(), data: z.unknown() });
+    for (const s of meta.status ?? (meta.response ? [200] : [200, 201]))
+      responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
   }
   for (const [code, r] of Object.entries(meta.responses ?? {})) responses[code] = { ...errorResponse, description: r.description };
   responses.default = errorResponse;
-  return { summary: meta.summary, tags: meta.tags, responses };
+  return { summary: meta.summary, tags: meta.tags, ...(meta.access ? { "x-access": meta.access } : {}), responses };
 }
 
 /**
