@@ -18,7 +18,7 @@ export type Access = "public" | "authenticated" | "user" | "provider" | "admin" 
 /** An answer that is not the JSON envelope: raw JSON (the health probe, the OpenAPI document) or another media type. */
 export type OtherAnswer =
   | { json: ZodType; description: string }
-  | { media: "text/html" | "text/plain" | "text/javascript" | "image/*" | "application/json"; description: string; status?: number }
+  | { media: "text/html" | "text/plain" | "text/javascript" | "image/*"; description: string; status?: number }
   | { redirect: string };
 
 export type RouteMeta = {
