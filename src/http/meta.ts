@@ -35,7 +35,7 @@ export type RouteMeta = {
   status?: SuccessStatus[];
   /** Instead of the envelope. */
   other?: OtherAnswer;
-  /** Other answers worth naming beyond the error envelope every route may give. */
+  /** Other answers worth naming: errors beyond the envelope every route may give, or a non-JSON success in words. */
   responses?: Record<number, { description: string }>;
 };
 
@@ -103,7 +103,9 @@ function openApiOf(meta: RouteMeta): DescribeRouteOptions {
   else if (o && "media" in o) responses[o.status ?? 200] = { description: o.description, content: { [o.media]: {} } };
   else if (o && "redirect" in o)
     responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
-  else {
+  else if (!meta.response && Object.keys(meta.responses ?? {}).some((code) => Number(code) < 400)) {
+    // Answers described in words only (a page for the app's WebView): see `responses` below.
+  } else {
     // A route that has not described its data yet: any data, and any top-level extras.
     const envelope = meta.response
       ? successEnvelope(meta.response, meta.extraTop)
@@ -111,7 +113,8 @@ function openApiOf(meta: RouteMeta): DescribeRouteOptions {
     for (const s of meta.status ?? (meta.response ? [200] : [200, 201]))
       responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
   }
-  for (const [code, r] of Object.entries(meta.responses ?? {})) responses[code] = { ...errorResponse, description: r.description };
+  for (const [code, r] of Object.entries(meta.responses ?? {}))
+    responses[code] = Number(code) < 400 ? { description: r.description } : { ...errorResponse, description: r.description };
   responses.default = errorResponse;
   return { summary: meta.summary, tags: meta.tags, ...(meta.access ? { "x-access": meta.access } : {}), responses };
 }

@@ -5,9 +5,12 @@ import type { Contract } from "./meta";
 
 /** What describe({ response, extraTop }) declared for this route; `unknown` where it declared nothing. */
 export type DataOf<E extends Env> = E extends { Contract?: Contract<infer D, infer _X> } ? D : unknown;
-export type ExtraTopOf<E extends Env> = E extends { Contract?: Contract<infer _D, infer X> }
+/** Top-level extras: only what describe({ extraTop }) declared, once the route declared its response. */
+export type ExtraTopOf<E extends Env> = E extends { Contract?: Contract<infer D, infer X> }
   ? unknown extends X
-    ? Record<string, unknown>
+    ? unknown extends D
+      ? Record<string, unknown>
+      : never
     : X
   : Record<string, unknown>;
 
