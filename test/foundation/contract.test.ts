@@ -171,6 +171,7 @@ describe("/api/docs", () => {
     expect(page.text).toContain('"url":"/api/openapi.json"');
     expect(page.text).not.toMatch(/<script[^>]+src="(https?:)?\/\//);
     expect(page.text).toContain('"withDefaultFonts":false');
+    expect(page.text).toContain('"proxyUrl":""');
 
     const script = await api("GET", SCALAR_PATH);
     expect(script.status).toBe(200);
