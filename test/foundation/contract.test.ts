@@ -3,10 +3,15 @@
  * answer), /api/openapi.json carries it with the request schemas, access and the error envelope, the
  * harness's response check refuses a wrong shape, and /api/docs renders it without any CDN.
  */
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { buildApp } from "../../src/app";
+import type { AppEnv } from "../../src/http/context";
 import { SCALAR_PATH } from "../../src/http/docs";
+import { describe as doc } from "../../src/http/meta";
 import { accessOf, routeTable } from "../../src/http/openapi";
+import { ok } from "../../src/http/respond";
 import { contractChecker, type OpenApiDoc } from "../contract-check";
 import { api, assertContract, seedUser } from "../harness";
 
@@ -68,6 +73,25 @@ describe("every route declares its answer", () => {
     expect(missing, `routes without describe({ response }) or describe({ other }): ${missing.join(", ")}`).toEqual([]);
     const done = table.filter((r) => PENDING.has(key(r)) && declared(r)).map(key);
     expect(done, "these now have a response schema: remove them from PENDING").toEqual([]);
+  });
+});
+
+describe("the response schema types the handler (checked by tsc: an unused @ts-expect-error fails it)", () => {
+  it("ok() takes the schema's shape and its declared top-level extras, nothing else", async () => {
+    const Counted = z.object({ n: z.number().int(), label: z.string().nullable() });
+    const app = new Hono<AppEnv>()
+      .get("/right", doc({ summary: "right", tags: ["t"], response: Counted }), (c) => ok(c, { n: 1, label: null }))
+      // @ts-expect-error: a string where the schema says number
+      .get("/wrong-type", doc({ summary: "wrong", tags: ["t"], response: Counted }), (c) => ok(c, { n: "1", label: null }))
+      // @ts-expect-error: a field the schema requires is missing
+      .get("/missing", doc({ summary: "missing", tags: ["t"], response: Counted }), (c) => ok(c, { n: 1 }))
+      // @ts-expect-error: a top-level extra that describe() did not declare
+      .get("/extra", doc({ summary: "extra", tags: ["t"], response: Counted }), (c) => ok(c, { n: 1, label: "" }, { extraTop: { x: 1 } }))
+      .get("/declared-extra", doc({ summary: "extra", tags: ["t"], response: Counted, extraTop: z.object({ x: z.number() }) }), (c) =>
+        ok(c, { n: 1, label: "" }, { extraTop: { x: 1 } }),
+      );
+    const res = await app.request("/right");
+    expect(await res.json()).toEqual({ status: "success", data: { n: 1, label: null } });
   });
 });
 
