@@ -10,16 +10,16 @@ import {
   CancelBody,
   CreateBookingBody,
   CustomerBookingData,
-  CustomerBookingPage,
+  CustomerBookingsData,
   IdParam,
   ListBookingsQuery,
+  ProviderReportData,
   RateBody,
-  Rated,
+  RatingData,
   ReportBody,
-  Reported,
-  UnreadCount,
-  UpdatedCount,
-  Viewed,
+  UnreadCountData,
+  UpdatedCountData,
+  ViewedData,
 } from "./schemas";
 import {
   cancelBooking,
@@ -78,7 +78,7 @@ bookingsRoutes.post(
 
 bookingsRoutes.get(
   "/",
-  describe({ summary: "My bookings (list and total in one query)", tags, response: CustomerBookingPage }),
+  describe({ summary: "My bookings (list and total in one query)", tags, response: CustomerBookingsData }),
   customer,
   query(ListBookingsQuery),
   async (c) => ok(c, await customerBookings(c.get("db").http, principalOf(c).userId, c.req.valid("query"))),
@@ -86,14 +86,14 @@ bookingsRoutes.get(
 
 bookingsRoutes.get(
   "/unread-count",
-  describe({ summary: "Unread booking updates (badge)", tags, response: UnreadCount }),
+  describe({ summary: "Unread booking updates (badge)", tags, response: UnreadCountData }),
   customer,
   async (c) => ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
 );
 
 bookingsRoutes.put(
   "/mark-all-viewed",
-  describe({ summary: "Clear the bookings badge", tags, response: UpdatedCount }),
+  describe({ summary: "Clear the bookings badge", tags, response: UpdatedCountData }),
   customer,
   async (c) => {
     const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
@@ -120,7 +120,7 @@ bookingsRoutes.get(
 
 bookingsRoutes.put(
   "/:id/mark-viewed",
-  describe({ summary: "Mark one booking's update as seen", tags, response: Viewed }),
+  describe({ summary: "Mark one booking's update as seen", tags, response: ViewedData }),
   customer,
   params(IdParam),
   async (c) => {
@@ -149,7 +149,12 @@ bookingsRoutes.put(
 
 bookingsRoutes.post(
   "/:id/rate",
-  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"], response: Rated, status: [201, 200] }),
+  describe({
+    summary: "Rate the provider of a completed booking (once)",
+    tags: [...tags, "ratings"],
+    response: RatingData,
+    status: [201, 200],
+  }),
   customer,
   params(IdParam),
   body(RateBody),
@@ -173,7 +178,7 @@ bookingsRoutes.post(
   describe({
     summary: "Report the provider of my booking (once per booking)",
     tags: [...tags, "reports"],
-    response: Reported,
+    response: ProviderReportData,
     status: [201],
   }),
   customer,

@@ -95,71 +95,101 @@ export const ReportCustomerBody = z.object({
     .default([]),
 });
 
-// ------------------------------------------------------------------------------------------------
-// Response data: the booking as the apps' lists and details read it (snake_case, client-contract §3.6–§3.7).
+// ---------------------------------------------------------------------------------------------
+// Response shapes (the `data` of 2xx answers, `describe({ response })`): snake_case, as upstream's
+// rows that both apps read. The services return values of these types.
 
-const Rating = z.object({ rating: z.number().int(), review: z.string().nullable(), created_at: z.string() }).nullable();
+const instant = z.iso.datetime();
 
-const BookingFields = z.object({
+export const BookedService = z.object({ serviceId: z.string(), serviceName: z.string(), price: z.number() });
+
+/** The other party's rating of this booking, as the reading side gave it. */
+export const BookingRating = z.object({ rating: z.number(), review: z.string().nullable(), created_at: instant });
+export type BookingRating = z.infer<typeof BookingRating>;
+
+/** What every booking answer carries, whichever side reads it. */
+export const BookingFields = z.object({
   id: z.uuid(),
   status: BookingStatusEnum,
-  appointment_date: z.string().describe("YYYY-MM-DD (India time)"),
+  appointment_date: z.iso.date(),
   appointment_time: z.string(),
-  appointment_at: z.string().describe("ISO-8601 UTC"),
-  selected_service: z.string().describe("sub-service slugs joined with ','"),
-  selected_services: z.array(z.object({ serviceId: z.string(), serviceName: z.string(), price: z.number() })),
-  total_price: z.number().nullable().describe("rupees"),
+  appointment_at: instant,
+  /** The booked sub-services' slugs, joined with ",". */
+  selected_service: z.string(),
+  selected_services: z.array(BookedService),
+  /** Rupees; the same frozen total under the three names the apps read. */
+  total_price: z.number().nullable(),
   estimated_price: z.number().nullable(),
   service_charge_value: z.number().nullable(),
   address: z.string().nullable(),
   description: z.string().nullable(),
   rejection_reason: z.string().nullable(),
   cancellation_reason: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at: instant,
+  updated_at: instant,
   provider_service_id: z.uuid(),
   service_id: z.uuid(),
   service_name: z.string(),
-  rating: Rating,
-  is_viewed: z.boolean(),
 });
+export type BookingFields = z.infer<typeof BookingFields>;
 
-/** One booking as the customer's list and detail show it (no phone numbers). */
-export const CustomerBookingView = BookingFields.extend({
-  provider_id: z.uuid(),
-  provider_name: z.string(),
-  provider_profile_pic_url: z.string(),
-  report_reason: z.string().nullable(),
-  report_description: z.string().nullable(),
-});
-
-/** One booking as the provider's list and detail show it: the customer's name and area, never the phone. */
-export const ProviderBookingView = BookingFields.extend({
+/** A booking as the provider's list shows it: the customer's name and area, never their phone. */
+export const ProviderBooking = BookingFields.extend({
   customer_id: z.uuid(),
   customer_name: z.string(),
   customer_profile_pic_url: z.string(),
   customer_address: z.string(),
   customer_state: z.string(),
   customer_city: z.string(),
+  rating: BookingRating.nullable(),
+  is_viewed: z.boolean(),
 });
 
-export const BookingPagination = z.object({
-  total: z.number().int(),
-  totalItems: z.number().int(),
-  currentPage: z.number().int(),
-  totalPages: z.number().int(),
-  limit: z.number().int(),
-  itemsPerPage: z.number().int(),
+/** A page of bookings, under every name the apps read (upstream's and the list screens'). */
+export const BookingsPagination = z.object({
+  total: z.int(),
+  totalItems: z.int(),
+  currentPage: z.int(),
+  totalPages: z.int(),
+  limit: z.int(),
+  itemsPerPage: z.int(),
   hasMore: z.boolean(),
   hasNextPage: z.boolean(),
   hasPrevPage: z.boolean(),
 });
+export type BookingsPagination = z.infer<typeof BookingsPagination>;
 
-export const CustomerBookingPage = z.object({ bookings: z.array(CustomerBookingView), pagination: BookingPagination });
-export const ProviderBookingPage = z.object({ bookings: z.array(ProviderBookingView), pagination: BookingPagination });
-export const CustomerBookingData = z.object({ booking: CustomerBookingView });
-export const UnreadCount = z.object({ unreadCount: z.number().int() });
-export const UpdatedCount = z.object({ updatedCount: z.number().int() });
-export const Viewed = z.object({ bookingId: z.uuid(), viewed: z.literal(true) });
-export const Rated = z.object({ bookingId: z.uuid(), rating: z.number().int() });
-export const Reported = z.object({ reportId: z.uuid(), bookingId: z.uuid() });
+export const ProviderBookingsData = z.object({ bookings: z.array(ProviderBooking), pagination: BookingsPagination });
+export type ProviderBookingsData = z.infer<typeof ProviderBookingsData>;
+
+export const UnreadCountData = z.object({ unreadCount: z.int() });
+export type UnreadCountData = z.infer<typeof UnreadCountData>;
+
+export const UpdatedCountData = z.object({ updatedCount: z.int() });
+export type UpdatedCountData = z.infer<typeof UpdatedCountData>;
+
+/** A status change's answer: the apps read only the status (optimistic UI), so no second read of the booking. */
+export const BookingStatusChangeData = z.object({ booking: z.object({ id: z.uuid(), status: BookingStatusEnum }) });
+export type BookingStatusChangeData = z.infer<typeof BookingStatusChangeData>;
+
+export const RatingData = z.object({ bookingId: z.uuid(), rating: z.int() });
+export type RatingData = z.infer<typeof RatingData>;
+
+export const CustomerReportData = z.object({ report: z.object({ id: z.uuid(), status: z.literal("open") }) });
+export type CustomerReportData = z.infer<typeof CustomerReportData>;
+
+/** A booking as the customer's list and detail show it: the provider's name and photo, never the phone. */
+export const CustomerBooking = BookingFields.extend({
+  provider_id: z.uuid(),
+  provider_name: z.string(),
+  provider_profile_pic_url: z.string(),
+  report_reason: z.string().nullable(),
+  report_description: z.string().nullable(),
+  rating: BookingRating.nullable(),
+  is_viewed: z.boolean(),
+});
+
+export const CustomerBookingsData = z.object({ bookings: z.array(CustomerBooking), pagination: BookingsPagination });
+export const CustomerBookingData = z.object({ booking: CustomerBooking });
+export const ViewedData = z.object({ bookingId: z.uuid(), viewed: z.literal(true) });
+export const ProviderReportData = z.object({ reportId: z.uuid(), bookingId: z.uuid() });

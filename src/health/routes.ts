@@ -31,7 +31,7 @@ export const health = new Hono<AppEnv>()
         message: "BuildXpert API is running",
         timestamp: new Date().toISOString(),
         environment: c.get("config").ENVIRONMENT,
-      }),
+      } satisfies z.input<typeof LiveSchema>),
   )
   .get(
     "/ready",
@@ -53,6 +53,7 @@ export const health = new Hono<AppEnv>()
       const ready = database === "ok";
       // The probe is bounded by the database deadline (DB_TIMEOUT_MS), so a stalled database reads "down", not a hang.
       if (!ready) c.header("Retry-After", "5");
-      return c.json({ status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks }, ready ? 200 : 503);
+      const body: z.input<typeof ReadySchema> = { status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks };
+      return c.json(body, ready ? 200 : 503);
     },
   );
