@@ -7,10 +7,11 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { buildApp } from "../../src/app";
+import { requireAuth, signedByPaytm } from "../../src/http/auth";
 import type { AppEnv } from "../../src/http/context";
 import { SCALAR_PATH } from "../../src/http/docs";
 import { describe as doc } from "../../src/http/meta";
-import { accessOf, routeTable } from "../../src/http/openapi";
+import { accessOf, openApiDocument, routeTable } from "../../src/http/openapi";
 import { ok } from "../../src/http/respond";
 import { contractChecker, type OpenApiDoc } from "../contract-check";
 import { api, assertContract, seedUser } from "../harness";
@@ -145,6 +146,22 @@ describe("/api/openapi.json", () => {
     expect(doc.paths["/api/admin/stats"]!.get["x-access"]).toEqual(["admin"]);
     expect(doc.paths["/api/auth/me"]!.get["x-access"]).toEqual(["authenticated"]);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+});
+
+describe("access is declared by the middleware that enforces it", () => {
+  it("requireAuth(...roles) and signedByPaytm carry it to the route table and the document; nothing else is public", async () => {
+    const app = new Hono<AppEnv>()
+      .post("/paytm", doc({ summary: "Paytm calls", tags: ["t"], response: z.null() }), signedByPaytm, (c) => ok(c, null))
+      .get("/mine", doc({ summary: "mine", tags: ["t"], response: z.null() }), requireAuth("user", "provider"), (c) => ok(c, null))
+      .get("/open", doc({ summary: "open", tags: ["t"], response: z.null() }), (c) => ok(c, null));
+    const access = Object.fromEntries(routeTable(app).map((r) => [key(r), accessOf(r)]));
+    expect(access).toEqual({ "POST /paytm": ["signature"], "GET /mine": ["user", "provider"], "GET /open": ["public"] });
+    const paths = (await openApiDocument(app, { title: "t", version: "0" })).paths as Record<string, Record<string, Json>>;
+    expect(paths["/paytm"]!.post).toMatchObject({ "x-access": ["signature"], security: [] });
+    expect(paths["/mine"]!.get).toMatchObject({ "x-access": ["user", "provider"], security: [{ bearer: [] }] });
+    expect(paths["/mine"]!.get.responses["403"].description).toBe("Only for: user, provider");
+    expect(paths["/open"]!.get.security).toBeUndefined();
   });
 });
 
