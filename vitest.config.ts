@@ -6,7 +6,7 @@ import { unstable_readConfig } from "wrangler";
 
 /**
  * Hot-loop dependencies are pre-bundled with esbuild, the way wrangler bundles them for deploy:
- * Vite's module-runner transform made noble's scrypt ~8x slower under the pool (toolchain.md §4).
+ * Vite's module-runner transform made noble's scrypt ~8x slower under the pool.
  */
 const PREBUNDLED = ["@noble/hashes/scrypt.js", "@noble/hashes/sha2.js", "@noble/hashes/hmac.js", "@noble/hashes/utils.js", "bcryptjs"];
 const outDir = ".local/test-deps";
@@ -90,7 +90,8 @@ export default defineConfig({
         },
       },
       {
-        // The Node-side tooling (npm run dev, the front door) as a developer runs it: real processes, real ports.
+        // On Node: the tooling (npm run dev, the front door, the Paytm sandbox) as a developer runs it, with real
+        // processes and ports, and the checksum oracle, which needs Node's own crypto (test/payments/checksum-oracle.ts).
         extends: false,
         test: {
           name: "tools",

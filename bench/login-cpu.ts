@@ -1,8 +1,8 @@
 /**
  * CPU cost of one login, measured in Node on the worker's own code (bundled with esbuild the way
  * wrangler bundles it): scrypt verify at the configured cost, access-token signing, refresh-token
- * MAC and hash. vitest cannot time code (toolchain.md), and `npm run bench` measures the whole
- * request; this isolates the CPU part that Workers bill and that caps logins per isolate.
+ * MAC and hash. vitest cannot time code (its transform slows hot JS several times), and
+ * `npm run bench` measures the whole request; this isolates the CPU part that Workers bill and that caps logins per isolate.
  *
  *   node bench/login-cpu.ts            # ln=14 (production), 30 runs
  *   LN=10 RUNS=50 node bench/login-cpu.ts
@@ -32,7 +32,7 @@ const m = await import(`${process.cwd()}/${out}`);
 
 const params = { ln, r: 8, p: 5 };
 const secret = "bench-only-secret-0123456789abcdef0123456789";
-const stored = m.hashPassword("Passw0rd!", params);
+const stored = await m.hashPassword("Passw0rd!", params);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -31,6 +31,7 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { cronTriggers, scheduleCronTriggers } from "./crons.ts";
 import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.ts";
 import { groupAlive } from "./process-tree.ts";
 import { type Stack, startStack } from "./stack.ts";
@@ -137,7 +138,7 @@ let stack: Stack | undefined;
 let edgeProxy: LatencyProxy | undefined;
 let wrangler: ChildProcess | undefined;
 let pair: WorkerPair | undefined;
-let cronTimer: NodeJS.Timeout | undefined;
+let crons: { stop(): void } | undefined;
 let postgresPid: number | undefined;
 let stopping = false;
 
@@ -169,8 +170,7 @@ async function shutdown(code: number, why: string) {
   (code === 0 ? log : fail)(`${why}: stopping`);
   // A stuck step must not keep dev alive; whatever is left then is the guardian's.
   setTimeout(() => process.exit(code), 20_000).unref();
-  clearTimeout(cronTimer);
-  clearInterval(cronTimer);
+  crons?.stop();
   if (wrangler) await stopWrangler(wrangler);
   await edgeProxy?.close();
   pair?.remove();
@@ -297,37 +297,13 @@ async function start() {
   w.on("exit", (code, signal) => {
     if (!stopping) void shutdown(1, `wrangler exited by itself (${signal ?? code})`);
   });
-  cronTimer = setTimeout(
-    () => {
-      fireDue();
-      cronTimer = setInterval(fireDue, 60_000);
-    },
-    60_000 - (Date.now() % 60_000) + 1_000,
-  );
+  crons = scheduleCronTriggers(CRON_TRIGGERS, (cron) => {
+    fetch(`http://127.0.0.1:${PORT}/__scheduled?cron=${encodeURIComponent(cron)}`).catch(() => {});
+  });
 }
 
-// Cron Triggers (wrangler.toml [triggers], the core's) fired through the core's development-only /__scheduled:
-// wrangler's own scheduled endpoint reaches only the first worker, the edge, which has no crons.
-const crons =
-  (readFileSync("wrangler.toml", "utf8").match(/crons\s*=\s*\[([^\]]*)\]/)?.[1] ?? "").match(/"[^"]+"/g)?.map((s) => s.slice(1, -1)) ?? [];
-const field = (spec: string, v: number) =>
-  spec === "*" || (spec.startsWith("*/") ? v % Number(spec.slice(2)) === 0 : spec.split(",").map(Number).includes(v));
-const due = (cron: string, d: Date) => {
-  const [min, hour, dom, mon, dow] = cron.split(/\s+/);
-  return (
-    field(min!, d.getUTCMinutes()) &&
-    field(hour!, d.getUTCHours()) &&
-    field(dom!, d.getUTCDate()) &&
-    field(mon!, d.getUTCMonth() + 1) &&
-    field(dow!, d.getUTCDay())
-  );
-};
-const fireDue = () => {
-  const now = new Date();
-  for (const cron of crons.filter((c) => due(c, now))) {
-    fetch(`http://127.0.0.1:${PORT}/__scheduled?cron=${encodeURIComponent(cron)}`).catch(() => {});
-  }
-};
+// The core's Cron Triggers, fired through its development-only /__scheduled (scripts/crons.ts says why).
+const CRON_TRIGGERS = cronTriggers();
 
 start().catch((err) => {
   fail(`could not start: ${err instanceof Error ? (err.stack ?? err.message) : err}`);

@@ -8,7 +8,7 @@ import { startFrontDoor } from "./db/front-door.mjs";
 import { migrate } from "./db/migrate.mjs";
 import { seed } from "./db/seed.mjs";
 import { startExpoMock } from "./mocks/expo.ts";
-import { startPaytmSandbox } from "./paytm-sandbox.ts";
+import { startPaytmSandbox } from "./paytm/server.ts";
 
 export type StackOptions = {
   /** Keep the embedded cluster's data between runs (dev), or use a throwaway one (tests, bench). */

@@ -7,7 +7,6 @@ import { authRoutes } from "./auth/routes";
 import { benchRoutes } from "./bench/routes";
 import { bookingsRoutes } from "./bookings/routes";
 import { callsRoutes } from "./calls/routes";
-import { publicRoutes } from "./catalogue/routes";
 import { earningsRoutes } from "./earnings/routes";
 import { health } from "./health/routes";
 import type { AppEnv } from "./http/context";
@@ -18,6 +17,8 @@ import { limitBody, requestContext } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
 import { type OpenApiDocument, openApiDocument } from "./http/openapi";
 import { handleScheduled } from "./jobs/cron";
+import { publicRoutes } from "./listings/public-routes";
+import { servicesRoutes } from "./listings/routes";
 import { mediaRoutes } from "./media/routes";
 import { pushRoutes } from "./notifications/push-routes";
 import { notificationsRoutes } from "./notifications/routes";
@@ -25,7 +26,6 @@ import { paymentsRoutes } from "./payments/routes";
 import { providersRoutes } from "./providers/routes";
 import { socketRoutes } from "./realtime/routes";
 import { refundsRoutes } from "./refunds/routes";
-import { servicesRoutes } from "./services/routes";
 import { usersRoutes } from "./users/routes";
 
 /**

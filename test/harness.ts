@@ -7,11 +7,11 @@ import { sql } from "drizzle-orm";
 import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
-import { sessions, users } from "../src/db/schema";
+import { type OtpPurpose, type Role, type SignupRole, sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
 import { type Answer, type ContractCheck, contractChecker, contractMessage, type OpenApiDoc } from "./contract-check";
 
-export type Role = "user" | "provider" | "admin";
+export type { Role };
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers; text: string };
 
@@ -76,7 +76,7 @@ export type SeededUser = { id: string; phone: string; role: Role; fullName: stri
 /** A verified account of the given role with a live session and an access token. */
 export async function seedUser(role: Role = "user", over: { fullName?: string; phone?: string; email?: string } = {}): Promise<SeededUser> {
   const db = testDb();
-  cachedHash ??= hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
+  cachedHash ??= await hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
   const phone = over.phone ?? randomPhone();
   const fullName = over.fullName ?? `Test ${role} ${phone.slice(-4)}`;
   const [u] = await db.http
@@ -98,7 +98,7 @@ export function randomIp(): string {
 }
 
 /** The newest OTP the development SMS driver "sent" to this phone (optionally for one purpose). */
-export async function lastOtp(phone: string, purpose?: "signup" | "login" | "password_reset"): Promise<string> {
+export async function lastOtp(phone: string, purpose?: OtpPurpose): Promise<string> {
   const db = testDb();
   const { rows } = await db.http.execute<{ code: string }>(
     sql`select code from dev_sms_outbox where phone = ${phone} ${purpose ? sql`and purpose = ${purpose}` : sql``} order by created_at desc, id desc limit 1`,
@@ -111,7 +111,7 @@ export async function lastOtp(phone: string, purpose?: "signup" | "login" | "pas
 export type SignedUpUser = {
   id: string;
   phone: string;
-  role: "user" | "provider";
+  role: SignupRole;
   password: string;
   accessToken: string;
   refreshToken: string;
@@ -122,7 +122,7 @@ export type SignedUpUser = {
 
 /** Signs up through /signup + /verify-otp (as the apps do) and returns the tokens verify-otp gave. */
 export async function signupViaApi(
-  role: "user" | "provider" = "user",
+  role: SignupRole = "user",
   over: { phone?: string; fullName?: string; email?: string; password?: string; profilePicUrl?: string } = {},
 ): Promise<SignedUpUser> {
   const ip = randomIp();

@@ -1,4 +1,4 @@
-// Apply the drizzle-kit SQL migrations in /work/main/migrations (drizzle-orm's node-postgres migrator over `pg`,
+// Apply the drizzle-kit SQL migrations in migrations/ (drizzle-orm's node-postgres migrator over `pg`,
 // the same bookkeeping table as `drizzle-kit migrate`: drizzle.__drizzle_migrations).
 //
 // CLI:  node scripts/db/migrate.mjs

@@ -5,22 +5,21 @@
 //   node scripts/db/seed.mjs [DATABASE_URL] [--no-demo]
 //   import { seed } from './scripts/db/seed.mjs'; await seed(url, { demo: true });
 
-import { randomBytes } from "node:crypto";
+import { randomBytes, scryptSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { scrypt } from "@noble/hashes/scrypt.js";
 import pg from "pg";
 
 export const DEMO_PASSWORD = "Demo@12345";
 
 /**
- * services_master rows from upstream `scripts/seed-services.js` (upstream-backend.md §2.1), in its
- * order, with the sub-service ids of `utils/subServicesValidation.js` (§1.6). Money in paise: every
- * paid listing cost ₹99 (base_price after migration 013) and bought 30 days; `labors` was free for
- * 365 days (§3.3). Upstream had no default sub-service prices (providers set their own).
+ * services_master rows from upstream `scripts/seed-services.js`, in its order, with the
+ * sub-service ids of upstream `utils/subServicesValidation.js`. Money in paise: every paid listing
+ * cost ₹99 (base_price after upstream's migration 013) and bought 30 days; `labors` was free for
+ * 365 days. Upstream had no default sub-service prices (providers set their own).
  *
  * - `painter` and the front-end id `painting-cleaning` both register into `painting` upstream, so
  *   the `painting` sub-services live on `painting`; the `painter` row has none, as upstream.
- * - `electrician` and `carpenter` never had sub-services, so nobody could register in them (§10 #12);
+ * - `electrician` and `carpenter` never had sub-services, so nobody could register in them;
  *   they get the common jobs of each trade here, so providers can register and customers can book.
  */
 export const CATALOGUE = [
@@ -155,11 +154,14 @@ export const DEMO_ACCOUNTS = {
   admin: { phone: "9999999999", role: "admin", fullName: "Demo Admin", email: "admin@demo.buildxpert.in" },
 };
 
-/** Same format as src/auth/password.ts: `$scrypt$ln=14,r=8,p=5$<salt b64url>$<hash b64url>`, dkLen 32. */
+/**
+ * Same format as src/auth/password.ts: `$scrypt$ln=14,r=8,p=5$<salt b64url>$<hash b64url>`, dkLen 32. Node's native
+ * scrypt here (the worker has only the JS one): about twice as fast, and every seed hashes each demo account.
+ */
 export function hashPassword(password) {
   const salt = randomBytes(16);
-  const dk = scrypt(new TextEncoder().encode(password.normalize("NFKC")), salt, { N: 2 ** 14, r: 8, p: 5, dkLen: 32 });
-  return `$scrypt$ln=14,r=8,p=5$${salt.toString("base64url")}$${Buffer.from(dk).toString("base64url")}`;
+  const dk = scryptSync(Buffer.from(password.normalize("NFKC"), "utf8"), salt, 32, { N: 2 ** 14, r: 8, p: 5 });
+  return `$scrypt$ln=14,r=8,p=5$${salt.toString("base64url")}$${dk.toString("base64url")}`;
 }
 
 const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@
  * What the old backend's values mean, and how each becomes ours. One place for every conversion rule
  * the importer applies, so the steps only say which rule a column needs.
  *
- * Time (upstream-backend.md §0, §2, §10 #24). The old server ran `SET timezone = 'Asia/Kolkata'` on
+ * Time. The old server ran `SET timezone = 'Asia/Kolkata'` on
  * every connection and stored most instants in `timestamp without time zone`, so a column filled by
  * `now()`/`NOW()` holds India wall-clock time. Columns it filled from a JavaScript `Date` (node-pg
  * sends the Node process's local time with an offset, which a `timestamp` column drops) hold the Node
@@ -70,7 +70,7 @@ export function later(a: string, b: string): string {
 }
 
 /**
- * The old normalisation (`utils/blocklist.normalizePhoneNumber`, §1.3) as a fallback after ours:
+ * The old normalisation (`utils/blocklist.normalizePhoneNumber`) as a fallback after ours:
  * digits only; 12 digits with 91 or 11 with 1 lose the prefix; otherwise the last 10 digits.
  */
 export function legacyPhoneDigits(raw: string): string {

@@ -267,7 +267,7 @@ const blockedIdentifiers = tableStep({
 const addresses = tableStep({
   name: "addresses",
   select: (ctx) => `s.id, s.user_id, s.type, s.state, s.city, s.full_address, s.pincode, ${at(ctx, "s.created_at")} AS created_at`,
-  /** Every service registration added another `home` row (§10 #23); the newest is the provider's current one. */
+  /** Every service registration added another `home` row; the newest is the provider's current one. */
   prepass: (src) =>
     losers(
       src,
@@ -319,7 +319,7 @@ const pushTokens = tableStep({
   name: "user_push_tokens",
   select: (ctx) => `s.id, s.user_id, s.push_token, s.device_info, s.is_active, ${at(ctx, "s.created_at")} AS created_at,
                     ${at(ctx, "s.last_seen")} AS last_seen`,
-  /** A device token stayed active under every user who ever registered it (§10 #29); it belongs to the latest. */
+  /** A device token stayed active under every user who ever registered it; it belongs to the latest. */
   prepass: (src) =>
     losers(
       src,
@@ -430,7 +430,7 @@ const providerServices = tableStep({
                     pp.service_description, ${at(ctx, "s.created_at")} AS created_at`,
   joins: "LEFT JOIN services_master sm ON sm.id = s.service_id LEFT JOIN provider_profiles pp ON pp.id = s.provider_id",
   /**
-   * One provider registered twice in one category (no unique key upstream, §10 #23). The listing
+   * One provider registered twice in one category (no unique key upstream). The listing
    * that is active, then paid furthest, then oldest stays; the others are imported deleted so their
    * bookings and payments keep their listing.
    */
@@ -519,7 +519,7 @@ const bookings = tableStep({
   joins: "LEFT JOIN provider_services ps ON ps.id = s.provider_service_id LEFT JOIN services_master sm ON sm.id = ps.service_id",
   /**
    * App retries: booking creation answered 500 after committing and its duplicate check never
-   * matched (§10 #1), so one tap became several identical rows (customer, listing, date, time and
+   * matched, so one tap became several identical rows (customer, listing, date, time and
    * services). The one that got furthest (completed, accepted, ...; then the first) stays.
    */
   prepass: (src) =>
@@ -540,7 +540,7 @@ const bookings = tableStep({
     const d = ctx.decisions.get("bookings")!.get(String(r.id));
     if (d) return skip("duplicate_booking_app_retry", { keptBooking: d.kept });
     // Each reason field is written by exactly one transition; one beside another final status
-    // means the old server let the booking move on from it (§10 #9), which our lifecycle forbids.
+    // means the old server let the booking move on from it, which our lifecycle forbids.
     const status = str(r.status);
     if (
       status === null ||
@@ -576,7 +576,7 @@ const bookings = tableStep({
     if (unknown.length) note("unknown_sub_services_dropped", "corrected", { status, dropped: unknown });
     let total = paise(str(r.service_charge_value)) ?? 0;
     if (total <= 0) {
-      // Upstream froze 0 when no price matched (§10 #26); the provider's prices are the best evidence.
+      // Upstream froze 0 when no price matched; the provider's prices are the best evidence.
       total = items.reduce((sum, i) => sum + i.pricePaise, 0);
       if (total <= 0) return skip("booking_without_price", { serviceChargeValue: r.service_charge_value });
       note("missing_frozen_price", "corrected", { status, serviceChargeValue: r.service_charge_value, toPaise: total });
@@ -673,7 +673,7 @@ function evidenceList(v: unknown): string[] {
 function report(r: Row, ctx: Ctx, note: Note): Record<string, unknown> {
   let status = str(r.status);
   if (!["open", "resolved", "closed"].includes(status ?? "")) {
-    // An admin status change without a body set NULL and hid the report (§1.13 #99).
+    // An admin status change without a body set NULL and hid the report.
     note("missing_status", "corrected", { status, to: "open" });
     status = "open";
   }
@@ -695,7 +695,7 @@ const REPORT_SELECT = (ctx: Ctx) => `s.id, s.incident_date::text AS incident_dat
 
 const userReports = tableStep({
   name: "user_reports_providers",
-  // A customer's report was filed from a booking and copied onto it (§3.5): the booking it came from
+  // A customer's report was filed from a booking and copied onto it: the booking it came from
   // is found again by its parties, date and reason, so the app shows it on that booking.
   select: (ctx) => `${REPORT_SELECT(ctx)}, s.reported_by_user_id, s.reported_provider_id,
     (SELECT b.id FROM bookings b JOIN provider_profiles pp ON pp.id = b.provider_id
@@ -717,7 +717,7 @@ const userReports = tableStep({
   },
 });
 
-// customer_user_id was guessed by a name ILIKE (§10 #22): only the name is kept.
+// customer_user_id was guessed by a name ILIKE: only the name is kept.
 const providerReports = tableStep({
   name: "provider_reports_users",
   select: (ctx) => `${REPORT_SELECT(ctx)}, s.provider_id, s.customer_name`,
@@ -827,7 +827,7 @@ function planOrder(
     case null: {
       const evidenceAmount = evidence?.amount === undefined || evidence?.amount === null ? null : paise(String(evidence.amount));
       if (evidence?.txnId && (evidenceAmount === null || evidenceAmount === amount)) {
-        // Paytm took the money but the old server recorded a failure (network error, PENDING, §10 #4).
+        // Paytm took the money but the old server recorded a failure (network error, PENDING).
         // Real money wins: the order is paid. It was never delivered, so a refund request is open to the payer.
         status = "paid";
         txnId = String(evidence.txnId);
@@ -952,7 +952,7 @@ const labourOrphans: Step = {
 /**
  * Labour access, one customer at a time: their labour payments become paid orders, and the paid ones
  * the access windows they bought, rebuilt the way the old server extended them (a payment while
- * access ran started where it ended, §3.6). The customer's stored window is the authority for the
+ * access ran started where it ended). The customer's stored window is the authority for the
  * last one: access active on the old server stays active until the same instant.
  */
 const labour: Step = {
@@ -1129,7 +1129,7 @@ const callLogs = tableStep({
       return note("parent_not_imported", "skipped", { booking: r.booking_id });
     let status = String(r.call_status ?? "");
     if (!CALL_STATUSES.has(status)) {
-      // The old /log route did not apply its validator (§2.1): e.g. `initiated` for a call never connected.
+      // The old /log route did not apply its validator: e.g. `initiated` for a call never connected.
       note("call_status_mapped", "corrected", { from: r.call_status, to: "failed" });
       status = "failed";
     }

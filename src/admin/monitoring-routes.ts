@@ -1,12 +1,12 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { isoSql, num } from "../catalogue/shape";
 import { requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { query } from "../http/validate";
+import { isoSql, num } from "../lib/shape";
 
 /**
  * /api/monitoring: operational status and alerts for admins (the provider app's monitoring screen).

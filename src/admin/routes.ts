@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { reportStatus } from "../db/schema";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { text } from "../http/fields";
@@ -22,11 +23,11 @@ const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 const ReportsQuery = PageQuery.extend({
-  status: z.enum(["open", "resolved", "closed", "all"]).optional(),
+  status: z.enum([...reportStatus.enumValues, "all"]).optional(),
   type: z.enum(["all", "user", "provider"]).optional(),
 });
-// Required: upstream let a missing status set NULL and the report vanished from every list (§1.13 #99).
-const ReportStatusBody = z.object({ status: z.enum(["open", "resolved", "closed"]), adminNote: text().max(1000).optional() });
+// Required: upstream let a missing status set NULL and the report vanished from every list.
+const ReportStatusBody = z.object({ status: z.enum(reportStatus.enumValues), adminNote: text().max(1000).optional() });
 
 adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, response: DashboardStats }), admin, async (c) =>
   ok(c, await dashboardStats(c.get("db").http)),

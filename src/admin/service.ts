@@ -1,13 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import { revokeSessionsStatement } from "../auth/tokens";
-import { isoSql, num, pgTextArray, rupees } from "../catalogue/shape";
 import type { Db, HttpDb, TxDb } from "../db/client";
+import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
 import { emitStatement, notifyStatement } from "../notifications/outbox";
 import type { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, ReportView, UserAccounts } from "./schemas";
 
-/** Admin screens of the provider app (client-contract §3.17); every query is admin-only at the route. */
+/** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */
 
 type Row = Record<string, unknown>;
 const CANCELLED_BY_REMOVAL = "Account removed by admin";
@@ -39,14 +40,14 @@ export async function dashboardStats(db: HttpDb): Promise<z.input<typeof Dashboa
 }
 
 /**
- * Both report directions in one list, in upstream's unified shape (§1.13 #98): for a provider's
+ * Both report directions in one list, in upstream's unified shape: for a provider's
  * report about a customer, the `reported_provider_*` fields hold the customer, and
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
  */
 export async function listReports(
   db: HttpDb,
-  q: { status?: string; type?: "user" | "provider"; limit: number; page: number },
+  q: { status?: string; type?: SignupRole; limit: number; page: number },
 ): Promise<z.input<typeof ReportPage>> {
   const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
   const userReports = sql`
@@ -100,7 +101,7 @@ export async function setReportStatus(
   db: HttpDb,
   adminId: string,
   reportId: string,
-  status: "open" | "resolved" | "closed",
+  status: ReportStatus,
   note?: string,
 ): Promise<z.input<typeof ReportStatusChanged>> {
   const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
@@ -118,7 +119,7 @@ export async function setReportStatus(
 }
 
 /**
- * Removes an account the way the apps' admin screens expect, without erasing history (§10 #8):
+ * Removes an account the way the apps' admin screens expect, without erasing history:
  * soft delete, every session and refresh token revoked, the phone and e-mail blocked for the removed
  * account's role only (the same phone's account of the other role is another person's standing, and
  * keeps working), a provider's listings withdrawn, and live bookings on either side cancelled with the
@@ -129,12 +130,7 @@ export async function setReportStatus(
  * batch writes nothing unless the live bookings are still the ones read (a booking made in between
  * would be cancelled with nobody told); then the removal starts over.
  */
-export async function removeAccount(
-  db: Db,
-  adminId: string,
-  userId: string,
-  role: "user" | "provider",
-): Promise<{ alreadyRemoved: boolean }> {
+export async function removeAccount(db: Db, adminId: string, userId: string, role: SignupRole): Promise<{ alreadyRemoved: boolean }> {
   const live = sql`
     select b.id, ${role === "provider" ? sql`b.customer_id` : sql`pp.user_id`} as other
       from bookings b join provider_profiles pp on pp.id = b.provider_id

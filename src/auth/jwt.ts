@@ -1,4 +1,5 @@
 import { compactVerify, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Role } from "../db/schema";
 import { AppError } from "../http/errors";
 
 /**
@@ -18,7 +19,7 @@ const keyOf = (secret: string) => {
   return k;
 };
 
-export type AccessClaims = { sub: string; role: "user" | "provider" | "admin"; sid: string; jti: string; exp: number };
+export type AccessClaims = { sub: string; role: Role; sid: string; jti: string; exp: number };
 
 export async function signAccessToken(
   secret: string,
@@ -62,7 +63,7 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
  * The Socket.IO CONNECT token: everything `verifyAccessToken` checks (signature, algorithm, issuer,
  * `typ`, claims, `iat` not in the future) except expiry, which is reported instead of refused. The
  * apps hand their call socket one token and reconnect with it for as long as they run
- * (client-contract §4.1), so the caller bounds an expired token by its session's lifetime
+ * (docs/api-contract.md §4.1), so the caller bounds an expired token by its session's lifetime
  * (src/realtime/identity.ts). HTTP requests never use this.
  */
 export async function verifySocketToken(secret: string, token: string, now = Date.now()): Promise<AccessClaims & { expired: boolean }> {

@@ -1,12 +1,12 @@
 import { and, desc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { HttpDb, TxDb } from "../db/client";
-import { otpChallenges, otpLockouts } from "../db/schema";
+import { otpChallenges, otpLockouts, type OtpPurpose as Purpose, type Role } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings } from "../lib/bytes";
 import { hmacHex } from "./tokens";
 
 /**
- * OTP challenges, durable in Postgres (upstream kept them in process memory, §3.1, §10 #17):
+ * OTP challenges, durable in Postgres (upstream kept them in process memory):
  * 6 digits from the CSPRNG, stored as HMAC(JWT_SECRET, purpose|role|phone|code) so a database
  * read gives nothing usable and a code for one purpose or role can never match another's hash.
  * Single use, 5-minute expiry, 30 s resend cooldown, at most 5 sends per 15 minutes.
@@ -19,8 +19,6 @@ export const MAX_SENDS = 5;
 export const MAX_FAILED = 5;
 export const LOCK_SECONDS = 15 * 60;
 
-export type Purpose = "signup" | "login" | "password_reset";
-export type Role = "user" | "provider" | "admin";
 type Exec = HttpDb | TxDb;
 
 /** Uniform over 000000-999999: rejection sampling avoids the modulo bias of a plain `% 1e6`. */
@@ -37,7 +35,7 @@ export function otpHash(secret: string, s: { phone: string; role: Role; purpose:
   return hmacHex(secret, `otp|${s.purpose}|${s.role}|${s.phone}|${s.code}`);
 }
 
-/** "m:ss": the apps parse it out of "Too many failed attempts" to run a countdown (client-contract §3.1). */
+/** "m:ss": the apps parse it out of "Too many failed attempts" to run a countdown (docs/api-contract.md §3.1). */
 export function mss(seconds: number): string {
   const s = Math.max(0, Math.ceil(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;

@@ -1,11 +1,7 @@
 import type { AppContext } from "../http/context";
+import { clientIp } from "../lib/client-ip";
 import type { ClientMeta } from "./tokens";
 
-/** Cloudflare sets CF-Connecting-IP at the edge, where a client cannot forge it. */
-export function clientIp(c: AppContext): string {
-  return c.req.header("cf-connecting-ip") ?? "unknown";
-}
-
 export function clientMeta(c: AppContext): ClientMeta {
-  return { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null };
+  return { ip: clientIp(c) ?? "unknown", userAgent: c.req.header("user-agent") ?? null };
 }

@@ -6,7 +6,8 @@ import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
-import { clientIp, clientMeta } from "./request";
+import { clientIp } from "../lib/client-ip";
+import { clientMeta } from "./request";
 import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, Sessions, SignedUp } from "./responses";
 import {
   forgotPasswordBody,
@@ -22,7 +23,7 @@ import {
 } from "./schemas";
 import * as auth from "./service";
 
-/** /api/auth: signup, OTP, login, refresh, password reset, sessions (client-contract §3.1). */
+/** /api/auth: signup, OTP, login, refresh, password reset, sessions (docs/api-contract.md §3.1). */
 export const authRoutes = new Hono<AppEnv>();
 
 const tags = ["auth"];
@@ -40,7 +41,7 @@ function deps(c: AppContext): auth.AuthDeps {
 
 /** Per-address throttle on the unauthenticated endpoints (AUTH_LIMITER: 20 per minute per key). */
 async function throttle(c: AppContext, bucket: string, message = "Too many requests. Please try again in a minute."): Promise<void> {
-  const { success } = await c.env.AUTH_LIMITER.limit({ key: `${bucket}:${clientIp(c)}` });
+  const { success } = await c.env.AUTH_LIMITER.limit({ key: `${bucket}:${clientIp(c) ?? "unknown"}` });
   if (!success) throw new AppError("RATE_LIMITED", message, { retryAfter: 60 });
 }
 

@@ -1,12 +1,13 @@
 import { z } from "zod";
+import { userRole } from "../db/schema";
 
 /**
- * Request bodies of /api/auth, as the apps send them (client-contract §3.1). Validation messages
+ * Request bodies of /api/auth, as the apps send them (docs/api-contract.md §3.1). Validation messages
  * never include the submitted value (validate.ts), so a password can never be echoed back.
  */
 
 /**
- * Upstream's rule (upstream-backend §1.3): drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
+ * Upstream's rule: drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
  * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
  */
 export function normalisePhone(raw: string): string | null {
@@ -32,8 +33,8 @@ export const phone = z
 
 export const password = z.string().min(6, "Password must be at least 6 characters").max(128, "Password must be at most 128 characters");
 export const otpCode = z.string().regex(/^\d{6}$/, "OTP must be 6 digits");
-export const signupRole = z.enum(["user", "provider"]);
-export const anyRole = z.enum(["user", "provider", "admin"]);
+export const anyRole = z.enum(userRole.enumValues);
+export const signupRole = anyRole.exclude(["admin"]);
 
 export const fullName = z
   .string()

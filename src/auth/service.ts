@@ -6,8 +6,11 @@ import {
   blockedIdentifiers,
   loginAttempts,
   loginLockouts,
+  type OtpPurpose,
   otpChallenges,
+  type Role,
   refreshTokens,
+  type SignupRole,
   securityEvents,
   sessions,
   users,
@@ -19,7 +22,7 @@ import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
 import { dispatchAfterCommit, notify } from "../notifications/outbox";
 import { userView } from "../users/schemas";
-import { checkCode, clearFailures, issueChallenge, mss, openChallenges, type Purpose, releaseCooldown } from "./otp";
+import { checkCode, clearFailures, issueChallenge, mss, openChallenges, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
 import type { LoggedIn, OtpSent, Refreshed, Session, SignedUp } from "./responses";
 import { sendOtpSms } from "./sms";
@@ -29,7 +32,6 @@ import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from 
  * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.
  * No HTTP here; routes.ts maps requests to these calls.
  */
-export type Role = "user" | "provider" | "admin";
 
 export type AuthDeps = {
   db: Db;
@@ -60,7 +62,7 @@ async function isBlocked(db: HttpDb | TxDb, role: Role, phone: string, email?: s
 
 const blockedError = () => new AppError("ACCOUNT_BLOCKED", "This account has been blocked. Please contact support.");
 
-async function sendCode(deps: AuthDeps, s: { phone: string; role: Role; purpose: Purpose; code: string; challengeId: string }) {
+async function sendCode(deps: AuthDeps, s: { phone: string; role: Role; purpose: OtpPurpose; code: string; challengeId: string }) {
   try {
     await sendOtpSms({ config: deps.config, db: deps.db.http, log: deps.log }, s);
   } catch (err) {
@@ -77,7 +79,7 @@ export type SignupInput = {
   email?: string;
   phone: string;
   password: string;
-  role: "user" | "provider";
+  role: SignupRole;
   profilePicUrl?: string;
 };
 
@@ -116,7 +118,7 @@ export async function signup(deps: AuthDeps, input: SignupInput): Promise<z.inpu
         )
       : "";
 
-  const passwordHash = hashPassword(input.password, params(config));
+  const passwordHash = await hashPassword(input.password, params(config));
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,
     role: input.role,
@@ -127,7 +129,7 @@ export async function signup(deps: AuthDeps, input: SignupInput): Promise<z.inpu
   return { phone: input.phone, expiresInSeconds: 300, resendAfterSeconds: 30 };
 }
 
-export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; role?: "user" | "provider" }): Promise<{ phone: string }> {
+export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; role?: SignupRole }): Promise<{ phone: string }> {
   const open = await openChallenges(deps.db.http, input.phone, "signup", input.role);
   const latest = open[0];
   if (!latest) throw new AppError("BAD_REQUEST", "No pending signup found for this phone number. Please sign up again.");
@@ -318,8 +320,8 @@ export async function login(deps: AuthDeps, input: { phone: string; password: st
   }
 
   let verdict = { ok: false, needsRehash: false };
-  if (state.password_hash) verdict = verifyPassword(input.password, state.password_hash, params(config));
-  else dummyVerify(input.password, params(config)); // same work whether or not the account exists
+  if (state.password_hash) verdict = await verifyPassword(input.password, state.password_hash, params(config));
+  else await dummyVerify(input.password, params(config)); // same work whether or not the account exists
 
   if (!verdict.ok || !state.user_id) {
     // Already counted by the reservation; this row is the audit trail.
@@ -332,12 +334,13 @@ export async function login(deps: AuthDeps, input: { phone: string; password: st
   }
 
   const s = await newSession(config.JWT_SECRET, { id: state.user_id, role: input.role }, meta);
+  const rehashed = verdict.needsRehash ? await hashPassword(input.password, params(config)) : undefined;
   const [, , [user]] = await db.http.batch([
     db.http.insert(sessions).values(s.session),
     db.http.insert(refreshTokens).values(s.refresh),
     db.http
       .update(users)
-      .set({ lastLoginAt: sql`now()`, ...(verdict.needsRehash ? { passwordHash: hashPassword(input.password, params(config)) } : {}) })
+      .set({ lastLoginAt: sql`now()`, ...(rehashed ? { passwordHash: rehashed } : {}) })
       .where(eq(users.id, state.user_id))
       .returning(),
     db.http.insert(loginAttempts).values({
@@ -375,7 +378,7 @@ export async function forgotPassword(deps: AuthDeps, input: { phone: string; rol
     isBlocked(db.http, input.role, input.phone),
   ]);
   if (blocked) throw blockedError();
-  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx (§3.1).
+  // A 404 is part of the contract: the provider app retries with role "user" on any non-2xx.
   if (!user) throw new AppError("NOT_FOUND", `No ${input.role} account found for this phone number`);
   const { code, challengeId } = await issueChallenge(db.http, config.JWT_SECRET, {
     phone: input.phone,
@@ -429,7 +432,7 @@ export async function resetPassword(
   const { db, config, meta } = deps;
   if (await isBlocked(db.http, input.role, input.phone)) throw blockedError();
   const tokenHash = await sha256Hex(input.resetToken);
-  const passwordHash = hashPassword(input.newPassword, params(config));
+  const passwordHash = await hashPassword(input.newPassword, params(config));
   const outcome = await db.transaction(async (tx) => {
     const [challenge] = await tx
       .update(otpChallenges)

@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
-import { devSmsOutbox, smsDailySends } from "../db/schema";
+import { devSmsOutbox, type OtpPurpose, type Role, smsDailySends } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
 import type { Logger } from "../lib/log";
@@ -15,7 +15,7 @@ import { OutboundTimeout, outboundFetch } from "../lib/outbound";
  * - `msg91` (India, DLT-registered OTP flow) or `twilio` over HTTPS, through the outbound budget with
  *   retries on network errors, 429 and 5xx. Nothing but the status is ever logged: never the code.
  */
-export type OtpSms = { phone: string; code: string; purpose: "signup" | "login" | "password_reset"; role: "user" | "provider" | "admin" };
+export type OtpSms = { phone: string; code: string; purpose: OtpPurpose; role: Role };
 
 const TEXT: Record<OtpSms["purpose"], string> = {
   signup: "Your BuildXpert verification code is",

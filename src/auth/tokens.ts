@@ -1,7 +1,7 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
-import { refreshTokens, securityEvents, sessions, users } from "../db/schema";
+import { type Role, refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
 import { OUTBOX_TOPICS } from "../notifications/outbox";
@@ -13,10 +13,10 @@ import type { TokenPair as TokenPairSchema } from "./responses";
  *
  * A refresh token is `<row id>.<HMAC(JWT_SECRET, "refresh|" + row id)>`: opaque to the apps, only
  * its sha256 is stored, and the server alone can re-derive it from a row id. That is what makes the
- * reuse grace window honest: the apps fire concurrent refreshes with one token (client-contract
- * §2.4), and the loser of the race must get the *same* pair the winner got, which needs the
- * successor's token (rebuilt from its id) and its access token (HS256 is deterministic, so the same
- * jti/iat/sid re-sign to the same string).
+ * reuse grace window honest: the apps fire concurrent refreshes with one token
+ * (docs/api-contract.md §2.2), and the loser of the race must get the *same* pair the winner got,
+ * which needs the successor's token (rebuilt from its id) and its access token (HS256 is
+ * deterministic, so the same jti/iat/sid re-sign to the same string).
  *
  * Rotation runs in one interactive transaction: the presented row is locked (FOR UPDATE), then
  * either rotated (child inserted, parent stamped), answered from its successor (inside the grace
@@ -54,7 +54,6 @@ export async function parseRefreshToken(secret: string, token: string): Promise<
   return constantTimeEqualStrings(expected, token) ? m[1]! : null;
 }
 
-export type Role = "user" | "provider" | "admin";
 export type TokenPair = z.input<typeof TokenPairSchema>;
 export type ClientMeta = { ip?: string | null; userAgent?: string | null };
 

@@ -6,6 +6,9 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../notifications/outbox";
+import { createBooking } from "./create";
+import { rateProvider, reportProvider } from "./feedback";
+import { customerBookings, customerUnreadCount, markAllViewed, markViewedByCustomer } from "./lists";
 import {
   CancelBody,
   CreateBookingBody,
@@ -21,16 +24,7 @@ import {
   UpdatedCountData,
   ViewedData,
 } from "./schemas";
-import {
-  cancelBooking,
-  createBooking,
-  customerBookings,
-  customerUnreadCount,
-  markAllViewed,
-  markViewedByCustomer,
-  rateProvider,
-  reportProvider,
-} from "./service";
+import { cancelBooking } from "./status";
 import { parseAppointment } from "./time";
 
 /** /api/bookings: the customer side of bookings, ratings and reports. */

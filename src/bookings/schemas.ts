@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { bookingStatus } from "../db/schema";
 import { text } from "../http/fields";
 import { parseClock } from "./time";
 
-/** Request shapes of the booking routes, as the apps send them (client-contract §3.6–§3.9). */
+/** Request shapes of the booking routes, as the apps send them (docs/api-contract.md §3.6–§3.9). */
 
 export const IdParam = z.object({ id: z.uuid("Invalid booking id") });
 
@@ -23,12 +24,12 @@ export const CreateBookingBody = z
   })
   .refine((b) => b.subServiceIds.length > 0, { message: "Select at least one service", path: ["selectedServices"] });
 
-export const BookingStatusEnum = z.enum(["pending", "accepted", "rejected", "cancelled", "completed"]);
+export const BookingStatusEnum = z.enum(bookingStatus.enumValues);
 
 export const ListBookingsQuery = z.object({
   status: BookingStatusEnum.optional(),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
-  // The apps send no limit (upstream's default of 10 hid older bookings, client-contract §1 item 12).
+  // The apps send no limit (upstream's default of 10 hid older bookings, docs/api-contract.md §1.8).
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
@@ -45,7 +46,7 @@ export const ReportBody = z.object({
 });
 
 export const ProviderStatusBody = z.object({
-  status: z.enum(["accepted", "rejected", "completed"]),
+  status: BookingStatusEnum.extract(["accepted", "rejected", "completed"]),
   rejectionReason: text().max(500).optional(),
 });
 

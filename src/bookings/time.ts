@@ -6,7 +6,7 @@ export { formatClock, parseClock };
 /**
  * Appointment date and time as the user app sends them (`YYYY-MM-DD`, `hh:mm AM|PM`; upstream also
  * accepted 24 h `HH:MM`), read as India time (Asia/Kolkata, UTC+05:30, no DST). Upstream parsed
- * them in the server's zone and let unparsable values through (§10 #24).
+ * them in the server's zone and let unparsable values through.
  */
 const IST_OFFSET_MS = 330 * 60_000;
 const DAY_MS = 86_400_000;

@@ -1,17 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { callEvents, callSessions } from "../db/schema";
+import { type CallPartyRole, callEvents, callSessions } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
+import { migrateStorage } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
 import { dispatchOutbox, notify, type RealtimeEvent } from "../notifications/outbox";
 import type { Ack, CallCommand } from "../realtime/session";
-import { type CallRole, checkCallPermission } from "./service";
+import { checkCallPermission } from "./service";
 
 const log = createLogger("info", { component: "call-room" });
 
-/** Upstream rang for 30 s (client-contract §4.4 step 3). */
+/** Upstream rang for 30 s (docs/api-contract.md §4.4). */
 export const RING_TIMEOUT_MS = 30_000;
 /** From accept until the receiver's answer is relayed; the apps give up after 20 s themselves. */
 export const CONNECT_TIMEOUT_MS = 30_000;
@@ -25,7 +26,7 @@ type LiveCall = {
   bookingId: string;
   callerId: string;
   receiverId: string;
-  callerRole: CallRole;
+  callerRole: CallPartyRole;
   callerName: string;
   receiverName: string;
   serviceName: string;
@@ -55,11 +56,11 @@ const success: Ack = { status: "success" };
  * machine ringing → active → ended/rejected/missed/failed, its alarms (30 s ring timeout, connect
  * timeout, maximum duration), and the routing of offer/answer/ICE between the booking's two stored
  * parties. Identity comes from the caller's authenticated socket; the payload's `to`/`receiverId`
- * are ignored (the apps send wrong ones, client-contract §4.2). Call sessions and events are
+ * are ignored (the apps send wrong ones, docs/api-contract.md §4.2). Call sessions and events are
  * recorded in Postgres; SDP and ICE are relayed, never stored.
  *
  * Commands are serialised through one promise chain: they await the database and other objects,
- * which opens the input gate (anchors §3.1), and accept/end/timeout must not interleave.
+ * which opens the input gate (docs/payments.md §2.3), and accept/end/timeout must not interleave.
  */
 export class CallRoom extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -68,7 +69,7 @@ export class CallRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS live_call (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)");
+    migrateStorage(ctx.storage, ["CREATE TABLE IF NOT EXISTS live_call (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)"]);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

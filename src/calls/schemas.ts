@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { callLogStatus, callPartyRole } from "../db/schema";
 import { text } from "../http/fields";
 
-/** Request bodies of /api/calls (client-contract §3.14). */
+/** Request bodies of /api/calls (docs/api-contract.md §3.14). */
 export const InitiateCallBody = z.object({
   bookingId: z.uuid(),
-  callerType: z.enum(["user", "provider"]).optional(),
+  callerType: z.enum(callPartyRole.enumValues).optional(),
 });
 
 const diagnostics = z.record(z.string(), z.unknown()).optional();
@@ -13,8 +14,8 @@ export const CallLogBody = z.object({
   bookingId: z.uuid(),
   /** Client-counted seconds; the apps send an integer. */
   duration: z.coerce.number().int().min(0).max(86_400).default(0),
-  callerType: z.enum(["user", "provider"]).optional(),
-  status: z.enum(["completed", "failed", "missed", "rejected"]).default("completed"),
+  callerType: z.enum(callPartyRole.enumValues).optional(),
+  status: z.enum(callLogStatus.enumValues).default("completed"),
   endReason: text().max(200).optional(),
   connectionQuality: diagnostics,
   errorDetails: diagnostics,

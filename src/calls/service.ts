@@ -1,17 +1,26 @@
 import { eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { HttpDb } from "../db/client";
-import { bookings, callLogs, callSessions, providerProfiles, providerServices, servicesMaster, users } from "../db/schema";
+import {
+  bookings,
+  type CallLogStatus,
+  type CallPartyRole,
+  callLogs,
+  callSessions,
+  providerProfiles,
+  providerServices,
+  servicesMaster,
+  users,
+} from "../db/schema";
 import { AppError } from "../http/errors";
 
 /**
  * Who may call whom about a booking ("call masking": in-app WebRTC only, phone numbers never leave
- * the server). Upstream rules (upstream-backend §5.3) with its holes closed: identity comes from the
+ * the server). Upstream's rules with their holes closed: identity comes from the
  * token, never from the payload, and a third party learns nothing beyond "not found".
  */
 
-export type CallRole = "user" | "provider";
-export type CallParty = { id: string; name: string; role: CallRole };
+export type CallParty = { id: string; name: string; role: CallPartyRole };
 export type CallParties = { bookingId: string; caller: CallParty; receiver: CallParty; serviceName: string };
 
 /** Booking statuses during which the two parties may call each other (upstream: pending, accepted). */
@@ -51,7 +60,7 @@ async function loadBookingParties(db: HttpDb, bookingId: string) {
 /** Throws AppError with one of the apps' call errorCodes, or returns both parties (names only). */
 export async function checkCallPermission(
   db: HttpDb,
-  input: { bookingId: string; userId: string; callerType?: CallRole | undefined },
+  input: { bookingId: string; userId: string; callerType?: CallPartyRole | undefined },
 ): Promise<CallParties> {
   const b = await loadBookingParties(db, input.bookingId);
   const isCustomer = b?.customerId === input.userId;
@@ -60,7 +69,7 @@ export async function checkCallPermission(
     throw new AppError("CALL_BOOKING_NOT_FOUND", "Booking not found or access denied");
   }
   if (!CALLABLE_STATUSES.has(b.status)) throw new AppError("CALL_STATUS_NOT_ALLOWED", "Calls are only allowed for active bookings");
-  const role: CallRole = isCustomer ? "user" : "provider";
+  const role: CallPartyRole = isCustomer ? "user" : "provider";
   if (input.callerType && input.callerType !== role)
     throw new AppError("CALLER_ROLE_MISMATCH", "Caller type does not match your role in this booking");
   // Two accounts of one person (same phone, user and provider roles) count as oneself too.
@@ -91,7 +100,7 @@ export type CallLogInput = {
   bookingId: string;
   userId: string;
   durationSeconds: number;
-  status: "completed" | "failed" | "missed" | "rejected";
+  status: CallLogStatus;
   endReason?: string | undefined;
   connectionQuality?: Record<string, unknown> | undefined;
   errorDetails?: Record<string, unknown> | undefined;
@@ -99,7 +108,7 @@ export type CallLogInput = {
 };
 
 /**
- * The app's after-call report. Only a party of the booking may log (upstream let anyone, §10 #15);
+ * The app's after-call report. Only a party of the booking may log (upstream let anyone);
  * the role is derived from the booking, and the log is linked to that party's latest call session.
  * One statement: the party check, the session lookup and the insert (nothing is written for anyone else).
  */

@@ -3,7 +3,10 @@ import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle as drizzleWs, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../env";
+import { createLogger } from "../lib/log";
 import * as schema from "./schema";
+
+const log = createLogger("info", { component: "db" });
 
 /**
  * Per-request database access in the Neon driver's two modes:
@@ -185,12 +188,12 @@ function startDeadline(ms: number, expire: () => void): { restart(): void; clear
   arm(ms);
   return {
     restart() {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       arm(ms);
     },
     clear() {
       cleared = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     },
   };
 }
@@ -288,10 +291,10 @@ export function createDb(config: Pick<Config, "DATABASE_URL" | "NEON_LOCAL_PROXY
           // uncaught exception. Its statement fails with the same error, which is what the caller handles.
           client.on("error", () => undefined);
         });
-        // Without a listener an idle client's socket error becomes an uncaught exception (toolchain gotcha 5).
+        // Without a listener an idle client's socket error ("Network connection lost") becomes an uncaught exception.
         // Once close() ended the pool, its socket closing is expected, not worth a warning per request.
         p.on("error", (err: Error) => {
-          if (!ending.has(p)) console.warn(JSON.stringify({ level: "warn", msg: "db idle client error", error: err.message }));
+          if (!ending.has(p)) log.warn("db idle client error", { error: err.message });
         });
         counter.n++; // the WebSocket handshake; Postgres start-up is pipelined with the first query
       }

@@ -1,11 +1,11 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
-import { edgeCachedRead } from "../catalogue/cache";
 import type { AppEnv } from "../http/context";
 import { limitBody } from "../http/middleware";
 import { notFoundHandler, onError } from "../http/on-error";
 import { apiRateLimit } from "../http/rate-limit";
+import { edgeCachedRead } from "../listings/cache";
 import { mediaRoutes } from "../media/routes";
 import { socketRoutes } from "../realtime/routes";
 import { type EdgeContext, type EdgeEnv, edgeContext } from "./context";

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { EDGE_HEADER_PREFIX } from "../catalogue/cache";
 import { type EdgeConfig, loadEdgeConfig } from "../env";
 import type { AppEnv } from "../http/context";
 import { REQUEST_ID } from "../http/middleware";
 import { createLogger, type Logger } from "../lib/log";
+import { EDGE_HEADER_PREFIX } from "../listings/cache";
 
 /** What an edge request carries: no database handle, and the edge's own, smaller configuration. */
 export type EdgeEnv = {

@@ -1,5 +1,5 @@
-import { EDGE_HEADER_PREFIX, noteWrite } from "../catalogue/cache";
 import { AppError } from "../http/errors";
+import { EDGE_HEADER_PREFIX, noteWrite } from "../listings/cache";
 import type { EdgeContext } from "./context";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function forwardToCore(c: EdgeContext, headers: Record<string, string | undefined> = {}): Promise<Response> {
   const request = new Request(c.req.raw, { redirect: "manual" });
   request.headers.set("x-request-id", c.get("requestId"));
-  // X-Edge-* is the edge↔core cache protocol (catalogue/cache.ts): only the edge may send it.
+  // X-Edge-* is the edge↔core cache protocol (listings/cache.ts): only the edge may send it.
   for (const name of [...request.headers.keys()]) if (name.startsWith(EDGE_HEADER_PREFIX)) request.headers.delete(name);
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) request.headers.delete(name);
@@ -37,7 +37,7 @@ export async function forwardToCore(c: EdgeContext, headers: Record<string, stri
   } catch (err) {
     throw new AppError("SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Please try again.", { retryAfter: 1, cause: err });
   } finally {
-    // Whatever a forwarded write changed, this edge's public reads must not hide it (catalogue/cache.ts).
+    // Whatever a forwarded write changed, this edge's public reads must not hide it (listings/cache.ts).
     if (!SAFE_METHODS.has(c.req.method)) noteWrite();
   }
   if (delay > 0) await sleep(delay);

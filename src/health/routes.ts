@@ -25,7 +25,7 @@ export const health = new Hono<AppEnv>()
       other: { json: LiveSchema, description: "Alive (no envelope: the apps read only response.ok)" },
     }),
     (c) =>
-      // No envelope, as upstream (§1.1): the apps only check response.ok.
+      // No envelope, as upstream: the apps only check response.ok.
       c.json({
         status: "healthy",
         message: "BuildXpert API is running",

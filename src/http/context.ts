@@ -1,11 +1,12 @@
 import type { Context } from "hono";
 import type { AccessClaims } from "../auth/jwt";
 import type { Db } from "../db/client";
+import type { Role } from "../db/schema";
 import type { Config } from "../env";
 import type { Logger } from "../lib/log";
 
 /** What an authenticated request carries after the auth middleware (src/http/auth.ts). */
-export type Principal = { userId: string; role: "user" | "provider" | "admin"; sessionId: string; jti: string };
+export type Principal = { userId: string; role: Role; sessionId: string; jti: string };
 
 export type AppEnv = {
   Bindings: Env;

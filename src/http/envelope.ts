@@ -1,6 +1,6 @@
 import type { AppError } from "./errors";
 
-/** The apps' envelope (client-contract §1.2–§1.3). Content-Type is always application/json. */
+/** The apps' envelope (docs/api-contract.md §1.2–§1.3). Content-Type is always application/json. */
 export type SuccessBody<T> = { status: "success"; message?: string; data: T };
 export type ErrorBody = {
   status: "error";

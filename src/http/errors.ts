@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: 503,
   PAYMENT_GATEWAY_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
-  // Masked calls: the codes the apps map to UI texts (client-contract §3.14), plus socket ack codes.
+  // Masked calls: the codes the apps map to UI texts (docs/api-contract.md §3.14), plus socket ack codes.
   CALL_BOOKING_NOT_FOUND: 404,
   CALL_STATUS_NOT_ALLOWED: 403,
   CALLER_NOT_VERIFIED: 403,
@@ -73,7 +73,7 @@ export type AppErrorOptions = {
   status?: number;
   /** Per-field validation messages; never the submitted values. */
   errors?: FieldError[];
-  /** Seconds, as the apps multiply it by 1000 (client-contract §1.7). */
+  /** Seconds, as the apps multiply it by 1000 (docs/api-contract.md §1.6). */
   retryAfter?: number;
   /** Extra top-level fields the apps read (e.g. OTP lockout: locked, lockoutTimeRemaining, remainingAttempts). */
   extra?: Record<string, unknown>;

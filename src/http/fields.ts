@@ -10,7 +10,7 @@ import { z } from "zod";
  * - Money: rupees as typed in the apps become integer paise in int4 columns, so a price must be at
  *   least one paisa once rounded (0.001 would store 0 and trip the > 0 CHECK) and at most
  *   MAX_PRICE_RUPEES; a booking's total of several prices is checked against INT4_MAX where it is
- *   summed (src/bookings/service.ts).
+ *   summed (src/bookings/create.ts).
  */
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point

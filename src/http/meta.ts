@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { type DescribeRouteOptions, resolver, uniqueSymbol } from "hono-openapi";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { type ZodObject, type ZodType, z } from "zod";
+import type { Role } from "../db/schema";
 import type { AppEnv } from "./context";
 
 /**
@@ -13,7 +14,7 @@ import type { AppEnv } from "./context";
  */
 export const META = Symbol.for("buildxpert.route-meta");
 
-export type Access = "public" | "authenticated" | "user" | "provider" | "admin" | "signature";
+export type Access = "public" | "authenticated" | Role | "signature";
 
 /** An answer that is not the JSON envelope: raw JSON (the health probe, the OpenAPI document) or another media type. */
 export type OtherAnswer =

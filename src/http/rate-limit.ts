@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { clientIp } from "../lib/client-ip";
 import { verifiedClaims } from "./auth";
 import type { AppContext, AppEnv } from "./context";
 import { AppError } from "./errors";
@@ -42,6 +43,6 @@ async function keyOf(c: AppContext): Promise<string | undefined> {
     const claims = await verifiedClaims(c).catch(() => undefined);
     if (claims) return `u:${claims.sub}`;
   }
-  const ip = c.req.header("cf-connecting-ip");
+  const ip = clientIp(c);
   return ip ? `ip:${ip}` : undefined;
 }

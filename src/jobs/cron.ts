@@ -1,3 +1,7 @@
+import { createLogger } from "../lib/log";
+
+const log = createLogger("info", { component: "cron" });
+
 /**
  * Cron Triggers (wrangler.toml [triggers]), dispatched by expression. Every task is idempotent and
  * safe to run twice in a row; tasks of one trigger run independently so one failure does not stop
@@ -25,10 +29,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
   const results = await Promise.allSettled(tasks.map((t) => t.run(env, ctx, at)));
   results.forEach((r, i) => {
     const name = tasks[i]!.name;
-    if (r.status === "rejected")
-      console.error(
-        JSON.stringify({ level: "error", msg: "cron task failed", task: name, cron: controller.cron, error: String(r.reason) }),
-      );
-    else console.log(JSON.stringify({ level: "info", msg: "cron task done", task: name, cron: controller.cron, result: r.value ?? null }));
+    if (r.status === "rejected") log.error("cron task failed", { task: name, cron: controller.cron, error: String(r.reason) });
+    else log.info("cron task done", { task: name, cron: controller.cron, result: r.value ?? null });
   });
 }

@@ -1,4 +1,7 @@
+import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
+
+const log = createLogger("info", { component: "queue" });
 
 /**
  * Queue consumers, dispatched by queue name. Each capability registers its consumer here; a
@@ -15,7 +18,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   if (batch.queue.endsWith("-dlq")) metric("queue.dead_letter", { queue: batch.queue, count: batch.messages.length });
   const consumer = consumers[batch.queue];
   if (!consumer) {
-    console.error(JSON.stringify({ level: "error", msg: "no consumer for queue; retrying", queue: batch.queue }));
+    log.error("no consumer for queue; retrying", { queue: batch.queue });
     batch.retryAll({ delaySeconds: 60 });
     return;
   }

@@ -2,20 +2,22 @@
  * Registers every capability's queue consumers and cron tasks (imported once by src/index.ts).
  * Capabilities add one line each here; the tables live in queue.ts and cron.ts.
  */
+import { expireStaleBookings } from "../bookings/jobs";
+import { sendBookingReminders, sendMorningSummaries } from "../bookings/reminders";
 import { createDb, type Db } from "../db/client";
 import { loadConfig } from "../env";
+import { expireListings, warnExpiringListings } from "../listings/jobs";
 import { dispatchOutbox } from "../notifications/outbox";
 import { consumePushBatch, recordDeadLetters } from "../notifications/push-consumer";
 import { checkPushReceipts } from "../notifications/receipts";
+import { warnExpiringLabourAccess } from "../payments/labour-access";
 import { reconcileDueOrders } from "../payments/reconcile";
 // Registers the outbox's live-socket sink (realtime gateway).
 import "../realtime/sink";
 import { consumeRefundDeadLetters, consumeRefunds, pollRefunds } from "../refunds/jobs";
 import { runCleanup } from "./cleanup";
 import { CRON, type CronTask, cronTasks } from "./cron";
-import { expireListings, expireStaleBookings, warnExpiringLabourAccess, warnExpiringListings } from "./lifecycle";
 import { consumers } from "./queue";
-import { sendBookingReminders, sendMorningSummaries } from "./reminders";
 
 /** Drains the outbox: at most 10 passes of 200 rows per call. */
 async function sweepOutbox(env: Env, db: Db): Promise<number> {

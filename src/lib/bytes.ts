@@ -1,4 +1,7 @@
-/** Byte helpers on Web APIs only (workerd and Node alike). */
+/**
+ * Byte helpers on Web APIs only (workerd and Node alike), one copy of each for the whole codebase.
+ * This file imports nothing: Node-side tools load src/paytm/checksum.ts, which imports it, directly.
+ */
 export function toBase64Url(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
@@ -25,11 +28,13 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** `constantTimeEqual` over the UTF-8 bytes of two strings (tokens, code hashes, Paytm checksums). */
 export function constantTimeEqualStrings(a: string, b: string): boolean {
   const enc = new TextEncoder();
   return constantTimeEqual(enc.encode(a), enc.encode(b));
 }
 
+/** Lower-case hex SHA-256 of a string's UTF-8 bytes (token hashes, request fingerprints, Paytm checksums). */
 export async function sha256Hex(text: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 }

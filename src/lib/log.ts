@@ -43,13 +43,23 @@ export type Logger = {
   child(fields: Record<string, unknown>): Logger;
 };
 
+/** Writes one JSON line; every log and metric line goes through here. `record` must be redacted already. */
+export function writeLine(level: LogLevel, record: Record<string, unknown>): void {
+  const line = JSON.stringify(record);
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+/**
+ * A logger that adds `base` to every line. Requests get one from the middleware (`c.get("log")`);
+ * code without a request (Durable Objects, queue consumers, cron) creates its own, with a
+ * `component` field saying whose lines they are.
+ */
 export function createLogger(level: LogLevel = "info", base: Record<string, unknown> = {}): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const line = JSON.stringify({ level: lvl, msg, time: new Date().toISOString(), ...(redact({ ...base, ...fields }) as object) });
-    if (lvl === "error") console.error(line);
-    else if (lvl === "warn") console.warn(line);
-    else console.log(line);
+    writeLine(lvl, { level: lvl, msg, time: new Date().toISOString(), ...(redact({ ...base, ...fields }) as object) });
   };
   return {
     debug: (m, f) => emit("debug", m, f),

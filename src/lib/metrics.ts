@@ -1,4 +1,4 @@
-import { redact } from "./log";
+import { redact, writeLine } from "./log";
 
 /**
  * Log-derived metrics: one JSON line per event with a `metric` field, which Workers Logs (Query
@@ -14,6 +14,5 @@ import { redact } from "./log";
 export type MetricFields = Record<string, string | number | boolean | null | undefined>;
 
 export function metric(name: string, fields: MetricFields = {}): void {
-  const line = { level: "info", metric: name, time: new Date().toISOString(), ...(redact(fields) as MetricFields) };
-  console.log(JSON.stringify(line));
+  writeLine("info", { level: "info", metric: name, time: new Date().toISOString(), ...(redact(fields) as MetricFields) });
 }

@@ -1,7 +1,7 @@
 import { MAX_IMAGE_BYTES } from "./store";
 
 /**
- * Body limits of the calls that carry images (client-contract §3.15), sized from what the apps send:
+ * Body limits of the calls that carry images (docs/api-contract.md §3.15), sized from what the apps send:
  * how many images one call can hold, each up to MAX_IMAGE_BYTES as a base64 data URL, plus 1 MiB for
  * the other fields and JSON escaping (line-wrapped base64), rounded up to whole MiB. A body the
  * per-image check would accept is never refused by the body limit. Workers accept up to 100 MB.

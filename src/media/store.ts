@@ -1,7 +1,7 @@
 import { AppError } from "../http/errors";
 
 /**
- * Images arrive as `data:image/*;base64,...` URLs inside JSON bodies (client-contract §3.15). We
+ * Images arrive as `data:image/*;base64,...` URLs inside JSON bodies (docs/api-contract.md §3.15). We
  * trust neither the declared type nor the size: the type comes from the magic bytes, the size is
  * capped, and the object is stored in R2 under a key that names its owner and served back from /media/.
  */

@@ -2,7 +2,10 @@ import { and, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { createDb, type HttpDb, type TxDb } from "../db/client";
 import { notifications, outbox } from "../db/schema";
 import { loadConfig } from "../env";
+import { createLogger } from "../lib/log";
 import { notificationTrigger } from "../realtime/policy";
+
+const log = createLogger("info", { component: "outbox" });
 
 /**
  * The one small interface every capability uses to tell people things (transactional outbox):
@@ -255,7 +258,7 @@ export function notifyStatement(db: HttpDb, input: NotifyInput, opts: { when?: S
 
 /**
  * What a tapped push carries: the apps route on `data.screen` (bookings | notifications | profile |
- * services | earnings; client-contract §3.11), so every push names one.
+ * services | earnings; docs/api-contract.md §3.11), so every push names one.
  */
 function pushData(notificationId: string, type: string, data: Record<string, unknown>): Record<string, unknown> {
   const screen =
@@ -396,7 +399,7 @@ export async function dispatchOutbox(
         update ${outbox} o set attempts = o.attempts + 1, last_error = e.error
         from jsonb_to_recordset(${errors}::jsonb) as e(id bigint, error text)
         where o.id = e.id`);
-      console.warn(JSON.stringify({ level: "warn", msg: "outbox rows not dispatched", count: failed.size, ids: [...failed.keys()] }));
+      log.warn("outbox rows not dispatched", { count: failed.size, ids: [...failed.keys()] });
     }
     return sent.length;
   });
@@ -414,13 +417,7 @@ export function dispatchAfterCommit(env: Env, ctx: { waitUntil(p: Promise<unknow
       try {
         await dispatchOutbox(env, db);
       } catch (err) {
-        console.warn(
-          JSON.stringify({
-            level: "warn",
-            msg: "outbox dispatch failed; cron will retry",
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        log.warn("outbox dispatch failed; cron will retry", { error: err instanceof Error ? err.message : String(err) });
       } finally {
         await db.close();
       }

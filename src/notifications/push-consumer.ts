@@ -46,7 +46,7 @@ const PushMessageSchema = z.object({
 });
 type PushMessage = z.infer<typeof PushMessageSchema>;
 
-/** Which switch of notification_settings governs a push (upstream stored them and never read them, §10 #29). */
+/** Which switch of notification_settings governs a push (upstream stored them and never read them). */
 const REMINDER_TYPES = new Set(["daily_reminder", "hourly_reminder", "morning_summary", "custom_reminder", "booking_reminder"]);
 export function settingFor(data: Record<string, unknown>): "reminders" | "booking_updates" | "promotional" | "always" {
   const type = typeof data.type === "string" ? data.type : "";

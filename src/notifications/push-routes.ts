@@ -13,11 +13,11 @@ import { dispatchAfterCommit, notifyStatement } from "./outbox";
 
 /**
  * /api/push-notifications: Expo push tokens per device, per-user switches and delivery history
- * (client-contract §3.11). Sending lives in the notifications queue consumer, not here.
+ * (docs/api-contract.md §3.11). Sending lives in the notifications queue consumer, not here.
  *
  * The apps register on login, on every foreground and every 5 minutes, so registration is one
  * idempotent upsert keyed by the token: a token names one install, so it moves to whoever registers
- * it last (upstream left it active under the previous user of a shared device, §10 #29).
+ * it last (upstream left it active under the previous user of a shared device).
  */
 export const pushRoutes = new Hono<AppEnv>();
 const tags = ["push"];

@@ -11,7 +11,7 @@ import { HistoryQuery, HistoryResponse, IdParam, ListQuery, ListResponse, Recent
 import { deleteNotification, listNotifications, markAllRead, markRead, recentNotifications, unreadCount } from "./service";
 
 /**
- * /api/notifications: the caller's in-app notifications (client-contract §3.10). Any signed-in
+ * /api/notifications: the caller's in-app notifications (docs/api-contract.md §3.10). Any signed-in
  * account (user, provider, admin) reads only its own rows. Static paths are declared before `/:id`.
  */
 const tags = ["notifications"];

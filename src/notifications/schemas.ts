@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * Query and response shapes of /api/notifications (client-contract §3.10). The apps send `page` and
+ * Query and response shapes of /api/notifications (docs/api-contract.md §3.10). The apps send `page` and
  * `limit` and read `pagination.{currentPage, totalPages, totalCount, hasMore}`; upstream answered
  * `hasNextPage`/`totalItems`, so "load more" never fired. Both spellings are returned.
  */

@@ -11,12 +11,12 @@ import type { AppNotification } from "./schemas";
  * has one role, so upstream's extra `role` filter is gone) and costs one database round trip
  * (`http.batch`); every change also queues a content-free `notification_updated` /
  * `notification_deleted` socket event in the same statement, which the apps listen for and upstream
- * never sent (§10 #29).
+ * never sent.
  */
 
 type Row = typeof notifications.$inferSelect;
 
-/** The fields the apps read (client-contract §3.10), snake_case as they expect. */
+/** The fields the apps read (docs/api-contract.md §3.10), snake_case as they expect. */
 export function toAppNotification(n: Row, now = new Date()): z.input<typeof AppNotification> {
   const data = n.data ?? {};
   // The legacy provider screen (app/notifications.tsx) reads these optionally at the top level.

@@ -3,9 +3,10 @@ import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import type { HttpDb } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { AppError } from "../http/errors";
+import { sha256Hex } from "../lib/bytes";
 
 /**
- * Optional `Idempotency-Key` with Stripe's semantics (anchors §2.1, §2.4), per user, kept 24 h:
+ * Optional `Idempotency-Key` with Stripe's semantics (docs/payments.md §2.1), per user, kept 24 h:
  * - same key + same request → the stored status and body, replayed (`Idempotent-Replayed: true`);
  * - same key + another request (path or body) → 422;
  * - same key while the first is still running → 409 (a lock older than 90 s is taken over);
@@ -35,11 +36,6 @@ function canonical(value: unknown): unknown {
     );
   }
   return value;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function withIdempotency<T extends FirstReads>(

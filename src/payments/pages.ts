@@ -1,5 +1,7 @@
+import { constantTimeEqualStrings, toBase64Url } from "../lib/bytes";
+
 /**
- * The two HTML pages of the WebView flow (client-contract §5): the app opens `paytmUrl` with a
+ * The two HTML pages of the WebView flow (docs/api-contract.md §5): the app opens `paytmUrl` with a
  * plain GET and watches the WebView's URL; it calls verify once the URL contains
  * `/api/payments/paytm-callback`. So:
  * - checkout: a page we serve that posts {mid, orderId, txnToken} to Paytm's showPaymentPage
@@ -14,17 +16,11 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-function base64url(bytes: ArrayBuffer): string {
-  let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 async function hmac(secret: string, message: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", enc.encode(`paytm-checkout:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
   ]);
-  return base64url(await crypto.subtle.sign("HMAC", key, enc.encode(message))).slice(0, 32);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(message)))).slice(0, 32);
 }
 
 export function checkoutSignature(secret: string, paytmOrderId: string): Promise<string> {
@@ -32,11 +28,7 @@ export function checkoutSignature(secret: string, paytmOrderId: string): Promise
 }
 
 export async function checkoutSignatureValid(secret: string, paytmOrderId: string, sig: string): Promise<boolean> {
-  const expected = await hmac(secret, paytmOrderId);
-  if (sig.length !== expected.length) return false;
-  let diff = 0;
-  for (let i = 0; i < sig.length; i++) diff |= sig.charCodeAt(i) ^ expected.charCodeAt(i);
-  return diff === 0;
+  return constantTimeEqualStrings(sig, await hmac(secret, paytmOrderId));
 }
 
 export async function checkoutUrl(publicBaseUrl: string, secret: string, paytmOrderId: string): Promise<string> {

@@ -1,34 +1,37 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb, type Db } from "../db/client";
 import { type Config, loadConfig } from "../env";
+import { migrateStorage, type StorageMigration } from "../lib/do-storage";
+import { createLogger } from "../lib/log";
 import { metric } from "../lib/metrics";
-import { createPaytmClient, type OrderStatusResult, type PaytmCallLog, type PaytmClient } from "../paytm/client";
-import { type RefundOp, type RefundOpResult, runRefundOp } from "../refunds/operations";
+import type { OrderStatusResult } from "../paytm/client";
+import { paytmClientFor } from "../paytm/from-config";
 import {
-  type ApiLogRow,
-  applyPayment,
-  type Grant,
-  grantOfPaidOrder,
-  markExpired,
-  markFailed,
-  markInitiated,
-  orderByPaytmId,
-  type PaymentOrderRow,
-  recordApiLogs,
-  recordEvent,
-  recordSecurityEvent,
-  scheduleNextCheck,
-  TOKEN_TTL_MS,
-} from "./service";
+  type ProcessOutcome,
+  pollRefundStep,
+  processRefundStep,
+  type RefundNotice,
+  type RefundStep,
+  refundNoticeStep,
+  requestRefundStep,
+  retryRefundStep,
+  type StepContext,
+} from "../refunds/operations";
+import type { RefundRequest, RequestOutcome } from "../refunds/service";
+import { recordEvent, recordSecurityEvent } from "./audit";
+import { orderByPaytmId, type PaymentOrderRow, TOKEN_TTL_MS } from "./orders";
+import { applyPayment, type Grant, grantOfPaidOrder, markExpired, markFailed, markInitiated, scheduleNextCheck } from "./status";
+
+const log = createLogger("info", { component: "payment-order" });
 
 /**
  * PaymentOrder: owns the Paytm side of ONE payment order (named by its Paytm orderId). It
  * serializes everything that can touch the order (initiate, checkout, verify, browser callback,
- * S2S webhook, alarms, the reconciliation cron; refunds next) and keeps in its SQLite storage:
+ * S2S webhook, alarms, the reconciliation cron, refunds) and keeps in its SQLite storage:
  *   state     the order snapshot, the local phase, the txnToken and its deadline, a version for CAS
- *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (anchors §0.7, §3.1:
+ *   attempts  every outbound Paytm call, written `in_flight` BEFORE the fetch (docs/payments.md §2.3:
  *             input gates do not cover fetch, so a crash or an interleaving must find the marker)
- *   seen      dedup keys of callbacks/webhooks already acted on (anchors §1.5: (orderId, STATUS))
+ *   seen      dedup keys of callbacks/webhooks already acted on (docs/payments.md §1.5: (orderId, STATUS))
  *
  * Phases (local view; Postgres is the system of record and its guards have the final word):
  *   new ──initiate──▶ initiating ──0000/0002──▶ awaiting_payment ──status TXN_SUCCESS──▶ paid
@@ -38,11 +41,11 @@ import {
  *
  * Only a signed /v3/order/status read whose orderId, MID and amount match marks anything paid; the
  * callback and webhook are hints that trigger that read. Activation and the paid transition commit
- * in one Postgres transaction (service.applyPayment), so a database fault leaves the order open and
+ * in one Postgres transaction (status.ts applyPayment), so a database fault leaves the order open and
  * the alarm/cron re-drive it later.
  *
- * Extension point for refunds (issue 6): add a `refunds` table in `MIGRATIONS` and a
- * `requestRefund()` method that runs through `serial()` like the methods below.
+ * Refunds of the order run through the same `serial()` chain (requestRefund, processRefund,
+ * pollRefund, refundNotice, retryRefund); their state lives in Postgres (src/refunds/).
  */
 
 export type Phase = "new" | "initiating" | "initiate_unknown" | "awaiting_payment" | "paid" | "failed" | "expired";
@@ -104,7 +107,7 @@ type AttemptView = { id: number; kind: string; trigger: string; state: string; s
 
 type Trigger = "verify" | "callback" | "webhook" | "alarm" | "cron" | "initiate" | "checkout";
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: StorageMigration[] = [
   `CREATE TABLE state (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      paytm_order_id TEXT NOT NULL,
@@ -149,15 +152,7 @@ export class PaymentOrder extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS _sql_schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const done = Number(sql.exec("SELECT coalesce(max(version), 0) AS v FROM _sql_schema_migrations").one().v);
-    for (let v = done; v < MIGRATIONS.length; v++) {
-      ctx.storage.transactionSync(() => {
-        sql.exec(MIGRATIONS[v]!);
-        sql.exec("INSERT INTO _sql_schema_migrations (version, applied_at) VALUES (?, ?)", v + 1, Date.now());
-      });
-    }
+    migrateStorage(ctx.storage, MIGRATIONS);
   }
 
   // --- public RPC ----------------------------------------------------------------------------
@@ -239,13 +234,33 @@ export class PaymentOrder extends DurableObject<Env> {
     return this.serial(paytmOrderId, "reconcile", (s) => this.confirm(s, "cron", true));
   }
 
-  /**
-   * Refunds (issue 6): request, queue step, poll, webhook notice, admin retry. They run in this
-   * order's serial chain, so no refund step overlaps another or a payment step; the rules live in
-   * src/refunds/operations.ts.
-   */
-  refund(paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-    return this.serial(paytmOrderId, `refund:${op.kind}`, () => runRefundOp(this.env, this.ctx, op, this.db()));
+  // Refunds: request, queue step, poll, webhook notice, admin retry. They run in this order's serial
+  // chain, so no refund step overlaps another or a payment step; the rules live in
+  // src/refunds/operations.ts. Each is counted under `refund:<step>` in `inspect().dbRoundTrips`.
+
+  /** Validate and record a refund of this order (a repeat of an open request returns that refund). */
+  requestRefund(paytmOrderId: string, request: RefundRequest): Promise<RequestOutcome> {
+    return this.serial(paytmOrderId, "refund:request", () => requestRefundStep(this.refundStep(), request));
+  }
+
+  /** The refunds queue's step: get the refund registered at Paytm exactly once. */
+  processRefund(paytmOrderId: string, refundId: string): Promise<ProcessOutcome> {
+    return this.serial(paytmOrderId, "refund:process", () => processRefundStep(this.refundStep(), refundId));
+  }
+
+  /** The cron's status read of a registered (or stuck) refund. */
+  pollRefund(paytmOrderId: string, refundId: string): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:poll", () => pollRefundStep(this.refundStep(), refundId));
+  }
+
+  /** A verified refund webhook: a trigger for a status read. */
+  refundNotice(paytmOrderId: string, notice: RefundNotice): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:notice", () => refundNoticeStep(this.refundStep(), notice));
+  }
+
+  /** An admin re-drives a refund that needs attention (same refId). */
+  retryRefund(paytmOrderId: string, refundId: string, actorId: string): Promise<RefundStep> {
+    return this.serial(paytmOrderId, "refund:retry", () => retryRefundStep(this.refundStep(), refundId, actorId));
   }
 
   /** Test and operator view of the local state. */
@@ -314,6 +329,11 @@ export class PaymentOrder extends DurableObject<Env> {
   private db(): Db {
     if (!this.opDb) throw new Error("PaymentOrder: database used outside an operation");
     return this.opDb;
+  }
+
+  /** What a refund step runs with: this operation's handle, and this object's context for writes that outlive it. */
+  private refundStep(): StepContext {
+    return { env: this.env, ctx: this.ctx, db: this.db() };
   }
 
   /** For writes handed to waitUntil: they may finish after the operation's handle closed. */
@@ -400,42 +420,6 @@ export class PaymentOrder extends DurableObject<Env> {
     );
   }
 
-  /** A Paytm client whose call log lands in payment_api_logs (after the operation, off the response path). */
-  private paytm(order: OrderSnapshot): { client: PaytmClient; flush: () => void } {
-    const cfg = this.config();
-    const logs: ApiLogRow[] = [];
-    const client = createPaytmClient({
-      mid: cfg.PAYTM_MID,
-      merchantKey: cfg.PAYTM_MERCHANT_KEY,
-      host: cfg.PAYTM_HOST,
-      website: cfg.PAYTM_WEBSITE,
-      timeoutMs: cfg.PAYTM_TIMEOUT_MS,
-      log: (e: PaytmCallLog) =>
-        logs.push({
-          orderId: order.id,
-          endpoint: e.endpoint,
-          method: "POST",
-          requestBody: (e.request ?? null) as Record<string, unknown> | null,
-          responseStatus: e.httpStatus ?? null,
-          responseBody: {
-            outcome: e.outcome,
-            attempt: e.attempt,
-            resultStatus: e.resultStatus,
-            resultCode: e.resultCode,
-            body: e.response,
-          },
-          latencyMs: Math.round(e.latencyMs),
-          error: e.error ?? null,
-        }),
-    });
-    const flush = () => {
-      if (logs.length === 0) return;
-      const rows = logs.splice(0);
-      this.ctx.waitUntil(recordApiLogs(this.backgroundDb().http, rows).catch(() => undefined));
-    };
-    return { client, flush };
-  }
-
   // --- initiate ------------------------------------------------------------------------------
 
   private async doInitiate(s: StateRow, trigger: Trigger): Promise<InitiateOutcome> {
@@ -467,7 +451,7 @@ export class PaymentOrder extends DurableObject<Env> {
     };
     let st = this.transition(s, { phase: "initiating" });
     const attempt = this.beginAttempt("initiate", trigger, request); // persisted before the fetch
-    const { client, flush } = this.paytm(order);
+    const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
     const r = await client.initiateTransaction(request);
     flush();
     this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r.ok ? { ...r, txnToken: "[stored]" } : r);
@@ -531,7 +515,7 @@ export class PaymentOrder extends DurableObject<Env> {
       r = JSON.parse(s.last_status_json!) as OrderStatusResult;
     } else {
       const attempt = this.beginAttempt("status", trigger, { orderId: order.paytmOrderId });
-      const { client, flush } = this.paytm(order);
+      const { client, flush } = paytmClientFor(this.config(), this.ctx, { orderId: order.id });
       r = await client.orderStatus(order.paytmOrderId);
       flush();
       this.finishAttempt(attempt, !r.ok && r.kind === "ambiguous", r);
@@ -589,14 +573,10 @@ export class PaymentOrder extends DurableObject<Env> {
         return { kind: "paid", grant };
       } catch (err) {
         // Nothing committed (one transaction). Keep the order open and come back soon.
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "payment activation failed; will reconcile",
-            orderId: order.paytmOrderId,
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        log.error("payment activation failed; will reconcile", {
+          orderId: order.paytmOrderId,
+          error: err instanceof Error ? err.message : String(err),
+        });
         await this.ctx.storage.setAlarm(Date.now() + ALARM_BACKOFF_MS[0]!);
         await scheduleNextCheck(db.http, order.id, ALARM_BACKOFF_MS[0]!).catch(() => undefined);
         return { kind: "activation_failed", retryAfterSec: 30 };
@@ -651,21 +631,16 @@ export class PaymentOrder extends DurableObject<Env> {
   private async refundDuplicate(order: OrderSnapshot, duplicateOf: string): Promise<void> {
     metric("payment.outcome", { purpose: order.purpose, outcome: "duplicate", source: "apply", duplicateOf });
     try {
-      await runRefundOp(
-        this.env,
-        this.ctx,
-        { kind: "request", request: { paytmOrderId: order.paytmOrderId, reason: "duplicate_payment", actor: { kind: "system" } } },
-        this.db(),
-      );
+      await requestRefundStep(this.refundStep(), {
+        paytmOrderId: order.paytmOrderId,
+        reason: "duplicate_payment",
+        actor: { kind: "system" },
+      });
     } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          msg: "automatic refund of a duplicate payment failed; the refunds cron will retry",
-          orderId: order.paytmOrderId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      log.error("automatic refund of a duplicate payment failed; the refunds cron will retry", {
+        orderId: order.paytmOrderId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

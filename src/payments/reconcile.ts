@@ -5,7 +5,7 @@ import { loadConfig } from "../env";
 import { paymentOrderStub } from "./payment-order";
 
 /**
- * The completer (anchors §2.2, §2.4 rule 8): every two minutes, re-drive open orders whose next
+ * The completer (docs/payments.md §2.2): every two minutes, re-drive open orders whose next
  * check is due through their PaymentOrder Durable Object, so a payment whose callback never came
  * (or whose activation hit a database fault) still completes, and unpaid orders past their deadline
  * close. The DO alarms do the same per order; this catches lost alarms and Postgres-side retries.

@@ -1,5 +1,5 @@
 // Money crosses the Paytm boundary as rupee strings with exactly two decimals ("99.00"); everywhere
-// else it is integer paise (anchors §1.2: `1` or `1.0` fail checksum/validation on Paytm's side).
+// else it is integer paise (docs/payments.md §1.2: `1` or `1.0` fail checksum/validation on Paytm's side).
 
 /** 9900 → "99.00". Throws on anything that is not a positive safe integer. */
 export function paiseToRupees(paise: number): string {

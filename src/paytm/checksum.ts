@@ -1,11 +1,14 @@
 // PaytmChecksum re-implemented on WebCrypto (runs in workerd and Node 22).
-// Spec and test vectors: reference/anchors.md §1.8. Oracle: npm `paytmchecksum@1.5.1`,
-// cross-checked by checksum.oracle.check.ts.
+// Spec: docs/payments.md §1.8. Oracle: npm `paytmchecksum@1.5.1`,
+// cross-checked by test/payments/checksum-oracle.ts.
 //
 //   checksum = base64(AES-CBC(key = utf8(merchantKey), iv = "@@@@&&&&####$$$$", PKCS#7,
 //                             hex(SHA-256(utf8(payload + "|" + salt))) + salt))
 //
-// This file must stay free of relative imports: the oracle script imports it directly with Node.
+// Node-side tools import this file directly, without a resolver for extensionless imports: its one
+// relative import therefore names the file, and that file imports nothing.
+
+import { constantTimeEqualStrings, sha256Hex } from "../lib/bytes.ts";
 
 const IV = new TextEncoder().encode("@@@@&&&&####$$$$");
 const SALT_LENGTH = 4;
@@ -52,18 +55,10 @@ function importAesKey(key: string, bytes: Uint8Array<ArrayBuffer>): Promise<AesK
   return imported;
 }
 
-function toHex(buffer: ArrayBuffer): string {
-  const bytes = new Uint8Array(buffer);
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
 // npm: sha256(finalString) hashes the JS string as UTF-8, salt included (the salt is whatever the
 // last 4 chars of the latin1-decoded plaintext are, so it may be non-ASCII in a forged checksum).
 async function calculateHash(payload: string, salt: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${payload}|${salt}`));
-  return toHex(digest) + salt;
+  return (await sha256Hex(`${payload}|${salt}`)) + salt;
 }
 
 function randomSalt(): string {
@@ -93,13 +88,6 @@ function base64Decode(text: string): Uint8Array<ArrayBuffer> | null {
   } catch {
     return null;
   }
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 function assertParamValues(params: PaytmParams): void {
@@ -214,7 +202,7 @@ export async function verifySignature(body: string | PaytmParams, key: string, c
   let ok = false;
   for (const candidate of candidates) {
     // Check every candidate so timing says nothing about which one matched.
-    if (constantTimeEqual(decrypted, await calculateHash(candidate, salt))) ok = true;
+    if (constantTimeEqualStrings(decrypted, await calculateHash(candidate, salt))) ok = true;
   }
   return ok;
 }

@@ -1,12 +1,12 @@
-// Paytm PG client for the four server-to-server calls we make (anchors §1.2, §1.6, §1.7).
+// Paytm PG client for the four server-to-server calls we make (docs/payments.md §1.2, §1.6, §1.7).
 //
 // Safety rules baked in:
-// - Every request body is serialised once, signed, and sent as that same text (anchors §1.8, §6).
+// - Every request body is serialised once, signed, and sent as that same text (docs/payments.md §1.8).
 // - Reads (order status, refund status) are retried on ambiguous failures within a 30 s budget.
 //   Writes (initiate, refund apply) are never retried here: an ambiguous outcome is returned and the
-//   caller reconciles with a status read using the same orderId/refId (anchors §0.5, §1.7).
+//   caller reconciles with a status read using the same orderId/refId (docs/payments.md §1.7).
 // - Response signatures are checked; positive outcomes (S, PENDING, TXN_SUCCESS) must be signed,
-//   as in Paytm's Node SDK validateResponseSignature (anchors §1.8).
+//   as in Paytm's Node SDK validateResponseSignature (docs/payments.md §1.8).
 // - A per-isolate circuit breaker (keyed by host + MID) stops hammering Paytm while it is down.
 
 import { paiseToRupees, rupeesToPaise } from "./amount";
@@ -52,7 +52,7 @@ export interface PaytmClientConfig {
   merchantKey: string;
   /** e.g. https://securestage.paytmpayments.com (staging) or https://secure.paytmpayments.com */
   host: string;
-  /** websiteName for the MID: WEBSTAGING on staging, usually DEFAULT in production (anchors §1.1). */
+  /** websiteName for the MID: WEBSTAGING on staging, usually DEFAULT in production (docs/payments.md §1.1). */
   website: string;
   fetch?: typeof fetch;
   /** Per attempt. Default 10 000. */
@@ -153,7 +153,7 @@ export type RefundApplyResult =
       ok: true;
       orderId: string;
       refId: string;
-      /** Apply only registers the refund; PENDING is the normal answer (anchors §1.7). */
+      /** Apply only registers the refund; PENDING is the normal answer (docs/payments.md §1.7). */
       status: "PENDING" | "TXN_SUCCESS";
       refundId?: string;
       refundAmountPaise: number | null;
@@ -188,9 +188,8 @@ export interface PaytmClient {
   refundStatus(input: { orderId: string; refId: string }): Promise<RefundStatusResult>;
 }
 
-// Result codes. Sources: anchors §1.2 (0000/0002), §1.6 (Juspay mapping), §1.7 (refund table),
-// agent-skills troubleshooting (334 duplicate orderId on initiate). Unknown codes fall through to
-// the resultStatus class, never to "success".
+// Result codes: docs/payments.md §1.2 (0000/0002, 334 duplicate orderId), §1.6 (status), §1.7
+// (refunds). Unknown codes fall through to the resultStatus class, never to "success".
 const INITIATE_DUPLICATE_CODES = new Set(["334", "325"]);
 const ORDER_NOT_FOUND_CODES = new Set(["331", "334"]);
 const REFUND_DUPLICATE_CODES = new Set(["617", "701", "703", "602"]);
@@ -593,7 +592,7 @@ export function createPaytmClient(config: PaytmClientConfig): PaytmClient {
             return { ok: false, kind: "duplicate", resultCode: r.resultCode, resultMsg: r.resultMsg };
           if (GATEWAY_ERROR_CODES.has(r.resultCode)) {
             // "System error": we cannot tell whether the order was created. A wrong websiteName
-            // also answers 501 (anchors §1.1), so a 501 that repeats is configuration, not an outage.
+            // also answers 501 (docs/payments.md §1.1), so a 501 that repeats is configuration, not an outage.
             return ambiguous(r, "gateway_error");
           }
           return declined(r);
@@ -606,7 +605,7 @@ export function createPaytmClient(config: PaytmClientConfig): PaytmClient {
       return call<Extract<OrderStatusResult, { ok: true }>>({
         endpoint: "orderStatus",
         path: "/v3/order/status",
-        // Head must be {signature} only: tokenType/timestamp here give 227 (anchors §1.6).
+        // Head must be {signature} only: tokenType/timestamp here give 227 (docs/payments.md §1.6).
         body: { mid, orderId },
         orderId,
         safeToRepeat: true,
@@ -683,7 +682,7 @@ export function createPaytmClient(config: PaytmClientConfig): PaytmClient {
               body: b,
             };
           }
-          // "Already raised" means "go read the status", never "failed" (anchors §1.7).
+          // "Already raised" means "go read the status", never "failed" (docs/payments.md §1.7).
           if (REFUND_DUPLICATE_CODES.has(r.resultCode))
             return { ok: false, kind: "duplicate", resultCode: r.resultCode, resultMsg: r.resultMsg };
           if (r.resultStatus === "U" || GATEWAY_ERROR_CODES.has(r.resultCode)) return ambiguous(r, "gateway_error");

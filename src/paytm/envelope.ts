@@ -1,5 +1,5 @@
 // Paytm's JSON APIs and refund webhooks use `{"head":{"signature":...},"body":{...}}` where the
-// signature covers the exact text of `body` (anchors §1.8). These helpers keep "the bytes we sign"
+// signature covers the exact text of `body` (docs/payments.md §1.8). These helpers keep "the bytes we sign"
 // and "the bytes we send/verify" the same string.
 
 import { generateSignature, verifySignature } from "./checksum";
@@ -105,7 +105,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Parse a signed JSON envelope and check `head.signature` over the raw `body` text, falling back to
- * JSON.stringify(parsed body) (what Paytm's Node SDK does; anchors §1.8). The returned body is parsed
+ * JSON.stringify(parsed body) (what Paytm's Node SDK does; docs/payments.md §1.8). The returned body is parsed
  * from the text that verified. `requireSignature: false` lets an unsigned envelope through as
  * `signed: false` (Paytm does not always sign failure responses); a present but wrong signature
  * always fails.

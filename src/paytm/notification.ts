@@ -1,7 +1,7 @@
 // Inbound Paytm messages: the browser callback and the S2S payment webhook are form-encoded
 // key/value pairs signed with the params algorithm; refund webhooks are signed JSON envelopes
-// (anchors §1.4, §1.5). Read the request body once as text (hono#5365/#5383, anchors §0.12) and
-// hand that text here; for a callback re-submitted as GET, pass the query string.
+// (docs/payments.md §1.4, §1.5). Read the request body once as text (hono#5365/#5383) and hand
+// that text here; for a callback re-submitted as GET, pass the query string.
 //
 // A verified callback is still only a hint: it comes from the user's browser, carries no nonce or
 // timestamp, and can be replayed. Confirm with /v3/order/status before marking anything paid.
@@ -85,7 +85,7 @@ export async function verifyFormNotification(text: string, merchantKey: string):
   return { ok: true, fields: parsed.data, amountPaise: rupeesToPaise(parsed.data.TXNAMOUNT), raw };
 }
 
-/** Refund webhook body ("Accept Refund" / "Success Refund", anchors §1.5). */
+/** Refund webhook body ("Accept Refund" / "Success Refund", docs/payments.md §1.5). */
 export const paytmRefundNotificationSchema = z.looseObject({
   mid: z.string().optional(),
   orderId: z.string().min(1),
@@ -134,7 +134,7 @@ export type PaytmNotification =
   | { kind: "other_json"; ok: true; body: Record<string, unknown> };
 
 /**
- * One webhook route, two encodings: switch on Content-Type (anchors §1.5: payment webhooks are
+ * One webhook route, two encodings: switch on Content-Type (docs/payments.md §1.5: payment webhooks are
  * form-encoded, refund webhooks JSON; "Conflict" note on JSON payment webhooks).
  */
 export async function verifyPaytmNotification(contentType: string | null, text: string, merchantKey: string): Promise<PaytmNotification> {

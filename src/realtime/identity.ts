@@ -1,13 +1,13 @@
 import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
 import { verifySocketToken } from "../auth/jwt";
 import { createDb, type HttpDb } from "../db/client";
-import { refreshTokens, sessions, users } from "../db/schema";
+import { type Role, refreshTokens, sessions, users } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
 
 export type SocketIdentity = {
   userId: string;
-  role: "user" | "provider" | "admin";
+  role: Role;
   sessionId: string;
   /** The access token's `exp` (seconds). Past it, the session's refresh tokens bound how long it is honoured. */
   tokenExpiresAt: number;
@@ -21,7 +21,7 @@ export const isUuid = (v: unknown): v is string => typeof v === "string" && UUID
  * request's (src/http/auth.ts), then one query that the session is live and the account not deleted.
  *
  * Expiry is not a refusal here: the apps hand their call socket one token and reconnect with it
- * after every network blip for as long as the app runs (client-contract §4.1), so refusing it after
+ * after every network blip for as long as the app runs (docs/api-contract.md §4.1), so refusing it after
  * 15 minutes silenced incoming calls. An expired token is honoured while its session could still be
  * refreshed (not revoked, holding an unexpired refresh token), which is exactly as long as the app
  * itself could get a fresh token. Revocation closes the session's sockets (src/realtime/user-hub.ts)

@@ -7,7 +7,7 @@ import type { RealtimeEvent } from "../notifications/outbox";
  * - A socket that only said `join(userId)` (three of the apps' four connections send no token) gets
  *   content-free triggers: the event name and nothing that identifies anyone. This is enforced
  *   here, at the last hop, whatever audience the emitter chose, so a mistake elsewhere cannot leak
- *   a booking row or an amount to someone who merely knows a user id (upstream §5.1, §10 #14).
+ *   a booking row or an amount to someone who merely knows a user id.
  */
 export const TRIGGER_EVENTS = new Set([
   "booking_created",
@@ -26,7 +26,7 @@ const TRIGGER_FIELDS: Record<string, readonly string[]> = {
 };
 
 /**
- * `notification_created` as the apps read it (client-contract §4.3: they prepend
+ * `notification_created` as the apps read it (docs/api-contract.md §4.3: they prepend
  * `notification.{id, title, message, created_at, is_read}`, then re-fetch the list and the count),
  * with a generic title and message: the real text arrives with the re-fetch, over HTTP, with a
  * token. Keeping the shape means a handler that reads `data.notification.id` never throws.

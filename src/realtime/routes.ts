@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
+import { clientIp } from "../lib/client-ip";
 import { ENGINE_ERRORS, engineError } from "./protocol";
 
 /**
@@ -50,7 +51,7 @@ const HANDSHAKE_RETRY_AFTER_SECONDS = 10;
  * and the `development` environment (the end-to-end run and the bench connect from one address).
  */
 async function gate(c: Context<AppEnv>): Promise<Response> {
-  const ip = c.req.header("cf-connecting-ip");
+  const ip = clientIp(c);
   if (ip && !c.req.query("sid") && c.get("config").ENVIRONMENT !== "development") {
     const { success } = await c.env.SOCKET_LIMITER.limit({ key: `ip:${ip}` });
     if (!success) {

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Role } from "../db/schema";
 import { AppError } from "../http/errors";
+import { migrateStorage } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
 import { identifySocket, isUuid, sessionIsLive } from "./identity";
 import type { Delivery } from "./policy";
@@ -45,7 +47,7 @@ type Session = {
   socketId?: string;
   /** Bound by a valid token in CONNECT auth: the only identity that may place or receive calls. */
   userId?: string;
-  role?: "user" | "provider" | "admin";
+  role?: Role;
   /** The auth session behind that token (revoking it closes this socket) and the token's `exp` in seconds. */
   sessionId?: string;
   tokenExpiresAt?: number;
@@ -98,10 +100,10 @@ export class RealtimeSession extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(
+    migrateStorage(ctx.storage, [
       "CREATE TABLE IF NOT EXISTS session (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);" +
         "CREATE TABLE IF NOT EXISTS outq (seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);",
-    );
+    ]);
   }
 
   private get sid(): string {
@@ -331,7 +333,7 @@ export class RealtimeSession extends DurableObject<Env> {
     if (!s) return;
     const now = Date.now();
     // A pong moves the alarm to the next ping, so an alarm while awaiting one is the pong deadline.
-    // Alarms can fire more than once (anchors §3.1): only a deadline that really passed closes.
+    // Alarms can fire more than once: only a deadline that really passed closes.
     if (s.awaitingPong) {
       if (now - s.lastPingAt >= PING_TIMEOUT_MS - 1000) {
         await this.close("ping timeout");
@@ -516,7 +518,7 @@ export class RealtimeSession extends DurableObject<Env> {
         result = { status: "error", message: "Call service error", errorCode: "WEBRTC_ERROR" };
       }
     }
-    // Upstream also told the initiating socket through call:error; the apps toast it (client-contract §4.3).
+    // Upstream also told the initiating socket through call:error; the apps toast it (docs/api-contract.md §4.3).
     if (result.status === "error" && (command === "call:initiate" || command === "call:accept" || command === "call:reject")) {
       this.emitEvent("call:error", { bookingId, message: result.message, errorCode: result.errorCode });
     }

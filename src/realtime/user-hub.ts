@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { migrateStorage, type StorageMigration } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
 import type { RealtimeEvent } from "../notifications/outbox";
 import { deliveryFor } from "./policy";
@@ -8,7 +9,7 @@ const log = createLogger("info", { component: "user-hub" });
 /**
  * Live sockets kept per user, in two pools that never displace each other: sockets that proved
  * identity, and token-less `join(userId)` sockets. Beyond its cap a pool drops its own oldest
- * (upstream capped sockets per user at 15-20, §5.1). User ids are public (provider listings), so a
+ * (upstream capped sockets per user at 15-20). User ids are public (provider listings), so a
  * token-less socket must never be able to push out, close, or end the calls of an authenticated one.
  */
 export const MAX_AUTHENTICATED_SOCKETS = 32;
@@ -19,6 +20,19 @@ export const MAX_ANONYMOUS_SOCKETS = 32;
  */
 const REVOKED_MEMORY_MS = 10 * 60 * 1000;
 
+const HUB_MIGRATIONS: StorageMigration[] = [
+  "CREATE TABLE IF NOT EXISTS sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL, session_id TEXT);" +
+    "CREATE TABLE IF NOT EXISTS calls (booking_id TEXT PRIMARY KEY);" +
+    "CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);" +
+    // A Durable Object does not know the name it was reached by, so callers state it.
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);",
+  // Hubs created before sockets remembered their session.
+  (sql) => {
+    const columns = sql.exec<{ name: string }>("PRAGMA table_info(sockets)").toArray();
+    if (!columns.some((c) => c.name === "session_id")) sql.exec("ALTER TABLE sockets ADD COLUMN session_id TEXT");
+  },
+];
+
 /**
  * Owns the set of live sockets of one user (name = user id): which Engine.IO sessions to deliver
  * to, whether each proved its identity, and for those, the auth session (refresh-token family) that
@@ -27,7 +41,7 @@ const REVOKED_MEMORY_MS = 10 * 60 * 1000;
  *
  * It also knows the user's live calls, so that when the user's last call-capable (authenticated)
  * socket goes away, the call room can end the call; any other socket closing changes nothing
- * (client-contract §4.1: the apps open and drop sockets constantly).
+ * (docs/api-contract.md §4.1: the apps open and drop sockets constantly).
  */
 export class UserHub extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -35,16 +49,7 @@ export class UserHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL, session_id TEXT);" +
-        "CREATE TABLE IF NOT EXISTS calls (booking_id TEXT PRIMARY KEY);" +
-        "CREATE TABLE IF NOT EXISTS revoked_sessions (session_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);" +
-        // A DO does not know the name it was reached by (anchors §3.1), so callers state it.
-        "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);",
-    );
-    // Hubs created before sockets remembered their session.
-    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(sockets)").toArray();
-    if (!columns.some((c) => c.name === "session_id")) this.sql.exec("ALTER TABLE sockets ADD COLUMN session_id TEXT");
+    migrateStorage(ctx.storage, HUB_MIGRATIONS);
   }
 
   /**
@@ -103,7 +108,7 @@ export class UserHub extends DurableObject<Env> {
     return closed.length;
   }
 
-  /** Forgets revoked session ids past their time (set by closeSessions; alarms may repeat, anchors §3.1). */
+  /** Forgets revoked session ids past their time (set by closeSessions; alarms may repeat). */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM revoked_sessions WHERE revoked_at <= ?", now - REVOKED_MEMORY_MS);

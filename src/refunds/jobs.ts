@@ -1,8 +1,9 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
+import { createLogger } from "../lib/log";
 import { dispatchAfterCommit } from "../notifications/outbox";
 import { paymentOrderStub } from "../payments/payment-order";
-import { enqueue, type ProcessOutcome, type RefundOp, type RefundOpResult } from "./operations";
+import { enqueue } from "./operations";
 import { RefundMessage } from "./schemas";
 import {
   type AutomaticReason,
@@ -14,15 +15,13 @@ import {
   undeliveredWithoutRefund,
 } from "./service";
 
+const log = createLogger("info", { component: "refunds" });
+
 /**
  * The refunds queue, its dead-letter queue, the cron poll and the automatic-refund entry point.
- * Everything that touches Paytm goes through the order's PaymentOrder Durable Object (runRefund).
+ * Everything that touches Paytm goes through the order's PaymentOrder Durable Object, which runs one
+ * refund step of an order at a time (its refund methods).
  */
-
-/** The order's Durable Object runs the step (one refund step per order at a time). */
-export function runRefund(env: Env, paytmOrderId: string, op: RefundOp): Promise<RefundOpResult> {
-  return paymentOrderStub(env, paytmOrderId).refund(paytmOrderId, op) as Promise<RefundOpResult>;
-}
 
 /** Seconds before delivery `attempts + 1`: 30, 60, 120 … capped at 30 minutes, ±20 % jitter. */
 export function refundBackoffSeconds(attempts: number): number {
@@ -41,7 +40,7 @@ export async function consumeRefunds(batch: MessageBatch<unknown>, env: Env, _ct
     for (const msg of batch.messages) {
       const parsed = RefundMessage.safeParse(msg.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", msg: "malformed refund message dropped", id: msg.id }));
+        log.error("malformed refund message dropped", { id: msg.id });
         msg.ack();
         continue;
       }
@@ -51,14 +50,12 @@ export async function consumeRefunds(batch: MessageBatch<unknown>, env: Env, _ct
           msg.ack();
           continue;
         }
-        const r = (await runRefund(env, found.order.paytmOrderId, { kind: "process", refundId: found.refund.id })) as ProcessOutcome;
+        const r = await paymentOrderStub(env, found.order.paytmOrderId).processRefund(found.order.paytmOrderId, found.refund.id);
         if (r.action === "ack") msg.ack();
         else msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
-        console.log(JSON.stringify({ level: "info", msg: "refund step", refundId: found.refund.id, attempts: msg.attempts, ...r }));
+        log.info("refund step", { refundId: found.refund.id, attempts: msg.attempts, ...r });
       } catch (err) {
-        console.error(
-          JSON.stringify({ level: "error", msg: "refund step failed; retrying", refundId: parsed.data.refundId, error: String(err) }),
-        );
+        log.error("refund step failed; retrying", { refundId: parsed.data.refundId, error: String(err) });
         msg.retry({ delaySeconds: refundBackoffSeconds(msg.attempts) });
       }
     }
@@ -78,7 +75,7 @@ export async function consumeRefundDeadLetters(batch: MessageBatch<unknown>, env
     for (const msg of batch.messages) {
       const parsed = RefundMessage.safeParse(msg.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", msg: "malformed refund dead letter", id: msg.id, body: msg.body }));
+        log.error("malformed refund dead letter", { id: msg.id, body: msg.body });
         msg.ack();
         continue;
       }
@@ -93,12 +90,10 @@ export async function consumeRefundDeadLetters(batch: MessageBatch<unknown>, env
           });
           if (t.changed) dispatchAfterCommit(env, ctx);
         }
-        console.error(
-          JSON.stringify({ level: "error", msg: "refund dead-lettered", refundId: parsed.data.refundId, status: found?.refund.status }),
-        );
+        log.error("refund dead-lettered", { refundId: parsed.data.refundId, status: found?.refund.status });
         msg.ack();
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "refund dead letter failed; retrying", error: String(err) }));
+        log.error("refund dead letter failed; retrying", { error: String(err) });
         msg.retry({ delaySeconds: 60 });
       }
     }
@@ -126,7 +121,7 @@ export async function pollRefunds(env: Env, opts: { limit?: number; onlyRefundId
     const worker = async () => {
       for (let d = queue.shift(); d; d = queue.shift()) {
         try {
-          const r = (await runRefund(env, d.paytmOrderId, { kind: "poll", refundId: d.id })) as { changed: boolean };
+          const r = await paymentOrderStub(env, d.paytmOrderId).pollRefund(d.paytmOrderId, d.id);
           outcome.polled++;
           if (r.changed) outcome.changed++;
         } catch {
@@ -171,15 +166,17 @@ export async function pollRefunds(env: Env, opts: { limit?: number; onlyRefundId
  * while its payment was in flight. Idempotent per (order, reason) while the refund is open.
  *
  * Call this from OUTSIDE the order's Durable Object (routes, cron, consumers). Inside the DO
- * (e.g. from PaymentOrder.confirm) call `runRefundOp(env, ctx, {kind:'request', request})` from
- * ./operations directly: calling the DO's own stub from within its serial chain would deadlock.
+ * (e.g. from PaymentOrder.confirm) call `requestRefundStep` from ./operations directly: calling the
+ * DO's own stub from within its serial chain would deadlock.
  */
 export async function requestAutomaticRefund(
   env: Env,
   input: { paytmOrderId: string; reason: AutomaticReason; amountPaise?: number },
 ): Promise<RequestOutcome> {
-  return (await runRefund(env, input.paytmOrderId, {
-    kind: "request",
-    request: { paytmOrderId: input.paytmOrderId, reason: input.reason, amountPaise: input.amountPaise, actor: { kind: "system" } },
-  })) as RequestOutcome;
+  return paymentOrderStub(env, input.paytmOrderId).requestRefund(input.paytmOrderId, {
+    paytmOrderId: input.paytmOrderId,
+    reason: input.reason,
+    amountPaise: input.amountPaise,
+    actor: { kind: "system" },
+  });
 }

@@ -1,9 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { paymentApiLogs, refunds } from "../db/schema";
+import { refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
+import { createLogger } from "../lib/log";
 import { dispatchAfterCommit } from "../notifications/outbox";
-import { createPaytmClient, type PaytmCallLog, type PaytmClient, type RefundStatusResult } from "../paytm/client";
+import type { RefundStatusResult } from "../paytm/client";
+import { paytmClientFor } from "../paytm/from-config";
 import {
   createRefund,
   POLL_BACKOFF_S,
@@ -15,67 +17,67 @@ import {
   transition,
 } from "./service";
 
+const log = createLogger("info", { component: "refunds" });
+
 /**
  * Every refund step that talks to Paytm or changes a refund, run INSIDE the order's PaymentOrder
- * Durable Object (its `refund()` method delegates here), so the steps of one order never overlap:
- * a queue redelivery, the cron poll and a webhook for the same refund run one after the other.
+ * Durable Object (its refund methods, one per step, delegate here), so the steps of one order never
+ * overlap: a queue redelivery, the cron poll and a webhook for the same refund run one after the other.
  *
- * Paytm rules (anchors §1.7, the client's author): the refId is stored before anything leaves and
+ * Paytm rules (docs/payments.md §1.7, the client's author): the refId is stored before anything leaves and
  * is the only id ever used for this refund; a refund that may have reached Paytm (`initiated_at`
  * set) is first looked up by status, and applied again with the SAME refId only when Paytm says it
  * has no such refund; "already raised" means "read the status"; apply only registers a refund
  * (PENDING), completion comes from the status read or the refund webhook.
  */
 
-export type RefundOp =
-  | { kind: "request"; request: RefundRequest }
-  | { kind: "process"; refundId: string }
-  | { kind: "poll"; refundId: string }
-  /** A signed refund webhook: a trigger for a status read; its own status is used only if the read is inconclusive. */
-  | { kind: "notice"; refundId: string; status: "SUCCESS" | "FAILED" | "PENDING"; paytmRefundId?: string; amountPaise: number }
-  | { kind: "retry"; refundId: string; actorId: string };
-
-/** What the queue consumer does with the message. */
+/** The queue consumer's step: what it does with the message. */
 export type ProcessOutcome = { action: "ack" | "retry"; status: string; note: string };
 
-export type RefundOpResult = RequestOutcome | ProcessOutcome | { status: string; changed: boolean };
+/** A step on an existing refund: where it stands now, and whether this step moved it. */
+export type RefundStep = { status: string; changed: boolean };
+
+/** A signed refund webhook: a trigger for a status read; its own status is used only if the read is inconclusive. */
+export type RefundNotice = { refundId: string; status: "SUCCESS" | "FAILED" | "PENDING"; paytmRefundId?: string; amountPaise: number };
 
 type Waiter = { waitUntil(p: Promise<unknown>): void };
 
-/** `given`: the calling PaymentOrder operation's database handle (the operation closes it). */
-export async function runRefundOp(env: Env, ctx: Waiter, op: RefundOp, given?: Db): Promise<RefundOpResult> {
-  const cfg = loadConfig(env);
-  if (given) return refundStep(env, ctx, cfg, given, op);
-  const db = createDb(cfg);
-  try {
-    return await refundStep(env, ctx, cfg, db, op);
-  } finally {
-    await db.close();
+/**
+ * What every step runs with. `db` is the calling PaymentOrder operation's database handle (the
+ * operation closes it); `ctx` holds writes that may finish after it (API logs, outbox dispatch).
+ */
+export type StepContext = { env: Env; ctx: Waiter; db: Db };
+
+/** Validate and record a refund; a new one is dispatched (its notification) and enqueued for Paytm. */
+export async function requestRefundStep(s: StepContext, request: RefundRequest): Promise<RequestOutcome> {
+  const r = await createRefund(s.db, request);
+  if (r.ok && r.created) {
+    dispatchAfterCommit(s.env, s.ctx);
+    await enqueue(s.env, r.refund.id);
   }
+  return r;
 }
 
-async function refundStep(env: Env, ctx: Waiter, cfg: Config, db: Db, op: RefundOp): Promise<RefundOpResult> {
-  switch (op.kind) {
-    case "request": {
-      const r = await createRefund(db, op.request);
-      if (r.ok && r.created) {
-        dispatchAfterCommit(env, ctx);
-        await enqueue(env, r.refund.id);
-      }
-      return r;
-    }
-    case "process":
-      return processRefund(env, ctx, cfg, db, op.refundId);
-    case "poll":
-      return pollRefund(env, ctx, cfg, db, op.refundId);
-    case "notice":
-      return applyNotice(env, ctx, cfg, db, op);
-    case "retry": {
-      const t = await settle(env, ctx, db, op.refundId, { to: "pending", source: "admin", actorId: op.actorId });
-      if (t.changed) await enqueue(env, op.refundId);
-      return { status: t.status, changed: t.changed };
-    }
-  }
+/** The queue consumer's step for one refund: get it registered at Paytm exactly once. */
+export function processRefundStep(s: StepContext, refundId: string): Promise<ProcessOutcome> {
+  return processRefund(s.env, s.ctx, loadConfig(s.env), s.db, refundId);
+}
+
+/** Cron poll: read the status of a registered (or stuck) refund and apply a definite answer. */
+export function pollRefundStep(s: StepContext, refundId: string): Promise<RefundStep> {
+  return pollRefund(s.env, s.ctx, loadConfig(s.env), s.db, refundId);
+}
+
+/** A verified refund webhook for this refund. */
+export function refundNoticeStep(s: StepContext, notice: RefundNotice): Promise<RefundStep> {
+  return applyNotice(s.env, s.ctx, loadConfig(s.env), s.db, notice);
+}
+
+/** An admin re-drives a needs_attention refund (same refId): back to pending and onto the queue. */
+export async function retryRefundStep(s: StepContext, refundId: string, actorId: string): Promise<RefundStep> {
+  const t = await settle(s.env, s.ctx, s.db, refundId, { to: "pending", source: "admin", actorId });
+  if (t.changed) await enqueue(s.env, refundId);
+  return { status: t.status, changed: t.changed };
 }
 
 /**
@@ -87,9 +89,7 @@ export async function enqueue(env: Env, refundId: string): Promise<boolean> {
     await env.REFUND_QUEUE.send({ refundId });
     return true;
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "refund enqueue failed; the cron will re-drive it", refundId, error: String(err) }),
-    );
+    log.error("refund enqueue failed; the cron will re-drive it", { refundId, error: String(err) });
     return false;
   }
 }
@@ -98,40 +98,6 @@ async function settle(env: Env, ctx: Waiter, db: Db, refundId: string, t: Transi
   const r = await transition(db, refundId, t);
   if (r.changed) dispatchAfterCommit(env, ctx);
   return r;
-}
-
-function paytmFor(cfg: Config, ctx: Waiter, orderUuid: string, refundId: string): { client: PaytmClient; flush: () => void } {
-  const logs: (typeof paymentApiLogs.$inferInsert)[] = [];
-  const client = createPaytmClient({
-    mid: cfg.PAYTM_MID,
-    merchantKey: cfg.PAYTM_MERCHANT_KEY,
-    host: cfg.PAYTM_HOST,
-    website: cfg.PAYTM_WEBSITE,
-    timeoutMs: cfg.PAYTM_TIMEOUT_MS,
-    log: (e: PaytmCallLog) =>
-      logs.push({
-        orderId: orderUuid,
-        refundId,
-        endpoint: e.endpoint,
-        requestBody: (e.request ?? null) as Record<string, unknown> | null,
-        responseStatus: e.httpStatus ?? null,
-        responseBody: { outcome: e.outcome, attempt: e.attempt, resultStatus: e.resultStatus, resultCode: e.resultCode, body: e.response },
-        latencyMs: Math.round(e.latencyMs),
-        error: e.error ?? null,
-      }),
-  });
-  const flush = () => {
-    const rows = logs.splice(0);
-    // Its own handle: the write may finish after the operation's handle closed.
-    if (rows.length > 0)
-      ctx.waitUntil(
-        createDb(cfg)
-          .http.insert(paymentApiLogs)
-          .values(rows)
-          .catch(() => undefined),
-      );
-  };
-  return { client, flush };
 }
 
 /** A definite status answer as a transition; null when it decides nothing. */
@@ -175,7 +141,7 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
       initiatedAt: sql`coalesce(${refunds.initiatedAt}, now())`,
     })
     .where(eq(refunds.id, r.id));
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   const ids = { orderId: o.paytmOrderId, refId: r.refId };
   try {
     const readStatus = async (why: string): Promise<ProcessOutcome | "not_found"> => {
@@ -238,12 +204,12 @@ async function processRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundI
 }
 
 /** Cron poll: read the status of a registered (or stuck) refund and apply a definite answer. */
-async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: string): Promise<{ status: string; changed: boolean }> {
+async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: string): Promise<RefundStep> {
   const found = await refundById(db.http, refundId);
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status !== "processing" && r.status !== "needs_attention") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });
@@ -269,18 +235,12 @@ async function pollRefund(env: Env, ctx: Waiter, cfg: Config, db: Db, refundId: 
   return { status: t?.to ?? r.status, changed: Boolean(t) };
 }
 
-async function applyNotice(
-  env: Env,
-  ctx: Waiter,
-  cfg: Config,
-  db: Db,
-  op: Extract<RefundOp, { kind: "notice" }>,
-): Promise<{ status: string; changed: boolean }> {
+async function applyNotice(env: Env, ctx: Waiter, cfg: Config, db: Db, op: RefundNotice): Promise<RefundStep> {
   const found = await refundById(db.http, op.refundId);
   if (!found) return { status: "unknown", changed: false };
   const { refund: r, order: o } = found;
   if (r.status === "completed" || r.status === "failed") return { status: r.status, changed: false };
-  const { client, flush } = paytmFor(cfg, ctx, o.id, r.id);
+  const { client, flush } = paytmClientFor(cfg, ctx, { orderId: o.id, refundId: r.id });
   let s: RefundStatusResult;
   try {
     s = await client.refundStatus({ orderId: o.paytmOrderId, refId: r.refId });

@@ -1,10 +1,9 @@
 import { z } from "zod";
+import { paymentPurpose, paymentStatus, refundStatus } from "../db/schema";
 import { text } from "../http/fields";
+import { Pagination, paytmOrderIdSchema as paytmOrderId } from "../payments/schemas";
 
-/** Our Paytm orderIds (ORDER_… / LABOUR_…), as the apps know them. */
-const paytmOrderId = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
-
-/** Reasons are free text for admins; the apps send a short slug (seed audit: "service_cancelled"). */
+/** Reasons are free text for admins; the apps send a short slug (e.g. "service_cancelled"). */
 const reason = text().trim().min(3).max(200);
 
 export const RefundRequestBody = z.object({
@@ -19,10 +18,8 @@ export const RefundRequestBody = z.object({
 export const RefundIdParam = z.object({ id: z.uuid() });
 export const OrderIdParam = z.object({ orderId: paytmOrderId });
 
-export const REFUND_STATUSES = ["pending", "processing", "completed", "failed", "needs_attention"] as const;
-
 export const AdminRefundsQuery = z.object({
-  status: z.enum(REFUND_STATUSES).optional(),
+  status: z.enum(refundStatus.enumValues).optional(),
   orderId: paytmOrderId.optional(),
   userId: z.uuid().optional(),
   from: z.iso.datetime({ offset: true }).optional(),
@@ -34,3 +31,53 @@ export const AdminRefundsQuery = z.object({
 /** The refunds queue message (and its dead letter). Consumers key on the refund id only. */
 export const RefundMessage = z.object({ refundId: z.uuid() });
 export type RefundMessage = z.infer<typeof RefundMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes: the `data` of each route's 2xx answer (`describe({ response })`); the services
+// return values of these types.
+
+const instant = z.iso.datetime();
+
+/** One refund as the payer and admins read it. */
+export const RefundView = z.object({
+  id: z.uuid(),
+  /** Our refund id at Paytm, minted once per refund. */
+  refId: z.string(),
+  orderId: paytmOrderId,
+  status: z.enum(refundStatus.enumValues),
+  amountPaise: z.int(),
+  amount: z.number(),
+  reason: z.string(),
+  paytmRefundId: z.string().nullable(),
+  requestedBy: z.uuid().nullable(),
+  attemptCount: z.int(),
+  initiatedAt: instant.nullable(),
+  completedAt: instant.nullable(),
+  failedAt: instant.nullable(),
+  failureReason: z.string().nullable(),
+  createdAt: instant,
+  updatedAt: instant,
+});
+export type RefundView = z.infer<typeof RefundView>;
+
+/** A refund request's answer also names the refund at the top level, beside `data`. */
+export const RefundRequestedTop = z.object({ refundId: z.uuid(), refundStatus: z.enum(refundStatus.enumValues) });
+
+/** An order's refund ledger and its refunds. */
+export const RefundLedgerData = z.object({
+  orderId: paytmOrderId,
+  orderStatus: z.enum(paymentStatus.enumValues),
+  amountPaise: z.int(),
+  refundedAmountPaise: z.int(),
+  refundsOpenPaise: z.int(),
+  refundablePaise: z.int(),
+  fullyRefunded: z.boolean(),
+  refunds: z.array(RefundView),
+});
+export type RefundLedgerData = z.infer<typeof RefundLedgerData>;
+
+export const AdminRefundsData = z.object({
+  refunds: z.array(RefundView.extend({ userId: z.uuid(), purpose: z.enum(paymentPurpose.enumValues) })),
+  pagination: Pagination,
+});
+export type AdminRefundsData = z.infer<typeof AdminRefundsData>;

@@ -1,10 +1,12 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import { type Db, type HttpDb, pgCode, pgConstraint, type TxDb } from "../db/client";
-import { paymentEvents, paymentOrders, providerServices, refunds, securityEvents, users } from "../db/schema";
+import { paymentEvents, paymentOrders, providerServices, type RefundStatus, refunds, securityEvents, users } from "../db/schema";
 import type { ErrorCode } from "../http/errors";
+import { toHex } from "../lib/bytes";
 import { metric } from "../lib/metrics";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
 import { paiseToRupees } from "../paytm/amount";
+import type { AdminRefundsData, RefundLedgerData, RefundView } from "./schemas";
 
 /**
  * Refund rules that speak Postgres, not HTTP or Paytm: who may ask for how much, the one place a
@@ -25,7 +27,6 @@ import { paiseToRupees } from "../paytm/amount";
 
 export type RefundRow = typeof refunds.$inferSelect;
 export type OrderRow = typeof paymentOrders.$inferSelect;
-export type RefundStatus = RefundRow["status"];
 
 export type RefundActor = { kind: "admin"; userId: string } | { kind: "customer"; userId: string } | { kind: "system" };
 
@@ -37,28 +38,10 @@ export type RefundRequest = {
   actor: RefundActor;
 };
 
-export type RefundView = {
-  id: string;
-  refId: string;
-  orderId: string;
-  status: RefundStatus;
-  amountPaise: number;
-  amount: number;
-  reason: string;
-  paytmRefundId: string | null;
-  requestedBy: string | null;
-  attemptCount: number;
-  initiatedAt: string | null;
-  completedAt: string | null;
-  failedAt: string | null;
-  failureReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-};
-
 export type RequestOutcome =
   | { ok: true; created: boolean; refund: RefundView }
-  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, unknown> };
+  /** `extra`: numbers for the error envelope (plain data, so the answer crosses the Durable Object RPC boundary typed). */
+  | { ok: false; code: ErrorCode; message: string; extra?: Record<string, number> };
 
 // ---------------------------------------------------------------------------------------------
 // Customer policy (written down; admins are not bound by it):
@@ -98,17 +81,15 @@ export function toView(r: RefundRow, paytmOrderId: string): RefundView {
   };
 }
 
-/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (anchors §1.7). */
+/** ≤ 50 chars of [A-Za-z0-9], unique: minted once per business refund and never again (docs/payments.md §1.7). */
 export function mintRefId(): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  let hex = "";
-  for (const b of rand) hex += b.toString(16).padStart(2, "0");
+  const hex = toHex(crypto.getRandomValues(new Uint8Array(8)));
   return `RF${Date.now().toString(36)}${hex}`.toUpperCase();
 }
 
 const OPEN: RefundStatus[] = ["pending", "processing", "needs_attention"];
 
-function reject(code: ErrorCode, message: string, extra?: Record<string, unknown>): RequestOutcome {
+function reject(code: ErrorCode, message: string, extra?: Record<string, number>): RequestOutcome {
   return { ok: false, code, message, extra };
 }
 
@@ -233,7 +214,7 @@ const FORWARD: Record<RefundStatus, RefundStatus[]> = {
   failed: [],
 };
 
-/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (anchors §1.7). */
+/** Poll schedule for a refund Paytm has registered: Paytm suggests 30 s → 2 m → 5 m → 15 m → 1 h (docs/payments.md §1.7). */
 export const POLL_BACKOFF_S = [60, 120, 300, 900, 3600, 3 * 3600, 6 * 3600];
 /** A needs_attention refund is still read now and then, so a late answer resolves it without an operator. */
 const ATTENTION_POLL_S = 1800;
@@ -485,7 +466,7 @@ export async function orderRefunds(db: HttpDb, paytmOrderId: string) {
   return { order: o, refunds: rows.map((r) => r.refund) };
 }
 
-export function ledgerOf(o: OrderRow) {
+export function ledgerOf(o: OrderRow): Omit<RefundLedgerData, "refunds"> {
   const refundable = Math.max(0, o.amountPaise - o.refundedAmountPaise - o.refundsOpenPaise);
   return {
     orderId: o.paytmOrderId,
@@ -501,7 +482,7 @@ export function ledgerOf(o: OrderRow) {
 export async function listRefunds(
   db: HttpDb,
   f: { status?: RefundStatus; orderId?: string; userId?: string; from?: string; to?: string; page: number; limit: number },
-) {
+): Promise<AdminRefundsData> {
   const where = and(
     f.status ? eq(refunds.status, f.status) : undefined,
     f.orderId ? eq(paymentOrders.paytmOrderId, f.orderId) : undefined,

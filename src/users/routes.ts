@@ -22,7 +22,7 @@ import {
 } from "./schemas";
 import * as users from "./service";
 
-/** /api/users: profile, addresses, account deletion (client-contract §3.2, §3.3). Any signed-in role. */
+/** /api/users: profile, addresses, account deletion (docs/api-contract.md §3.2, §3.3). Any signed-in role. */
 export const usersRoutes = new Hono<AppEnv>();
 
 const tags = ["users"];
@@ -56,7 +56,7 @@ usersRoutes.put(
       p.userId,
       c.req.valid("json"),
     );
-    // The apps look for the new photo URL in several places (client-contract §3.2); give them all.
+    // The apps look for the new photo URL in several places (docs/api-contract.md §3.2); give them all.
     return ok(
       c,
       { user, profile_pic_url: user.profilePicUrl },

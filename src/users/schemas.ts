@@ -4,7 +4,7 @@ import { type addresses, addressType as addressTypeEnum, userRole, type users } 
 import { text } from "../http/fields";
 
 /**
- * The user object the apps store and read (client-contract §2.5, §3.2): camelCase as upstream's login
+ * The user object the apps store and read (docs/api-contract.md §2.4, §3.2): camelCase as upstream's login
  * returned it, with snake_case duplicates for the screens that fall back to them. Never the hash:
  * this is the only mapping from a users row to a response.
  */
@@ -36,7 +36,7 @@ export function userView(u: UserRow): z.input<typeof UserView> {
     phone: u.phone,
     fullName: u.fullName,
     full_name: u.fullName,
-    // Non-null: several screens call .toLowerCase() on it unguarded (client-contract §1 item 11).
+    // Non-null: several screens call .toLowerCase() on it unguarded (docs/api-contract.md §1.7).
     email: u.email ?? "",
     role: u.role,
     profilePicUrl: u.profilePicUrl,
@@ -90,7 +90,7 @@ export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** Upstream's API said `work`, its database `office` (§10 #10); both are accepted, stored as `office`. */
+/** Upstream's API said `work`, its database `office`; both are accepted, stored as `office`. */
 const addressType = z.enum(["home", "work", "office", "other"]).transform((t) => (t === "work" ? "office" : t));
 
 const addressFields = {

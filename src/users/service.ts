@@ -3,16 +3,16 @@ import type { z } from "zod";
 import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
-import { addresses, pushTokens, securityEvents, users } from "../db/schema";
+import { type AddressType, addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
 import { type AddressPage, type AddressRow, addressView, type ProfileData, type UserRow, userView } from "./schemas";
 
-/** Profile, addresses and account deletion (client-contract §3.2, §3.3). No HTTP here. */
+/** Profile, addresses and account deletion (docs/api-contract.md §3.2, §3.3). No HTTP here. */
 
 export const MAX_NAME_CHANGES = 2;
 export const MAX_ADDRESSES = 3;
-/** The apps look for "name change limit" in the message (client-contract §1 item 3); keep the words. */
+/** The apps look for "name change limit" in the message (docs/api-contract.md §1.4); keep the words. */
 export const NAME_LIMIT_MESSAGE = `You have reached the name change limit (at most ${MAX_NAME_CHANGES} name changes). Name changes are limited to prevent abuse.`;
 
 async function liveUser(db: HttpDb, userId: string): Promise<UserRow> {
@@ -120,7 +120,7 @@ export async function listAddresses(db: HttpDb, userId: string, page: number, li
   };
 }
 
-export type AddressInput = { type?: "home" | "office" | "other"; fullAddress?: string; state?: string; city?: string; pincode?: string };
+export type AddressInput = { type?: AddressType; fullAddress?: string; state?: string; city?: string; pincode?: string };
 
 export async function createAddress(
   db: HttpDb,
@@ -177,7 +177,7 @@ export async function deleteAddress(db: HttpDb, userId: string, id: string): Pro
 /**
  * Soft delete in one batch (one transaction, one round trip): the account row stays (bookings,
  * ratings and payments keep their counter-party and the ledger stays whole, unlike upstream's
- * half-finished hard delete, §10 #8); every session ends, push tokens stop, and the phone/e-mail
+ * half-finished hard delete); every session ends, push tokens stop, and the phone/e-mail
  * become free for a new signup. The push tokens and the security event go with the deletion in one
  * statement, so a concurrent second deletion (which finds the account already gone) adds nothing.
  */

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { api, lastOtp, randomIp, randomPhone, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
-/** The apps double-tap and fire refreshes without de-duplication (client-contract §2.4). */
+/** The apps double-tap and fire refreshes without de-duplication (docs/api-contract.md §2.2). */
 describe("concurrency", () => {
   it("two concurrent verify-otp calls for one pending signup create exactly one account", async () => {
     const phone = randomPhone();

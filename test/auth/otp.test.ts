@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { SignupRole } from "../../src/db/schema";
 import { api, lastOtp, randomIp, randomPhone, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
-const startSignup = async (phone: string, headers: Record<string, string>, role: "user" | "provider" = "user") => {
+const startSignup = async (phone: string, headers: Record<string, string>, role: SignupRole = "user") => {
   const r = await api("POST", "/api/auth/signup", {
     headers,
     body: { fullName: "Otp Test", email: `otp.${role}.${phone}@example.com`, phone, password: TEST_PASSWORD, role },

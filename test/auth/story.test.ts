@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api, lastOtp, randomIp, randomPhone, TEST_PASSWORD } from "../harness";
 
-/** The apps' account story, end to end, for each app (client-contract §2.4, §3.1). */
+/** The apps' account story, end to end, for each app (docs/api-contract.md §2.2, §3.1). */
 describe.each(["user", "provider"] as const)("account story for a %s", (role) => {
   it("signup → verify-otp → login → refresh → logout", async () => {
     const phone = randomPhone();

@@ -74,7 +74,7 @@ describe("the call story: customer calls provider", () => {
 
     cust.emit("call:offer", { bookingId, offer: OFFER, to: provider.id });
     expect(await prov.waitFor("call:offer")).toEqual({ bookingId, offer: OFFER, from: customer.id });
-    // The receiver's `to` is its own id (client-contract §4.2): routing ignores it.
+    // The receiver's `to` is its own id (docs/api-contract.md §4.2): routing ignores it.
     prov.emit("call:answer", { bookingId, answer: ANSWER, to: customer.id });
     expect(await cust.waitFor("call:answer")).toEqual({ bookingId, answer: ANSWER, from: provider.id });
     prov.emit("call:ice-candidate", { bookingId, candidate: CAND(1), to: provider.id });

@@ -1,6 +1,6 @@
 /**
- * The 68 entries of client-calls.json (reference: /work/shared/reference/client-calls.json), as
- * "METHOD /path". `deadInApps`: the apps never reach the call (client-contract §6); the server serves
+ * The 68 entries of client-calls.json (the apps' calls, read from CONTRACT_CALLS_JSON), as
+ * "METHOD /path". `deadInApps`: the apps never reach the call (docs/api-contract.md §6); the server serves
  * it anyway and the contract run still exercises it. `notReachable` (with the reason) exempts an
  * entry from the run; the run fails if any other entry was not exercised.
  */

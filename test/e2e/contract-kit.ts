@@ -122,7 +122,7 @@ export function client(base: string, log: (m: string) => void) {
   };
 }
 
-/** `{status:'success', data, message?}` on 2xx, `{status:'error', message, errorCode}` otherwise (client-contract §1.2–1.3). */
+/** `{status:'success', data, message?}` on 2xx, `{status:'error', message, errorCode}` otherwise (docs/api-contract.md §1.2–§1.3). */
 export function envelope(key: string, status: number, b: any) {
   assert.equal(typeof b, "object", `${key}: body is an object`);
   if (status >= 200 && status < 300) {
@@ -233,7 +233,7 @@ export function formOf(html: string, index = 0): { action: string; fields: Recor
 }
 
 // ------------------------------------------------------------------------------------------------
-// Sockets, as the apps open them (client-contract §4.1), keeping every event they receive.
+// Sockets, as the apps open them (docs/api-contract.md §4.1), keeping every event they receive.
 
 export const APP_OPTIONS = {
   transports: ["polling", "websocket"] as ("polling" | "websocket")[],

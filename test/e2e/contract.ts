@@ -1,7 +1,7 @@
 /**
  * The end-to-end contract run (`npm run e2e`): every call of client-calls.json, in the order a user
  * meets them, against `wrangler dev` on loopback with a throwaway database (test/e2e/local-worker.ts),
- * checking status, envelope and every field the apps read (client-contract.md), plus the Socket.IO
+ * checking status, envelope and every field the apps read (docs/api-contract.md), plus the Socket.IO
  * events the apps listen for on sockets opened exactly as the apps open them.
  *
  *   node test/e2e/contract.ts          E2E_PORT (default 8798) moves the worker's port;
@@ -32,7 +32,8 @@ import {
 import { type LocalWorker, startLocalWorker } from "./local-worker.ts";
 
 const PORT = Number(process.env.E2E_PORT ?? 8798);
-const REFERENCE = process.env.CONTRACT_CALLS_JSON ?? "/work/shared/reference/client-calls.json";
+// Every call the two apps make (docs/api-contract.md): the list this run must cover, call by call.
+const REFERENCE = process.env.CONTRACT_CALLS_JSON ?? new URL("./client-calls.json", import.meta.url).pathname;
 const log = (m: string) => console.log(`[contract] ${m}`);
 const PASSWORD = "Passw0rd!";
 const DEFAULT_PIC = "https://res.cloudinary.com/dqoizs0fu/raw/upload/v1756189484/profile-pictures/m3szbez4bzvwh76j1fle";
@@ -211,7 +212,7 @@ async function story(w: LocalWorker, db: pg.Client, geocoderHits: () => number) 
   assert.equal(cl.body.data.user.id, customer.id);
   const rf = await call("POST", "/api/auth/refresh", { body: { refreshToken: cl.body.data.refreshToken } });
   shape("refresh", rf.body, TOKEN_PAIR);
-  // Concurrent forced refreshes (client-contract §2.4): the just-rotated token is accepted briefly.
+  // Concurrent forced refreshes (docs/api-contract.md §2.2): the just-rotated token is accepted briefly.
   const rf2 = await call("POST", "/api/auth/refresh", { body: { refreshToken: cl.body.data.refreshToken } });
   assert.equal(rf2.body.data.refreshToken, rf.body.data.refreshToken, "a reused refresh token within the window gets the same pair");
   // The old access token keeps working until it expires.
@@ -917,7 +918,7 @@ async function story(w: LocalWorker, db: pg.Client, geocoderHits: () => number) 
   shape("notifications/recent", recent.body, { "data.notifications": "array" });
 
   // ---------------------------------------------------------------------------------------------
-  // 14. Admin: the provider app logs in as provider, then as admin on any non-2xx (client-contract §3.1).
+  // 14. Admin: the provider app logs in as provider, then as admin on any non-2xx (docs/api-contract.md §3.1).
   const adminPhone = randomPhone();
   const victimUser = randomPhone();
   const victimProvider = randomPhone();
@@ -1107,7 +1108,7 @@ async function story(w: LocalWorker, db: pg.Client, geocoderHits: () => number) 
   await call("POST", `/socket.io/?EIO=4&transport=polling&sid=${sid}`, { rawBody: "1", raw: true }); // close
 
   await call("DELETE", "/api/push-notifications/token", { token: customer.token, body: { pushToken } });
-  // The apps never call logout (client-contract §2.4); the server's own logout still ends the session.
+  // The apps never call logout (docs/api-contract.md §2.3); the server's own logout still ends the session.
   await call("POST", "/api/auth/logout", { token: customer.token });
   await call("GET", "/api/users/profile", { token: customer.token, expect: 401 });
 }

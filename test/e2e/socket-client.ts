@@ -1,7 +1,7 @@
 /**
  * End-to-end with the apps' real client: socket.io-client 4.8.1 in Node against `wrangler dev`
  * (started here on its own port with a throwaway database), configured exactly like the apps
- * (client-contract §4.1). Run: `node test/e2e/socket-client.ts` (E2E_PORT to move the port).
+ * (docs/api-contract.md §4.1). Run: `node test/e2e/socket-client.ts` (E2E_PORT to move the port).
  *
  * 1. A booking socket without a token connects by polling, upgrades to WebSocket and joins.
  * 2. A provider accepts the booking over HTTP → the socket gets `booking_updated`.

@@ -8,10 +8,10 @@
  * carries a marker unique to each test, so files running in parallel are not affected.
  */
 import { env } from "cloudflare:test";
+import { scrypt } from "@noble/hashes/scrypt.js";
 import { sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
-import { hashPassword } from "../../src/auth/password";
 import { createDb, isDbTimeout } from "../../src/db/client";
 import { toAppError } from "../../src/http/on-error";
 import { type ApiResponse, api, config, istSlot, seedListing, seedUser, testDb } from "../harness";
@@ -144,7 +144,7 @@ describe("the database stalls (connections open, no answers)", () => {
       sql`select provider_id from provider_services where id = ${listing.providerServiceId}`,
     );
     const providerId = row!.provider_id;
-    // The per-customer-and-provider lock that booking creation takes (src/bookings/service.ts).
+    // The per-customer-and-provider lock that booking creation takes (src/bookings/create.ts).
     const lockHeld = async () => {
       const [r] = await rows<{ n: number }>(
         sql`select count(*)::int as n from pg_locks
@@ -179,7 +179,7 @@ describe("a busy isolate is not a stalled database", () => {
     // Right after the query leaves, the isolate is busy for several deadlines' worth of CPU.
     globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
       const sent = realFetch(...args);
-      for (let i = 0; i < 6; i++) hashPassword("busy isolate", { ln: 15, r: 8, p: 1 });
+      for (let i = 0; i < 6; i++) scrypt("busy isolate", "salt", { N: 2 ** 15, r: 8, p: 1, dkLen: 32 });
       return sent;
     }) as typeof fetch;
     try {

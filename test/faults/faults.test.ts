@@ -11,7 +11,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { FaultSpec } from "../../src/paytm/sandbox";
+import type { FaultSpec } from "../../scripts/paytm/sandbox.ts";
 import { api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
 import {
   callsFor,

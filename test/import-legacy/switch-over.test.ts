@@ -5,12 +5,13 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { endOfIstDay } from "../../scripts/import-legacy/legacy.ts";
+import type { SignupRole } from "../../src/db/schema";
 import { api, randomIp, seedUser } from "../harness";
 import { istSlot } from "../ist-slot";
 
 const f = inject("legacyImport");
 
-async function login(phone: string, password: string, role: "user" | "provider") {
+async function login(phone: string, password: string, role: SignupRole) {
   const r = await api("POST", "/api/auth/login", { headers: { "cf-connecting-ip": randomIp() }, body: { phone, password, role } });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body.data as { accessToken: string; user: { id: string } };

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { STALE_BOOKING_REASON } from "../../src/bookings/jobs";
 import {
   bookings,
   devSmsOutbox,
@@ -13,7 +14,6 @@ import {
   sessions,
 } from "../../src/db/schema";
 import { CRON } from "../../src/jobs/cron";
-import { STALE_BOOKING_REASON } from "../../src/jobs/lifecycle";
 import { randomPhone, seedUser } from "../harness";
 import { db, hours, notificationsOf, runCron, seedBooking, seedLabourAccess, seedListing, testInstant } from "./fixtures";
 

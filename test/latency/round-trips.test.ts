@@ -436,7 +436,7 @@ const providers: RoundTripRow[] = [
 
 // ---------------------------------------------------------------------------------------------
 // Public catalogue (edge-cached, no session). A listing's cache key carries its category's generation
-// (src/catalogue/cache.ts), read from the database first: a hit costs that one read, a miss that read
+// (src/listings/cache.ts), read from the database first: a hit costs that one read, a miss that read
 // and the page itself. The category list's key needs no read.
 
 const catalogue: RoundTripRow[] = [

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { OPEN_BOOKINGS_PER_PROVIDER, REPORTS_PER_DAY } from "../../src/bookings/service";
+import { OPEN_BOOKINGS_PER_PROVIDER } from "../../src/bookings/create";
+import { REPORTS_PER_DAY } from "../../src/bookings/feedback";
 import { api, config, istSlot, type SeededUser, seedListing, seedUser, testDb } from "../harness";
 
 /**

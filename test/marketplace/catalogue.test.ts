@@ -291,7 +291,7 @@ describe("provider service registration", () => {
     });
     expect(wrongSub.status).toBe(400);
     expect(wrongSub.body.message).toMatch(/Sub-services validation failed/);
-    // Upstream could never register these two (no sub-services, §10 #12); they work now.
+    // Upstream could never register these two (no sub-services); they work now.
     const electrician = await api("POST", "/api/services/electrician/providers", {
       token: c.token,
       body: registration([{ serviceId: "wiring", price: 45000 }]),

@@ -26,7 +26,7 @@ export function base64(bytes: Uint8Array): string {
 
 export const jpegDataUrl = (bytes: Uint8Array) => `data:image/jpeg;base64,${base64(bytes)}`;
 
-/** A provider registration body (client-contract §3.5) with the given images. */
+/** A provider registration body (docs/api-contract.md §3.5) with the given images. */
 export function registrationBody(
   subServices: { serviceId: string; price: number }[],
   images: { workingProofUrls?: string[]; engineeringCertificateUrl?: string; isEngineeringProvider?: boolean } = {},

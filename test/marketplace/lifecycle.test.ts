@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { BookingStatus } from "../../src/db/schema";
 import { api, istSlot, type SeededListing, type SeededUser, seedListing, seedUser, testDb } from "../harness";
 
 /**
@@ -7,7 +8,7 @@ import { api, istSlot, type SeededListing, type SeededUser, seedListing, seedUse
  * pending → accepted | rejected | cancelled; accepted → completed | cancelled; everything else 409.
  */
 
-type State = "pending" | "accepted" | "rejected" | "cancelled" | "completed";
+type State = BookingStatus;
 type Action = "accept" | "reject" | "complete" | "cancel";
 
 const ALLOWED: Record<State, Action[]> = {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { api, istSlot, seedListing, seedUser, testDb } from "../harness";
 
 /**
- * The customer story end to end, through the apps' own calls (client-contract §3.4–§3.8):
+ * The customer story end to end, through the apps' own calls (docs/api-contract.md §3.4–§3.8):
  * browse → open a provider → book → provider accepts → completes → customer rates, with each step
  * visible in both lists, both unread badges and both notification inboxes.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateSignature, verifySignature } from "../../src/paytm/checksum";
-import { runChecksumOracle } from "../../src/paytm/checksum.oracle.check";
+import { runChecksumOracle } from "./checksum-oracle";
 import { officialPaytmChecksum, repairWorkerdBase64 } from "./support";
 
 /**
@@ -11,8 +11,8 @@ import { officialPaytmChecksum, repairWorkerdBase64 } from "./support";
  * official library concatenates update + final, so inside workerd it emits two padded base64
  * strings glued together ("…rQ==8pIa…==") instead of one 108-char checksum. The ciphertext BYTES
  * are right (asserted below); only the text is malformed. So the full randomized oracle
- * (`runChecksumOracle`, both directions, fixed-salt byte equality) must run on Node:
- * `node src/paytm/checksum.oracle.check.ts` → PASS 2550/2550. Here we run every direction that
+ * (`runChecksumOracle`, both directions, fixed-salt byte equality) runs on Node, in
+ * test/tools/paytm/checksum-oracle.test.ts. Here we run every direction that
  * does not depend on that encoding bug, and pin the bug itself so we notice when workerd fixes it.
  */
 const KEY = "XKJq@8sRmT2#vB6w";
@@ -20,7 +20,7 @@ const V1 = '{"mid":"TESTMID00000000000001","orderId":"ORD_0001"}';
 const V1_CHECKSUM = "vsmSPRPvACP76SeF5sSOysRaq6nDdubiuj+tiaXj9tXBlgW+iPshPHa6wQ6h1Lx5r+1v13d9aPwBpqG1B7nYrfKSGiuB+FSVfJvi0iwT05s=";
 
 describe("PaytmChecksum: WebCrypto port vs the official paytmchecksum package, in workerd", () => {
-  it("official generation inside workerd: same ciphertext bytes as the anchors vector, malformed base64 text (workerd bug)", () => {
+  it("official generation inside workerd: same ciphertext bytes as test vector V1, malformed base64 text (workerd bug)", () => {
     const official = officialPaytmChecksum();
     const raw = official.calculateChecksum(V1, KEY, "aB3+");
     expect(raw).not.toBe(V1_CHECKSUM); // if this fails, workerd fixed Cipher base64 streaming: run the full oracle here

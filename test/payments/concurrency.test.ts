@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { openOrder } from "../../src/payments/orders";
 import { reconcileDueOrders } from "../../src/payments/reconcile";
-import { openOrder } from "../../src/payments/service";
 import { api, seedUser, testDb } from "../harness";
 import {
   callsFor,

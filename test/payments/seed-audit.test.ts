@@ -16,8 +16,8 @@ import {
   webhooksFor,
 } from "./support";
 
-/** The five payment tests the seed audit asked for (seed/000_22d9049804c443e2.txt, "TESTING REQUIREMENTS"). */
-describe("seed audit: the five payment tests", () => {
+/** The five failures a payment system must not have (docs/payments.md §3), as the ledger sees them. */
+describe("payment guarantees: the five payment tests", () => {
   it("1. double payment: a second initiate returns the same order; one order row, one Paytm initiate call", async () => {
     const s = await providerWithListing();
     const first = await initiateListing(s);

@@ -1,5 +1,5 @@
 /**
- * Paytm sandbox controls (src/paytm/sandbox.ts, started by the global setup) and payment helpers.
+ * Paytm sandbox controls (scripts/paytm/sandbox.ts, started by the global setup) and payment helpers.
  * Sandbox state is shared by every test file, so assertions use per-order stats and filter
  * webhooks by orderId; nothing here resets the sandbox or takes other tests' webhooks.
  */
@@ -7,9 +7,9 @@
 import { env } from "cloudflare:test";
 import { createRequire } from "node:module";
 import { sql } from "drizzle-orm";
+import type { FaultSpec } from "../../scripts/paytm/sandbox.ts";
 import type { PaymentOrder } from "../../src/payments/payment-order";
 import { generateSignature } from "../../src/paytm/checksum";
-import type { FaultSpec } from "../../src/paytm/sandbox";
 import { api, config, type SeededUser, seedUser, testDb } from "../harness";
 
 type Webhook = { id: number; kind: string; orderId: string; status: string; contentType: string; body: string };

@@ -1,8 +1,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { EDGE_FRESH_MS } from "../../src/catalogue/cache";
 import { buildEdgeApp } from "../../src/edge/app";
 import { ConfigError, loadConfig, loadEdgeConfig } from "../../src/env";
+import { EDGE_FRESH_MS } from "../../src/listings/cache";
 import { PAYMENT_ORDER_LOCATION, paymentOrderStub } from "../../src/payments/payment-order";
 import edgeToml from "../../wrangler.edge.toml?raw";
 import coreToml from "../../wrangler.toml?raw";

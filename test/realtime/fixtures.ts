@@ -3,7 +3,7 @@
  * realtime and call tests do not depend on the bookings API.
  */
 import { eq } from "drizzle-orm";
-import { bookings, providerProfiles, providerServices, servicesMaster, users } from "../../src/db/schema";
+import { type BookingStatus, bookings, providerProfiles, providerServices, servicesMaster, users } from "../../src/db/schema";
 import { type SeededUser, seedUser, testDb } from "../harness";
 
 export type BookingFixture = {
@@ -16,7 +16,7 @@ export type BookingFixture = {
 
 export async function seedBooking(
   opts: {
-    status?: "pending" | "accepted" | "rejected" | "cancelled" | "completed";
+    status?: BookingStatus;
     listingStatus?: "active" | "pending";
     /** Both accounts belong to one person (same phone, two roles). */
     samePerson?: boolean;

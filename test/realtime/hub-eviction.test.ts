@@ -91,13 +91,14 @@ describe("the per-user socket cap", () => {
 });
 
 describe("hub storage", () => {
-  it("a hub created before sockets remembered their session upgrades its table and keeps its sockets", async () => {
+  it("a hub created before sockets remembered their session (or versions) upgrades its table and keeps its sockets", async () => {
     const me = await seedUser("user");
     const hub = hubStub(me.id);
     const old = env.REALTIME_SESSION.newUniqueId().toString();
     await runInDurableObject(hub, (_i, state) => {
       state.storage.sql.exec(
-        "DROP TABLE sockets; CREATE TABLE sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL)",
+        "DROP TABLE sockets; DROP TABLE _sql_schema_migrations;" +
+          "CREATE TABLE sockets (sid TEXT PRIMARY KEY, authenticated INTEGER NOT NULL, registered_at INTEGER NOT NULL)",
       );
       state.storage.sql.exec("INSERT INTO sockets VALUES (?, 0, ?)", old, Date.now());
     });

@@ -123,6 +123,32 @@ describe("refund story: customer pays, admin refunds, Paytm completes", () => {
   });
 });
 
+describe("one refund webhook flow behind Paytm's two webhook URLs", () => {
+  it("a refund notice sent to the payment webhook URL completes the refund; its redelivery to the refund URL is a duplicate", async () => {
+    const customer = await seedUser("user");
+    const admin = await seedUser("admin");
+    const order = await paidOrder(customer);
+    const res = await requestRefund(admin.token, { orderId: order.paytmOrderId, reason: "webhook url check" });
+    const refundId = res.body.data.id as string;
+    await waitForStatus(refundId, "processing");
+    const hook = await refundWebhook(res.body.data.refId);
+
+    const first = await api("POST", "/api/payments/paytm-webhook", { rawBody: hook.body, headers: { "content-type": hook.contentType } });
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ refundStatus: "completed", duplicate: false });
+    expect((await refundRow(refundId)).status).toBe("completed");
+    expect(await orderLedger(order.id)).toMatchObject({ refunded_amount_paise: 9900, refunds_open_paise: 0 });
+
+    const again = await postRefundWebhook(hook);
+    expect(again.status).toBe(200);
+    expect(again.body.data).toMatchObject({ refundStatus: "completed", duplicate: true });
+    const { rows } = await db().execute(
+      sql`select 1 from payment_events where refund_id = ${refundId} and event_type = 'refund_webhook_received'`,
+    );
+    expect(rows).toHaveLength(1);
+  });
+});
+
 describe("revocation and automatic refunds", () => {
   it("a full refund of a listing fee takes the paid window back: the listing expires", async () => {
     const provider = await seedUser("provider");

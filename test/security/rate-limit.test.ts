@@ -1,6 +1,6 @@
 /**
  * Rate limits as the apps see them: 429, `retryAfter` in SECONDS (the apps multiply it by 1000,
- * client-contract §1.7) and the same number in Retry-After. Bindings (wrangler.toml [[ratelimits]]):
+ * docs/api-contract.md §1.6) and the same number in Retry-After. Bindings (wrangler.toml [[ratelimits]]):
  * AUTH_LIMITER on the unauthenticated auth routes, PAYMENT_LIMITER on payment initiation,
  * API_LIMITER on every /api route (src/http/rate-limit.ts).
  */

@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { buildApp } from "../../src/app";
+import { type Role, userRole } from "../../src/db/schema";
 import type { Access } from "../../src/http/meta";
 import { accessOf, type RouteEntry, routeTable } from "../../src/http/openapi";
 import { testDb } from "../harness";
@@ -23,9 +24,9 @@ export function routes(): Route[] {
 export const isOpen = (r: Route) => r.access.includes("public") || r.access.includes("signature");
 
 /** Roles a route admits; `authenticated` admits all three. */
-export function allowedRoles(r: Route): ("user" | "provider" | "admin")[] {
-  if (r.access.includes("authenticated")) return ["user", "provider", "admin"];
-  return (["user", "provider", "admin"] as const).filter((role) => r.access.includes(role));
+export function allowedRoles(r: Route): Role[] {
+  if (r.access.includes("authenticated")) return [...userRole.enumValues];
+  return userRole.enumValues.filter((role) => r.access.includes(role));
 }
 
 type JsonSchema = { properties?: Record<string, { pattern?: string; format?: string; maxLength?: number }>; required?: string[] };

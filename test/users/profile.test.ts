@@ -5,7 +5,7 @@ import { api, randomIp, randomPhone, seedUser, signupViaApi, TEST_PASSWORD, test
 // A real 1x1 PNG, as the apps send a resized photo: a data URL inside the JSON body.
 const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 
-describe("profile (client-contract §3.2)", () => {
+describe("profile (docs/api-contract.md §3.2)", () => {
   it("GET returns the fields the profile screens read, in both casings", async () => {
     const u = await signupViaApi("user");
     const r = await api("GET", "/api/users/profile", { token: u.accessToken });
@@ -95,7 +95,7 @@ describe("profile (client-contract §3.2)", () => {
   });
 });
 
-describe("addresses (client-contract §3.3)", () => {
+describe("addresses (docs/api-contract.md §3.3)", () => {
   it("lists the user's addresses with full_address; only their own", async () => {
     const u = await seedUser("user");
     const other = await seedUser("user");
@@ -108,7 +108,7 @@ describe("addresses (client-contract §3.3)", () => {
       body: { type: "work", fullAddress: "42 MG Road, Indiranagar", state: "Karnataka", city: "Bengaluru", pincode: "560038" },
     });
     expect(add.status).toBe(201);
-    expect(add.body.data.address.type).toBe("office"); // upstream's `work` was a 500 (§10 #10)
+    expect(add.body.data.address.type).toBe("office"); // upstream's `work` was a 500
     // The created address answers in the same shape the list gives it.
     const listed = (await api("GET", "/api/users/addresses", { token: u.token })).body.data.addresses[0];
     expect(add.body.data.address).toEqual(listed);

@@ -13,7 +13,7 @@ const deviceInfo = {
   appType: "user",
 };
 
-describe("push tokens (client-contract §3.11)", () => {
+describe("push tokens (docs/api-contract.md §3.11)", () => {
   it("registration is idempotent (the apps re-register every 5 minutes) and a device moves to its latest user", async () => {
     const a = await seedUser("user");
     const b = await seedUser("provider");

@@ -5,14 +5,15 @@ import { users } from "./users";
 
 /**
  * Upstream's DB allowed `office` while its API validator allowed `work`, so saving a work address
- * was a 500 (§10 #10). One name here; the edge maps the app's `work` to `office`.
+ * was a 500. One name here; the edge maps the app's `work` to `office`.
  */
 export const addressType = pgEnum("address_type", ["home", "office", "other"]);
+export type AddressType = (typeof addressType.enumValues)[number];
 
 /**
  * A user's addresses. At most one `home` address per user: upstream inserted a new home address on
  * every service registration (its ON CONFLICT had no unique key to hit), which duplicated provider
- * listings through `LEFT JOIN addresses` (§2.1, §10 #23). Registration now upserts the home row.
+ * listings through `LEFT JOIN addresses`. Registration now upserts the home row.
  */
 export const addresses = pgTable(
   "addresses",

@@ -21,7 +21,7 @@ import { userRole, users } from "./users";
  * Sessions, refresh-token rotation, OTP challenges and the login/abuse ledgers.
  *
  * Upstream kept OTPs, pending signups and reset sessions in process memory (lost on restart, not
- * shared between workers, §3.1, §10 #17, #28) and blacklisted access-token jtis in a table read on
+ * shared between workers) and blacklisted access-token jtis in a table read on
  * every request. Here an access token names its session (`sid`); revoking the session revokes it.
  */
 
@@ -54,12 +54,13 @@ export const sessions = pgTable(
  *
  * - `refresh_tokens_one_child_uq` makes "rotate the same token twice" impossible: two concurrent
  *   refreshes both try to insert a child of the same parent and the second fails (upstream minted
- *   two pairs, §3.2, §10 #19).
- * - Reuse grace window: the apps fire concurrent refreshes without de-duplication (client-contract
- *   §1 items 5-6). Presenting a token rotated less than a few seconds ago (`rotated_at`) returns its
- *   successor (`replaced_by_id`) instead of revoking the family; later reuse revokes the session. To
- *   hand back the *same* refresh token the auth module must be able to rebuild a token from its row
- *   id (e.g. id + HMAC(secret, id)); the DB never stores a usable token.
+ *   two pairs).
+ * - Reuse grace window: the apps fire concurrent refreshes without de-duplication
+ *   (docs/api-contract.md §2.2). Presenting a token rotated less than a few seconds ago
+ *   (`rotated_at`) returns its successor (`replaced_by_id`) instead of revoking the family; later
+ *   reuse revokes the session. To hand back the *same* refresh token the auth module must be able
+ *   to rebuild a token from its row id (e.g. id + HMAC(secret, id)); the DB never stores a usable
+ *   token.
  */
 export const refreshTokens = pgTable(
   "refresh_tokens",
@@ -96,8 +97,9 @@ export const refreshTokens = pgTable(
   ],
 );
 
-/** An OTP is bound to its purpose and role (upstream accepted a signup OTP for a password reset, §10 #17). */
+/** An OTP is bound to its purpose and role (upstream accepted a signup OTP for a password reset). */
 export const otpPurpose = pgEnum("otp_purpose", ["signup", "login", "password_reset"]);
+export type OtpPurpose = (typeof otpPurpose.enumValues)[number];
 
 /**
  * One OTP challenge. At most one *open* (unconsumed) challenge per phone+role+purpose: a resend
@@ -137,7 +139,7 @@ export const otpChallenges = pgTable(
 );
 
 /**
- * Failed-OTP counter and lockout per phone+role+purpose (5 wrong codes lock for 15 minutes, §3.1).
+ * Failed-OTP counter and lockout per phone+role+purpose (5 wrong codes lock for 15 minutes).
  * Survives the challenge being replaced, so resending cannot reset the counter. An attempt is reserved
  * here (counted as a failure) before its code is compared, in one upsert that refuses once 5 are
  * counted, so parallel guesses cannot all be compared before the first failure lands; a right code
@@ -183,7 +185,7 @@ export const loginOutcome = pgEnum("login_outcome", ["success", "failed", "block
 
 /**
  * Login audit and the source of login throttling. One row per attempt: upstream's catch-all wrote a
- * second `failed` row for every error, locking accounts after 5 wrong passwords (§3.1, §10 #18).
+ * second `failed` row for every error, locking accounts after 5 wrong passwords.
  */
 export const loginAttempts = pgTable(
   "login_attempts",

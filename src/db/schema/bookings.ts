@@ -19,12 +19,13 @@ import { providerProfiles, providerServices } from "./providers";
 import { users } from "./users";
 
 /**
- * The statuses the apps know (client-contract §3.6). Upstream code also mentioned `confirmed` and
- * `in_progress`, which its DB could never store (§2.1). Transitions are guarded by the
+ * The statuses the apps know (docs/api-contract.md §3.6). Upstream code also mentioned `confirmed` and
+ * `in_progress`, which its DB could never store. Transitions are guarded by the
  * `bookings_guard` trigger (custom migration): pending → accepted | rejected | cancelled,
- * accepted → completed | cancelled; rejected, cancelled and completed are final (§10 #9).
+ * accepted → completed | cancelled; rejected, cancelled and completed are final.
  */
 export const bookingStatus = pgEnum("booking_status", ["pending", "accepted", "rejected", "cancelled", "completed"]);
+export type BookingStatus = (typeof bookingStatus.enumValues)[number];
 
 /** One priced sub-service as it was when the booking was made. */
 export type BookedSubService = { subServiceId: string; slug: string; name: string; pricePaise: number };
@@ -32,15 +33,15 @@ export type BookedSubService = { subServiceId: string; slug: string; name: strin
 /**
  * A customer's booking of a provider listing.
  *
- * - Duplicate bookings: the apps retry POST on 5xx and timeouts (client-contract §1 item 7) and
- *   upstream returned 500 after committing while its duplicate check never matched (§10 #1). Two DB
+ * - Duplicate bookings: the apps retry POST on 5xx and timeouts (docs/api-contract.md §1.5) and
+ *   upstream returned 500 after committing while its duplicate check never matched. Two DB
  *   rules stop it: `(customer_id, idempotency_key)` is unique, and one customer can hold only one
  *   live (pending/accepted) booking per listing and slot.
  * - Price and sub-services are frozen at creation (`selected_sub_services`, `total_price_paise`).
  * - `appointment_at` is the instant (the app's date and time read in Asia/Kolkata); the app's own
  *   `appointment_date`/`appointment_time` are kept as sent for display.
  * - No copies of names or phones: accounts are soft-deleted so joins keep working, and copying phone
- *   numbers onto every booking defeated call masking (§10 #15).
+ *   numbers onto every booking defeated call masking.
  */
 export const bookings = pgTable(
   "bookings",
@@ -60,13 +61,13 @@ export const bookings = pgTable(
     appointmentDate: date("appointment_date", { mode: "string" }).notNull(),
     /** Normalised "h:mm AM" as the apps display it. */
     appointmentTime: text("appointment_time").notNull(),
-    /** Upstream validated and then silently dropped these two (§10 #10). */
+    /** Upstream validated and then silently dropped these two. */
     address: text("address"),
     description: text("description"),
     status: bookingStatus("status").notNull().default("pending"),
     rejectionReason: text("rejection_reason"),
     cancellationReason: text("cancellation_reason"),
-    /** Unread badges: the customer's counts accepted/cancelled/completed, the provider's pending/cancelled (§3.4). */
+    /** Unread badges: the customer's counts accepted/cancelled/completed, the provider's pending/cancelled. */
     viewedByCustomer: boolean("viewed_by_customer").notNull().default(true),
     viewedByProvider: boolean("viewed_by_provider").notNull().default(false),
     /** Client `Idempotency-Key` (or one derived from the request); scoped to the customer. */
@@ -74,7 +75,7 @@ export const bookings = pgTable(
     acceptedAt: timestamptz("accepted_at"),
     rejectedAt: timestamptz("rejected_at"),
     cancelledAt: timestamptz("cancelled_at"),
-    /** Earnings are summed by completion time; upstream used `updated_at`, which any later edit moved (§10 #26). */
+    /** Earnings are summed by completion time; upstream used `updated_at`, which any later edit moved. */
     completedAt: timestamptz("completed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

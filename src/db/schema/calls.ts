@@ -6,7 +6,7 @@ import { users } from "./users";
 
 /**
  * In-app WebRTC calls between the two parties of a booking ("call masking": no phone numbers are
- * exchanged, §5.3). Upstream kept live calls in process memory keyed by booking and wrote nothing
+ * exchanged). Upstream kept live calls in process memory keyed by booking and wrote nothing
  * server-side; its `call_sessions`/`call_recordings` tables were Twilio leftovers, unused. The
  * Twilio-era `call_recordings`, `session_id`/`call_sid` and phone columns are dropped.
  */
@@ -14,6 +14,7 @@ export const callStatus = pgEnum("call_status", ["ringing", "active", "ended", "
 
 /** The app's `callerType`. */
 export const callPartyRole = pgEnum("call_party_role", ["user", "provider"]);
+export type CallPartyRole = (typeof callPartyRole.enumValues)[number];
 
 /** One call attempt, written by the signalling room. At most one live (ringing/active) call per booking. */
 export const callSessions = pgTable(
@@ -52,11 +53,12 @@ export const callSessions = pgTable(
 );
 
 export const callLogStatus = pgEnum("call_log_status", ["completed", "failed", "missed", "rejected"]);
+export type CallLogStatus = (typeof callLogStatus.enumValues)[number];
 
 /**
  * What the app reports after a call: `POST /api/calls/log {bookingId, duration, callerType, status}`
- * plus optional diagnostics (client-contract §3.14, upstream §1.15 #117). `logged_by` is the
- * authenticated caller, who must be a party of the booking (upstream did not check, §10 #15).
+ * plus optional diagnostics (docs/api-contract.md §3.14). `logged_by` is the
+ * authenticated caller, who must be a party of the booking (upstream did not check).
  */
 export const callLogs = pgTable(
   "call_logs",

@@ -4,7 +4,7 @@ import { createdAt, id, updatedAt } from "./columns";
 
 /**
  * Service categories. `name` is the slug the apps map to their screens (`plumber`, `mason-mastri`,
- * `labors`, ...; client-contract §3.4, §3.5), exactly the rows upstream's seed script created (§2.1).
+ * `labors`, ...; docs/api-contract.md §3.4, §3.5), exactly the rows upstream's seed script created.
  * The front-end category ids (`labor`, `painter`, `painting-cleaning`, ...) are mapped to these slugs
  * at the edge, not stored.
  *
@@ -19,14 +19,14 @@ export const servicesMaster = pgTable(
     id: id(),
     name: text("name").notNull(),
     category: text("category"),
-    /** `labors` is free: a labour listing is activated at registration for a year (§3.3). */
+    /** `labors` is free: a labour listing is activated at registration for a year. */
     isPaid: boolean("is_paid").notNull().default(true),
     /** Provider's listing subscription price. ₹99 → 9900. */
     listingFeePaise: integer("listing_fee_paise").notNull().default(9900),
     /** What one payment (or a free registration) activates. Upstream: 30 days paid, 365 days free. */
     listingValidityDays: integer("listing_validity_days").notNull().default(30),
     currency: char("currency", { length: 3 }).notNull().default("INR"),
-    /** Hidden categories are not listed to customers nor registrable (e.g. no sub-services, §10 #12). */
+    /** Hidden categories are not listed to customers nor registrable (e.g. no sub-services). */
     isActive: boolean("is_active").notNull().default(true),
     sortOrder: integer("sort_order").notNull().default(0),
     /**
@@ -54,7 +54,7 @@ export const servicesMaster = pgTable(
 
 /**
  * The sub-services a provider may price for a category (upstream hard-coded them per category in
- * `utils/subServicesValidation.js`, §1.6). `slug` is the id the apps send (`tap-installation`) and
+ * `utils/subServicesValidation.js`). `slug` is the id the apps send (`tap-installation`) and
  * read back as `serviceId`. Providers set their own prices; upstream had no default price, so
  * `default_price_paise` is optional (a hint for the registration form).
  */

@@ -4,8 +4,8 @@ import { timestamp, uuid } from "drizzle-orm/pg-core";
  * Column helpers shared by every domain file.
  *
  * Every instant is `timestamptz` (stored as UTC). The old system wrote IST wall-clock time into
- * `timestamp without time zone` and its API emitted every such value shifted by +05:30
- * (upstream-backend.md §0, §10 #24). India time only appears when interpreting user-entered dates.
+ * `timestamp without time zone` and its API emitted every such value shifted by +05:30. India
+ * time only appears when interpreting user-entered dates.
  */
 export const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 

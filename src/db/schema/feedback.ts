@@ -4,13 +4,13 @@ import { bookings } from "./bookings";
 import { createdAt, id, timestamptz, updatedAt } from "./columns";
 import { users } from "./users";
 
-/** Ratings go both ways; upstream's `rater_type` `user`/`provider` (§3.5). */
+/** Ratings go both ways; upstream's `rater_type` `user`/`provider`. */
 export const ratingDirection = pgEnum("rating_direction", ["customer_to_provider", "provider_to_customer"]);
 
 /**
  * One rating per booking and direction. Upstream did not store who rated whom; `rater_id`/`ratee_id`
  * make provider averages one indexed query. Providers rate customers while the booking is still
- * `accepted` (client-contract §3.8), so the status rule lives in the service, not here.
+ * `accepted` (docs/api-contract.md §3.8), so the status rule lives in the service, not here.
  */
 export const ratings = pgTable(
   "ratings",
@@ -42,11 +42,12 @@ export const ratings = pgTable(
 
 /**
  * Admin moderation state. NOT NULL: upstream's CHECK let NULL through and a status change without a
- * body made reports vanish from every list (§1.13 #99).
+ * body made reports vanish from every list.
  */
 export const reportStatus = pgEnum("report_status", ["open", "resolved", "closed"]);
+export type ReportStatus = (typeof reportStatus.enumValues)[number];
 
-/** A customer's report about the provider of one of their bookings; one per booking (§3.5). */
+/** A customer's report about the provider of one of their bookings; one per booking. */
 export const userReportsProviders = pgTable(
   "user_reports_providers",
   {
@@ -82,7 +83,7 @@ export const userReportsProviders = pgTable(
 
 /**
  * A provider's report about a customer (free-form in the app, not tied to a booking). Upstream
- * guessed `customer_user_id` with `full_name ILIKE` (§10 #22); it is set only when known exactly
+ * guessed `customer_user_id` with `full_name ILIKE`; it is set only when known exactly
  * (e.g. from a booking), otherwise just `customer_name` is kept.
  */
 export const providerReportsUsers = pgTable(

@@ -5,10 +5,10 @@ import { paymentOrders } from "./payments";
 import { users } from "./users";
 
 /**
- * Customer access to labour listings (₹99 for 7 days, §3.6), one row per paid order. Upstream kept
- * a status and dates on `users`, never enforced them server-side, and its expiry job crashed (§10 #11,
- * #13). Access now = a window covering now() (`labourWindowNow` in payments/service.ts: the one
- * definition the status endpoint and the bookings check share); nothing has to flip a status at expiry.
+ * Customer access to labour listings (₹99 for 7 days), one row per paid order. Upstream kept a status
+ * and dates on `users`, never enforced them server-side, and its expiry job crashed. Access now = a
+ * window covering now() (`labourWindowNow` in payments/labour-access.ts: the one definition the status
+ * endpoint and the bookings check share); nothing has to flip a status at expiry.
  *
  * - `order_id` is unique: applying the same payment twice (callback + verify + reconciliation) grants once.
  * - A renewal starts at the current window's end; the exclusion constraint

@@ -35,7 +35,7 @@ export const notifications = pgTable(
 /**
  * Expo push tokens. A token identifies a device install, so it belongs to one user at a time:
  * registering it moves it to the new user (upstream kept it active under the previous user of a shared
- * device) and a user may have several active devices (upstream deactivated all but the newest, §10 #29).
+ * device) and a user may have several active devices (upstream deactivated all but the newest).
  * The apps re-register every 5 minutes, so registration is an upsert on `token`.
  */
 export const pushTokens = pgTable(
@@ -96,7 +96,7 @@ export const pushDeliveries = pgTable(
   ],
 );
 
-/** Per-user switches (upstream stored them and no sender read them, §10 #29). Absent row = defaults. */
+/** Per-user switches (upstream stored them and no sender read them). Absent row = defaults. */
 export const notificationSettings = pgTable("notification_settings", {
   userId: uuid("user_id")
     .primaryKey()
@@ -122,7 +122,7 @@ export const reminderKind = pgEnum("reminder_kind", [
  * RETURNING` and only sends what it inserted, so overlapping or retried cron runs send once.
  * `subject_id` is the booking / user / listing / labour-access row; `period` distinguishes repeats
  * of the same kind ('' for per-booking kinds, the IST date for morning summaries, the ISO expiry for
- * expiry warnings). Upstream de-duplicated through a log table by UTC date (§3.4, §10 #24).
+ * expiry warnings). Upstream de-duplicated through a log table by UTC date.
  */
 export const sentReminders = pgTable(
   "sent_reminders",

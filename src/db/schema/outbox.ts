@@ -6,7 +6,7 @@ import { createdAt, timestamptz } from "./columns";
  * Transactional outbox. A domain change and the events it causes (socket `booking_updated`,
  * pushes, in-app notifications) are written in one transaction; a dispatcher forwards undispatched
  * rows to the realtime hub / Queues after commit and stamps `dispatched_at`. Upstream fired these
- * from `setImmediate` after responding, so a crash lost them (§3.4, §10 #25). Consumers must be
+ * from `setImmediate` after responding, so a crash lost them. Consumers must be
  * idempotent: a row can be dispatched more than once.
  */
 export const outbox = pgTable(

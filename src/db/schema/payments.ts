@@ -6,7 +6,7 @@ import { users } from "./users";
 
 /**
  * Paytm payments for both products (upstream had two parallel table sets, `payment_*` and
- * `labour_payment_*`, and the Paytm callback only knew the first, §4.3 E):
+ * `labour_payment_*`, and the Paytm callback only knew the first):
  * - `listing_fee`: a provider pays to activate one listing (₹99 / 30 days, extends from the old end);
  * - `labour_access`: a customer pays for access to labour listings (₹99 / 7 days, extends).
  *
@@ -18,9 +18,9 @@ export const paymentPurpose = pgEnum("payment_purpose", ["listing_fee", "labour_
  * Order lifecycle, moved only forward by the `payment_orders_guard` trigger (custom migration):
  *   created → pending → paid | failed | expired
  * - `created`: row exists, Paytm not yet reached. `pending`: initiated / Paytm says PENDING / outcome
- *   unknown; upstream turned network errors and PENDING into a final `failed` (§10 #4).
+ *   unknown; upstream turned network errors and PENDING into a final `failed`.
  * - `paid` only after the order-status API says TXN_SUCCESS with matching amount, MID and orderId
- *   (§10 #3, #5). It is final.
+ *   (upstream checked none of them). It is final.
  * - `failed` only on TXN_FAILURE; `expired` when an open order passed `expires_at` and the gateway
  *   confirmed it unpaid. Both may still become `paid` if reconciliation later finds the money
  *   (real money always wins; the service then refunds or applies it).
@@ -36,8 +36,8 @@ export const paymentStatus = pgEnum("payment_status", ["created", "pending", "pa
  * One business payment = one Paytm orderId (single-use at Paytm, even after a failure). A retry
  * after `failed`/`expired` is a new order.
  *
- * Refund ledger: the audit asked for `refund_id, refund_status, refund_amount, refund_reason,
- * refund_initiated_at, refund_completed_at` on the transaction. Those allow one refund per payment
+ * Refund ledger: not `refund_id, refund_status, refund_amount, refund_reason, refund_initiated_at,
+ * refund_completed_at` on the transaction, as once proposed upstream: those allow one refund per payment
  * and invite overwriting; the `refunds` table holds one row per refund (its own refId, status and
  * timestamps), and this row keeps the two running totals, maintained by the refunds trigger:
  * `refunded_amount_paise` (completed) and `refunds_open_paise` (pending/processing/needs_attention).
@@ -52,7 +52,7 @@ export const paymentOrders = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "restrict" }),
     purpose: paymentPurpose("purpose").notNull(),
-    /** The listing a listing fee activates (never a listing named by the client at verify time, §10 #3). */
+    /** The listing a listing fee activates (never a listing named by the client at verify time). */
     providerServiceId: uuid("provider_service_id").references(() => providerServices.id, { onDelete: "restrict" }),
     /** The server's price, never the client's amount. */
     amountPaise: integer("amount_paise").notNull(),
@@ -90,7 +90,7 @@ export const paymentOrders = pgTable(
     unique("payment_orders_paytm_order_id_uq").on(t.paytmOrderId),
     unique("payment_orders_gateway_txn_id_uq").on(t.gatewayTxnId),
     // The natural idempotency key: at most one open order per payer, purpose and listing. A double
-    // tap or an app retry of initiate gets the existing order back (the audit's "double payment" risk).
+    // tap or an app retry of initiate gets the existing order back (no double payment, docs/payments.md §3).
     uniqueIndex("payment_orders_one_open_listing_fee_uq")
       .on(t.userId, t.purpose, t.providerServiceId)
       .where(sql`${t.status} in ('created', 'pending') and ${t.providerServiceId} is not null`),
@@ -163,7 +163,7 @@ export const paymentAttempts = pgTable(
 
 /**
  * Payment and refund audit trail, written by the server only (upstream let clients post arbitrary
- * events, §10 #13). `dedup_key` (e.g. `callback:<orderId>:<TXNID>:<STATUS>`, `refund-webhook:<refId>:<status>`)
+ * events). `dedup_key` (e.g. `callback:<orderId>:<TXNID>:<STATUS>`, `refund-webhook:<refId>:<status>`)
  * is unique, so a replayed callback or webhook is recorded once and then ignored.
  */
 export const paymentEvents = pgTable(
@@ -239,7 +239,7 @@ export const paymentSecurityEvents = pgTable(
 );
 
 /**
- * Stripe-style `Idempotency-Key` records for money-moving POSTs (anchors.md §2.1-2.4): scoped per
+ * Stripe-style `Idempotency-Key` records for money-moving POSTs (docs/payments.md §2.1): scoped per
  * user; the claim is `INSERT ... ON CONFLICT DO NOTHING RETURNING`; same key + same `request_hash`
  * replays the stored response, a different hash is 422, a live `locked_at` is 409. Kept ≥ 24 h.
  */

@@ -5,9 +5,9 @@ import { createdAt, id, timestamptz, updatedAt } from "./columns";
 import { users } from "./users";
 
 /**
- * A provider's profile, created on the first service registration (upstream §3.3). Dropped from
+ * A provider's profile, created on the first service registration (as upstream). Dropped from
  * upstream: `experience_years` (a trigger-synced copy of `years_of_experience`), and `state`, `city`,
- * `business_name`, `rating`, `total_reviews`, which nothing maintained (§2.1): location comes from the
+ * `business_name`, `rating`, `total_reviews`, which nothing maintained: location comes from the
  * home address, ratings from `ratings`. `service_description` moved to the listing it describes.
  */
 export const providerProfiles = pgTable(
@@ -17,7 +17,7 @@ export const providerProfiles = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "restrict" }),
-    /** Non-null: the apps render it unguarded (client-contract §3.4). */
+    /** Non-null: the apps render it unguarded (docs/api-contract.md §3.4). */
     yearsOfExperience: integer("years_of_experience").notNull().default(0),
     isEngineeringProvider: boolean("is_engineering_provider").notNull().default(false),
     engineeringCertificateUrl: text("engineering_certificate_url"),
@@ -38,8 +38,8 @@ export const listingStatus = pgEnum("listing_status", ["pending", "active", "exp
 
 /**
  * A provider's listing in one category. Soft-deleted: upstream's DELETE cascaded into
- * `payment_transactions` and erased paid history (§10 #7); payment orders reference this row with
- * ON DELETE RESTRICT. One live listing per provider and category (upstream had no such key, §10 #23).
+ * `payment_transactions` and erased paid history; payment orders reference this row with
+ * ON DELETE RESTRICT. One live listing per provider and category (upstream had no such key).
  */
 export const providerServices = pgTable(
   "provider_services",
@@ -52,15 +52,15 @@ export const providerServices = pgTable(
       .notNull()
       .references(() => servicesMaster.id, { onDelete: "restrict" }),
     status: listingStatus("status").notNull().default("pending"),
-    /** Non-null: the apps call `.toLowerCase()` on it in listings (client-contract §1 item 11). */
+    /** Non-null: the apps call `.toLowerCase()` on it in listings (docs/api-contract.md §1.7). */
     serviceDescription: text("service_description").notNull().default(""),
     workingProofUrls: text("working_proof_urls").array().notNull().default(sql`'{}'::text[]`),
-    /** Start of the current paid window; renewals extend `expires_at` from the old end (§3.3). */
+    /** Start of the current paid window; renewals extend `expires_at` from the old end. */
     activatedAt: timestamptz("activated_at"),
     expiresAt: timestamptz("expires_at"),
     /**
      * The `expires_at` an expiry warning was last sent for. Renewing moves `expires_at`, which re-arms
-     * the warning; upstream de-duplicated per user, so a second listing's warning was swallowed (§10 #29).
+     * the warning; upstream de-duplicated per user, so a second listing's warning was swallowed.
      */
     expiryWarningSentFor: timestamptz("expiry_warning_sent_for"),
     createdAt: createdAt(),

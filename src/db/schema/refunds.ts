@@ -13,12 +13,13 @@ import { users } from "./users";
  * Transitions are guarded by the `refunds_guard` trigger (custom migration).
  */
 export const refundStatus = pgEnum("refund_status", ["pending", "processing", "completed", "failed", "needs_attention"]);
+export type RefundStatus = (typeof refundStatus.enumValues)[number];
 
 /**
- * Refunds of paid orders (upstream had none, §4, §10 #7).
+ * Refunds of paid orders (upstream had none).
  *
  * `ref_id` is our Paytm refId: minted once, stored before the first call, reused for every retry and
- * status query; a new refId for the same money is how double refunds happen (anchors.md §1.7).
+ * status query; a new refId for the same money is how double refunds happen (docs/payments.md §1.7).
  *
  * Over-refunding is impossible in the database: the constraint trigger `refunds_within_paid_amount`
  * (custom migration) locks the order row, sums the non-failed refunds and rejects the change if they
@@ -34,7 +35,7 @@ export const refunds = pgTable(
       .references(() => paymentOrders.id, { onDelete: "restrict" }),
     refId: text("ref_id").notNull(),
     amountPaise: integer("amount_paise").notNull(),
-    /** e.g. service_cancelled, duplicate_payment, admin (the audit's `reason`). */
+    /** e.g. service_cancelled, duplicate_payment, admin. */
     reason: text("reason").notNull(),
     status: refundStatus("status").notNull().default("pending"),
     /** Paytm's refundId, known once Paytm accepts the request. */

@@ -3,14 +3,18 @@ import { boolean, check, index, integer, pgEnum, pgTable, text, uniqueIndex } fr
 import { createdAt, id, timestamptz, updatedAt } from "./columns";
 
 export const userRole = pgEnum("user_role", ["user", "provider", "admin"]);
+/** The account roles: a customer (`user`), a service provider, or an admin. */
+export type Role = (typeof userRole.enumValues)[number];
+/** The roles one can sign up as; admin accounts are never created through signup. */
+export type SignupRole = Exclude<Role, "admin">;
 
 /**
  * One row per account. A person may hold one account per role with the same phone (the provider
  * app logs in as `provider`, then `admin`; upstream checked `(phone, role)` in code only, so two
- * concurrent OTP verifications could create twin accounts, §3.1). The DB enforces it here.
+ * concurrent OTP verifications could create twin accounts). The DB enforces it here.
  *
  * Accounts are soft-deleted (`deleted_at`): bookings, ratings and payments keep pointing at the row,
- * so deleting an account can never erase money records or half-fail on an FK (upstream §10 #7, #8).
+ * so deleting an account can never erase money records or half-fail on an FK.
  * Uniqueness only covers live accounts, so a deleted number can sign up again unless it is listed
  * in `blocked_identifiers` (admin removal).
  */
@@ -25,12 +29,12 @@ export const users = pgTable(
     email: text("email"),
     /** `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`, or a legacy bcrypt `$2a$/$2b$` hash rehashed on login. */
     passwordHash: text("password_hash").notNull(),
-    /** Non-null: the apps call `.toLowerCase()` on it unguarded (client-contract §1 item 11). */
+    /** Non-null: the apps call `.toLowerCase()` on it unguarded (docs/api-contract.md §1.7). */
     fullName: text("full_name").notNull(),
     profilePicUrl: text("profile_pic_url").notNull().default(""),
-    /** Renames allowed by the apps: they block renaming at 2 (client-contract §3.2). */
+    /** Renames allowed by the apps: they block renaming at 2 (docs/api-contract.md §3.2). */
     nameChangeCount: integer("name_change_count").notNull().default(0),
-    /** Set by OTP signup; admins can flip it. WebRTC calls require both parties verified (§5.3). */
+    /** Set by OTP signup; admins can flip it. WebRTC calls require both parties verified. */
     isVerified: boolean("is_verified").notNull().default(false),
     lastLoginAt: timestamptz("last_login_at"),
     createdAt: createdAt(),

@@ -1,7 +1,6 @@
 /**
- * An old production database in miniature: the old schema (legacy-schema.sql, from
- * upstream-backend.md §2) with the rows its users and its bugs left behind. Every clean row stands
- * for something a user must keep after the switch-over; every dirty row is one kind of dirt the
+ * An old production database in miniature: the old schema (legacy-schema.sql) with the rows its
+ * users and its bugs left behind. Every clean row stands for something a user must keep after the switch-over; every dirty row is one kind of dirt the
  * importer must quarantine or correct, never drop silently.
  *
  * Written the way the old server wrote: its connections ran `SET timezone = 'Asia/Kolkata'`, so
@@ -263,7 +262,7 @@ async function fill(db: pg.Client, f: LegacyFacts): Promise<void> {
   await booking(b.pending, { day: 3, time: "11:30 AM", services: "shower-installation", status: "pending", value: 500 });
   await booking(b.accepted, { day: 4, time: "2:00 PM", services: "tap-installation", status: "accepted" });
   await booking(b.cancelled, { day: 5, time: "9:00 AM", services: "tap-installation", status: "cancelled", extra: "cancelled" });
-  // The app retried a POST that answered 500 after committing (§10 #1): the same booking twice.
+  // The app retried a POST that answered 500 after committing: the same booking twice.
   await booking(b.retried, { day: 6, time: "4:00 PM", services: "tap-installation", status: "pending", created: retryAt });
   await booking(b.retriedDuplicate, {
     day: 6,
@@ -272,7 +271,7 @@ async function fill(db: pg.Client, f: LegacyFacts): Promise<void> {
     status: "pending",
     created: new Date(retryAt.getTime() + 2000),
   });
-  // A provider completed a booking they had rejected (§10 #9).
+  // A provider completed a booking they had rejected.
   await booking(b.rejectedThenCompleted, {
     day: -3,
     time: "12:00 PM",

@@ -2,7 +2,7 @@
  * The legacy importer against real PostgreSQL: the old schema (legacy-schema.sql) holding the
  * fixture's story and dirt, imported into throwaway databases migrated with our migrations and
  * seeded with our catalogue. What the apps' users would notice is asserted in the worker suite
- * (test/marketplace/legacy-import.test.ts); here: values, instants, quarantine, idempotency,
+ * (test/import-legacy/switch-over.test.ts); here: values, instants, quarantine, idempotency,
  * dry run, --strict, resumption and the verification.
  */
 import { execFile } from "node:child_process";

@@ -1,5 +1,5 @@
--- The old Express backend's database, final state after its migrations 001-036, written from
--- upstream-backend.md §2.2 (which was generated from the live database): every table, column, type,
+-- The old Express backend's database, final state after its migrations 001-036, as its live
+-- database had it: every table, column, type,
 -- default, CHECK, FOREIGN KEY and UNIQUE constraint, the trigger that syncs provider experience, and
 -- the primary-key / foreign-key / lookup indexes. The many secondary indexes that only served the old
 -- API's list queries are left out: they change no behaviour and would slow the bench's generator.
@@ -572,7 +572,7 @@ CREATE TABLE migrations (
   version integer DEFAULT 1
 );
 
--- The seed (scripts/seed-services.js, §2.1), with migration 013's price: every service ₹99 yearly.
+-- The seed (scripts/seed-services.js), with migration 013's price: every service ₹99 yearly.
 INSERT INTO services_master (name, category, is_paid) VALUES
   ('plumber', 'plumber', true), ('mason-mastri', 'mason-mastri', true), ('painting', 'painting', true),
   ('granite-tiles', 'granite-tiles', true), ('engineer-interior', 'engineer-interior', true),

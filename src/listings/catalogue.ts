@@ -1,14 +1,14 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { HttpDb } from "../db/client";
+import { isoSql, num, pricingOf, rupees, textArray } from "../lib/shape";
+import type { FeaturedProviders, ListingCard, ProviderPage, PublicListing, ServiceCategories } from "./catalogue-schemas";
 import { citySpellings, publicServiceName } from "./categories";
-import type { FeaturedProviders, ListingCard, ProviderPage, PublicListing, ServiceCategories } from "./schemas";
-import { isoSql, num, pricingOf, rupees, textArray } from "./shape";
 
 /**
- * Public catalogue reads (no authentication, never a phone number: calls are masked, §10 #15).
+ * Public catalogue reads (no authentication, never a phone number: calls are masked).
  * Ratings are the customers' ratings of the provider (the person), averaged over all of them to one
- * decimal; upstream averaged only the last 10 on one screen and all on another (§3.5).
+ * decimal; upstream averaged only the last 10 on one screen and all on another.
  */
 
 type Row = Record<string, unknown>;
@@ -117,7 +117,7 @@ const inList = (values: string[]): SQL =>
 
 /**
  * Active providers of a category. Customers in the same city and state come first, then the same
- * state, then the rest; within a group the most experienced first (upstream §1.9 #68). Null when the
+ * state, then the rest; within a group the most experienced first (as upstream). Null when the
  * category is unknown or hidden. One round trip: the category check and the page with its total
  * (count(*) over ()); past page 1 the total is counted beside the page too, since a page past the last
  * has no rows to carry it.

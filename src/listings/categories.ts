@@ -3,9 +3,9 @@
  * use other ids in two places, mapped here and nowhere else:
  *
  * - The provider app registers with front-end category ids (`POST /api/services/:category/providers`,
- *   client-contract §3.5). Upstream's map (upstream-backend.md §1.6): `labor` → `labors`, and
+ *   docs/api-contract.md §3.5). Upstream's map: `labor` → `labors`, and
  *   `painting-cleaning` / `painter` → `painting`. `painter` and `painting-cleaning` used to fail only
- *   because upstream looked for sub-services under their own names (§10 #12); they register into
+ *   because upstream looked for sub-services under their own names; they register into
  *   `painting`, the category that has the painting sub-services.
  * - The user app finds its category screens by `services[].name` (userApp/app/services/[category].tsx):
  *   its painting screen looks for `painting-cleaning`, so the `painting` row is listed under that
@@ -33,9 +33,17 @@ export function publicServiceName(name: string): string {
   return PUBLIC_NAMES[name] ?? name;
 }
 
+/** A services_master name as notification texts print it ("granite-tiles" → "Granite Tiles"). */
+export function categoryLabel(name: string): string {
+  return name
+    .split("-")
+    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
+    .join(" ");
+}
+
 export const LABOUR_SERVICE = "labors";
 
-/** City spellings customers and providers both use; compared case-insensitively (upstream §1.9 #68). */
+/** City spellings customers and providers both use; compared case-insensitively (as upstream). */
 const CITY_ALIASES: string[][] = [
   ["bengaluru", "bangalore"],
   ["mumbai", "bombay"],

@@ -1,8 +1,8 @@
-// Local Paytm sandbox on node:http (loopback only). The protocol logic lives in
-// src/paytm/sandbox.ts; this file only bridges node:http <-> fetch Request/Response and runs the
-// ticker that settles async refunds/pending payments and delivers webhooks.
+// Local Paytm sandbox on node:http (loopback only). The protocol logic lives in sandbox.ts; this
+// file only bridges node:http <-> fetch Request/Response and runs the ticker that settles async
+// refunds/pending payments and delivers webhooks.
 //
-//   node scripts/paytm-sandbox.ts [--port 8790] [--merchant MID=KEY[:WEBSITE]]...
+//   npm run paytm:sandbox -- [--port 8790] [--merchant MID=KEY[:WEBSITE]]...
 //        [--webhook-url URL] [--refund-webhook-url URL] [--refund-delay-ms N]
 //
 // Tests: `const sb = await startPaytmSandbox({ merchants: { [MID]: KEY } })` then `sb.url`.
@@ -20,11 +20,11 @@ import type {
   SandboxBehaviour,
   SandboxStats,
   SandboxWebhook,
-} from "../src/paytm/sandbox.ts";
-import { registerTsExtensionResolution } from "./paytm/ts-resolve.ts";
+} from "./sandbox.ts";
+import { registerTsExtensionResolution } from "./ts-resolve.ts";
 
 registerTsExtensionResolution();
-const { createPaytmSandbox } = await import("../src/paytm/sandbox.ts");
+const { createPaytmSandbox } = await import("./sandbox.ts");
 
 export const DEFAULT_SANDBOX_PORT = 8790;
 /** Made-up credentials for local runs; never a real Paytm key. */

@@ -7,7 +7,6 @@ import { ok } from "../http/respond";
 import { params, query } from "../http/validate";
 import { OutboundTimeout, outboundFetch } from "../lib/outbound";
 import { edgeCachedJson } from "./cache";
-import { FeaturedProviders, Geocoded, ProviderPage, PublicListingData, ServiceCategories } from "./schemas";
 import {
   featuredProviders,
   globalGeneration,
@@ -16,7 +15,8 @@ import {
   listPublicServices,
   publicListing,
   serviceGeneration,
-} from "./service";
+} from "./catalogue";
+import { FeaturedProviders, Geocoded, ProviderPage, PublicListingData, ServiceCategories } from "./catalogue-schemas";
 
 /**
  * /api/public: catalogue, provider listings, featured providers, reverse geocode. The edge worker caches

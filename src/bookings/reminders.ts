@@ -1,12 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { categoryLabel } from "../listings/categories";
 import { formatDateIst, istDate } from "../notifications/format";
 import { type NotifyInput, notifyMany } from "../notifications/outbox";
 
 /**
  * Booking reminders, in India time, to both sides of a live (pending or accepted) booking.
  * Upstream sent them hourly to customers only, mixed UTC dates with server-local hours and
- * de-duplicated through a log table by UTC date (§3.4, §10 #24).
+ * de-duplicated through a log table by UTC date.
  *
  * Each run claims what is due with one `INSERT … ON CONFLICT DO NOTHING` into `sent_reminders`
  * (kind, booking, '') and notifies exactly the rows it inserted, in the same transaction: a second
@@ -17,13 +18,6 @@ import { type NotifyInput, notifyMany } from "../notifications/outbox";
  * - morning summary (08:00 IST): one per person with live bookings today (IST), keyed by the date.
  * The windows are wider than the 10-minute cron period, so a missed run only makes a reminder late.
  */
-
-export function serviceLabel(slug: string): string {
-  return slug
-    .split("-")
-    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
-    .join(" ");
-}
 
 type DueBooking = {
   booking_id: string;
@@ -70,7 +64,7 @@ function reminderNotifications(kind: Kind, rows: DueBooking[], at: Date): Notify
   return rows.flatMap((b) => {
     const when = new Date(b.appointment_at);
     const day = istDate(when) === today ? "today" : kind === "booking_day_before" ? "tomorrow" : `on ${formatDateIst(when)}`;
-    const service = serviceLabel(b.service);
+    const service = categoryLabel(b.service);
     const data = {
       type: kind === "booking_day_before" ? "daily_reminder" : "hourly_reminder",
       bookingId: b.booking_id,
@@ -156,7 +150,7 @@ export async function sendMorningSummaries(db: Db, at: Date) {
       select per_user.* from per_user join claimed on claimed.subject_id = per_user.user_id`);
     const inputs: NotifyInput[] = res.rows.map((s) => {
       const n = Number(s.n);
-      const what = n === 1 ? `a ${serviceLabel(s.first_service)} appointment` : `${n} appointments`;
+      const what = n === 1 ? `a ${categoryLabel(s.first_service)} appointment` : `${n} appointments`;
       return {
         userId: s.user_id,
         type: "booking",

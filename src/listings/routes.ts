@@ -1,8 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { edgeCachedJson } from "../catalogue/cache";
-import { ServiceCategories } from "../catalogue/schemas";
-import { listPublicServices } from "../catalogue/service";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
@@ -10,6 +7,9 @@ import { ok } from "../http/respond";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../notifications/outbox";
+import { edgeCachedJson } from "./cache";
+import { listPublicServices } from "./catalogue";
+import { ServiceCategories } from "./catalogue-schemas";
 import {
   CategoryParam,
   ListingIdParam,

@@ -1,24 +1,24 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { z } from "zod";
-import { serviceNameForCategory } from "../catalogue/categories";
-import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../catalogue/shape";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
+import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../lib/shape";
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
 import { notifyStatement } from "../notifications/outbox";
+import { serviceNameForCategory } from "./categories";
 import type { Registered, Registration, RegistrationInput, RegistrationUpdate } from "./schemas";
 
 /** The listing row a registration inserts, as its `returning` clause selects it. */
 type NewListing = Omit<z.input<typeof Registered>["providerService"], "payment_status" | "service_name">;
 
 /**
- * Provider service registration (upstream §3.3, fixed): one live listing per provider and category
+ * Provider service registration (upstream's, with its holes fixed): one live listing per provider and category
  * (unique index, 23505 → "Already registered"), a single home address upserted (upstream added one
  * per registration and duplicated every listing), paid categories start `pending` until the listing
  * fee is paid, free ones (`labors`) start `active` for their validity. Deleting is a soft delete, so
- * payment orders that reference the listing survive (§10 #7).
+ * payment orders that reference the listing survive.
  */
 
 type Row = Record<string, unknown>;
@@ -139,7 +139,7 @@ function insertPrices(
 
 /**
  * The registration's images (working proofs, engineering certificate) as URLs to save: new photos
- * stored under the provider, our URLs accepted only if the provider owns them (client-contract §3.5).
+ * stored under the provider, our URLs accepted only if the provider owns them (docs/api-contract.md §3.5).
  */
 async function registrationImages(
   owner: MediaOwner,
@@ -286,7 +286,7 @@ export async function deleteRegistration(db: HttpDb, providerUserId: string, lis
   throw conflict("Cannot delete this service registration while it has pending or accepted bookings. Complete or cancel them first.");
 }
 
-/** The provider's live registrations with status, paid window, prices and address (client-contract §3.5). */
+/** The provider's live registrations with status, paid window, prices and address (docs/api-contract.md §3.5). */
 export async function myRegistrations(db: HttpDb, providerUserId: string): Promise<z.input<typeof Registration>[]> {
   const rows = await rowsOf(
     db,

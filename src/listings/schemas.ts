@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { rupees, text } from "../http/fields";
 
-/** Provider service registration as the provider app sends it (client-contract §3.5). */
+/** Provider service registration as the provider app sends it (docs/api-contract.md §3.5). */
 
 export const CategoryParam = z.object({
   category: z
@@ -25,7 +25,7 @@ const ImageRef = z.string().trim().min(1).max(7_500_000);
 
 export const RegistrationBody = z.object({
   yearsOfExperience: z.coerce.number().int().min(0, "yearsOfExperience must be 0-80").max(80, "yearsOfExperience must be 0-80"),
-  // The app does not validate it and may send "" (client-contract §3.5).
+  // The app does not validate it and may send "" (docs/api-contract.md §3.5).
   serviceDescription: text().max(2000).nullish(),
   state: text().trim().min(1, "state is required").max(100),
   city: text().trim().max(100).nullish(),

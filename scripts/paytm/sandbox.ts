@@ -1,17 +1,18 @@
-// Local Paytm PG sandbox: speaks Paytm's wire format and checksum (anchors §1) so the API, the app's
+// Local Paytm PG sandbox: speaks Paytm's wire format and checksum (docs/payments.md §1) so the API, the app's
 // WebView flow and the tests can run without Paytm. A pure `(Request) => Promise<Response>` handler
-// with in-memory state: scripts/paytm-sandbox.ts wraps it in node:http, and it can run in a worker.
+// with in-memory state: server.ts wraps it in node:http. It signs and verifies with the worker's own
+// Paytm modules (src/paytm/), but is development tooling and never part of the worker bundle.
 //
 // Time-based transitions (pending payments, async refunds) are applied lazily on every request and
 // on tick(), so there are no background timers to leak; the host calls tick() to push webhooks.
 //
-// Result codes follow anchors §1.2/§1.6/§1.7 where a source exists; the rest are marked
+// Result codes follow docs/payments.md §1.2/§1.6/§1.7 where a source exists; the rest are marked
 // "sandbox" below and must not be relied on by production code (match on resultStatus instead).
 
 import { z } from "zod";
-import { paiseToRupees, rupeesToPaise } from "./amount";
-import { generateSignature, verifySignature } from "./checksum";
-import { rawJsonMember, signedEnvelope } from "./envelope";
+import { paiseToRupees, rupeesToPaise } from "../../src/paytm/amount.ts";
+import { generateSignature, verifySignature } from "../../src/paytm/checksum.ts";
+import { rawJsonMember, signedEnvelope } from "../../src/paytm/envelope.ts";
 
 export type SandboxEndpoint =
   | "initiateTransaction"
@@ -28,7 +29,7 @@ export type PaymentOutcome = "success" | "failure" | "pending";
 export type FaultMode = "timeout" | "http_500" | "http_502" | "http_503" | "malformed_json" | "bad_signature";
 
 export interface SandboxBehaviour {
-  /** txnToken lifetime (Paytm: 15 minutes, anchors §1.2). */
+  /** txnToken lifetime (Paytm: 15 minutes, docs/payments.md §1.2). */
   tokenTtlMs: number;
   /** Delay before an accepted refund settles. */
   refundDelayMs: number;
@@ -159,7 +160,7 @@ export interface CallbackForm {
 }
 
 export interface PaytmSandboxOptions {
-  /** MID → merchant key, or {key, website} to also enforce websiteName (wrong one → 501, anchors §1.1). */
+  /** MID → merchant key, or {key, website} to also enforce websiteName (wrong one → 501, docs/payments.md §1.1). */
   merchants: Record<string, string | { key: string; website?: string }>;
   webhookUrl?: string;
   refundWebhookUrl?: string;
@@ -247,7 +248,7 @@ const HTML_TYPE = "text/html; charset=utf-8";
 
 const RESP = {
   success: { code: "01", msg: "Txn Success" },
-  // anchors §1.5 sample: STATUS=TXN_FAILURE, RESPCODE=227 (same code as "checksum mismatch" on APIs).
+  // Paytm's webhook sample (docs/payments.md §1.6): STATUS=TXN_FAILURE, RESPCODE=227 (same code as "checksum mismatch" on APIs).
   failure: { code: "227", msg: "Your payment has been declined by your bank" },
   pending: { code: "402", msg: "Looks like the payment is not complete. Please wait while we confirm the status with your bank." },
 } as const;
@@ -659,7 +660,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
     if (mid !== qMid || orderId !== qOrderId) return fail("1001", "mid/orderId in query and body differ"); // sandbox code
     if (!ORDER_ID.test(orderId)) return fail("330", "Invalid orderId"); // agent-skills troubleshooting
     if (body.requestType !== "Payment") return fail("1001", "requestType must be Payment");
-    if (merchant?.website && body.websiteName !== merchant.website) return fail("501", "System Error"); // anchors §1.1
+    if (merchant?.website && body.websiteName !== merchant.website) return fail("501", "System Error"); // docs/payments.md §1.1
     const value = typeof amount.value === "string" ? amount.value : "";
     const amountPaise = /^\d+\.\d{2}$/.test(value) ? rupeesToPaise(value) : null;
     if (!amountPaise || amount.currency !== "INR") return fail("1007", "Txn amount is invalid"); // sandbox code
@@ -676,8 +677,8 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
     const canonical = JSON.stringify(body);
     const existing = orders.get(key);
     if (existing) {
-      // Same request for an order nobody has paid: Paytm answers 0002 with a token (anchors §1.2).
-      // Anything else reuses a spent orderId: 334 (anchors §6).
+      // Same request for an order nobody has paid: Paytm answers 0002 with a token (docs/payments.md §1.2).
+      // Anything else reuses a spent orderId: 334 (docs/payments.md §1.2).
       if (existing.status === "CREATED" && !existing.tokenUsed && existing.initiateBody === canonical) {
         if (now() > existing.tokenExpiresAt) {
           existing.txnToken = `${randomHex(16)}${now()}`;
@@ -731,7 +732,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
     }
     const { mid, body } = req;
     const orderId = typeof body.orderId === "string" ? body.orderId : "";
-    // tokenType/timestamp in the head belong to other APIs and fail the checksum here (anchors §1.6).
+    // tokenType/timestamp in the head belong to other APIs and fail the checksum here (docs/payments.md §1.6).
     if ("tokenType" in req.head || "timestamp" in req.head) {
       return { reply: await signedReply(mid, resultInfo("TXN_FAILURE", "227", "Checksum provided is invalid")), orderId };
     }
@@ -782,7 +783,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
       orderId,
       refId,
     });
-    // anchors §1.7 refund table: 600 invalid, 607 order missing, 619 amount, 701 same refId.
+    // docs/payments.md §1.7 refund table: 600 invalid, 607 order missing, 619 amount, 701 same refId.
     if (body.txnType !== "REFUND" || !orderId || !txnId || !ORDER_ID.test(refId)) return fail("600", "Invalid refund request");
     const o = orders.get(`${mid}|${orderId}`);
     if (!o) return fail("607", "Order does not exist");
@@ -812,7 +813,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
       reason: preset?.reason,
     };
     refunds.set(refId, refund);
-    // Apply only registers the refund; the result is always PENDING here (anchors §1.7).
+    // Apply only registers the refund; the result is always PENDING here (docs/payments.md §1.7).
     return {
       reply: await signedReply(mid, {
         ...resultInfo("PENDING", "601", "Refund request was raised for this transaction. But it is pending state"),
@@ -873,7 +874,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
       .join("");
   }
 
-  /** Paytm's page ends by auto-posting the signed form to callbackUrl from the browser (anchors §1.4). */
+  /** Paytm's page ends by auto-posting the signed form to callbackUrl from the browser (docs/payments.md §1.4). */
   function callbackPage(form: CallbackForm): Reply {
     return htmlPage(
       "Redirecting to merchant",
@@ -934,7 +935,7 @@ export function createPaytmSandbox(options: PaytmSandboxOptions): PaytmSandbox {
 
   function checkoutJs(url: URL, mid: string): Reply {
     if (!merchants.has(mid)) return { status: 404, contentType: "application/javascript", body: "/* unknown MID */" };
-    // Minimal stand-in for {host}/merchantpgpui/checkoutjs/merchants/{MID}.js (anchors §1.3):
+    // Minimal stand-in for {host}/merchantpgpui/checkoutjs/merchants/{MID}.js (docs/payments.md §1.3):
     // invoke() posts {mid, orderId, txnToken} to the sandbox payment page, like merchant.redirect:true.
     const script = `(function(){var BASE=${JSON.stringify(url.origin)},MID=${JSON.stringify(mid)},cfg=null;
 var CheckoutJS={onLoad:function(cb){cb();},init:function(c){cfg=c;return Promise.resolve();},
