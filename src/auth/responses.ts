@@ -1,14 +1,14 @@
 import { z } from "zod";
 import { UserView } from "../users/schemas";
 
-/** Response data of /api/auth (client-contract §2.4, §3.1): the apps store the token pair and the user. */
+/** Response data of /api/auth (docs/api-contract.md §2.1, §2.4, §3.1): the apps store the token pair and the user. */
 
 export const TokenPair = z.object({
   accessToken: z.string(),
   refreshToken: z.string(),
   accessTokenExpiresAt: z.string(),
   refreshTokenExpiresAt: z.string(),
-  /** Legacy copy of the access token (client-contract §2.4). */
+  /** Legacy copy of the access token (docs/api-contract.md §2.1). */
   token: z.string(),
 });
 

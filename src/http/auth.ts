@@ -70,16 +70,21 @@ export function requireAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Marks a route that Paytm calls: no bearer token, the handler verifies Paytm's checksum over the
- * raw body (src/paytm/notification.ts) before it believes a field. Put it after describe().
+ * Access "signature": no bearer token, because the handler checks a signature before it believes
+ * a field. `how` names the signature in the document (`x-signature`). Put it after describe().
  */
-export const signedByPaytm: MiddlewareHandler<AppEnv> = withMeta(
-  async (_c, next) => {
+function signatureChecked(how: string): MiddlewareHandler<AppEnv> {
+  const mw: MiddlewareHandler<AppEnv> = async (_c, next) => {
     await next();
-  },
-  { access: ["signature"] },
-  { spec: { "x-access": ["signature"], security: [] } },
-);
+  };
+  return withMeta(mw, { access: ["signature"] }, { spec: { "x-access": ["signature"], "x-signature": how, security: [] } });
+}
+
+/** Paytm calls it: the handler verifies Paytm's checksum (src/paytm/notification.ts). */
+export const signedByPaytm = signatureChecked("Paytm's checksum over the callback's or webhook's fields");
+
+/** The app's WebView opens the link a checkout answered: the handler checks its `sig`, our HMAC of the order id (src/payments/pages.ts). */
+export const signedLink = signatureChecked("`sig`: our HMAC of the order id, in the paytmUrl a checkout answered");
 
 /** The authenticated principal; only valid after requireAuth in the chain. */
 export function principalOf(c: { get(key: "principal"): Principal | undefined }): Principal {

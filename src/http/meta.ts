@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import type { ClientErrorStatusCode, ServerErrorStatusCode } from "hono/utils/http-status";
 import { type DescribeRouteOptions, resolver, uniqueSymbol } from "hono-openapi";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { type ZodObject, type ZodType, z } from "zod";
@@ -7,8 +8,8 @@ import type { AppEnv } from "./context";
 
 /**
  * A route's contract rides on its middleware: `describe()` (summary, tags, response schema),
- * `requireAuth(...roles)` and `signedByPaytm` (who may call it), the validators of src/http/validate.ts
- * (request schemas). Each carries two symbols: META, which one walk over `app.routes` merges into the
+ * `requireAuth(...roles)`, `signedByPaytm` and `signedLink` (who may call it), the validators of
+ * src/http/validate.ts (request schemas). Each carries two symbols: META, which one walk over `app.routes` merges into the
  * route table (the authorization matrix, the tests' response check), and hono-openapi's, from which
  * `generateSpecs` builds /api/openapi.json. So a route declares each fact once, where it is enforced.
  */
@@ -16,16 +17,24 @@ export const META = Symbol.for("buildxpert.route-meta");
 
 export type Access = "public" | "authenticated" | Role | "signature";
 
+export type ErrorStatus = ClientErrorStatusCode | ServerErrorStatusCode;
+
 /** An answer that is not the JSON envelope: raw JSON (the health probe, the OpenAPI document) or another media type. */
 export type OtherAnswer =
   | { json: ZodType; description: string }
-  | { media: "text/html" | "text/plain" | "text/javascript" | "image/*"; description: string; status?: number }
+  | {
+      media: "text/html" | "text/plain" | "text/javascript" | "image/*";
+      description: string;
+      status?: number;
+      /** Failures answered in the same media type (a page that says what went wrong), not the error envelope. */
+      failures?: Partial<Record<ErrorStatus, string>>;
+    }
   | { redirect: string };
 
 export type RouteMeta = {
   summary?: string;
   tags?: string[];
-  /** Who may call it; set by requireAuth / signedByPaytm, never by describe(). Absent: public. */
+  /** Who may call it; set by requireAuth / signedByPaytm / signedLink, never by describe(). Absent: public. */
   access?: Access[];
   request?: { json?: ZodType; query?: ZodType; param?: ZodType };
   /** The zod schema of `data` in the 2xx success envelope `{status:'success', message?, data}`. */
@@ -36,8 +45,8 @@ export type RouteMeta = {
   status?: SuccessStatus[];
   /** Instead of the envelope. */
   other?: OtherAnswer;
-  /** Other answers worth naming: errors beyond the envelope every route may give, or a non-JSON success in words. */
-  responses?: Record<number, { description: string }>;
+  /** Errors worth naming beyond those every route may give; their body is the error envelope. */
+  responses?: Partial<Record<ErrorStatus, { description: string }>>;
 };
 
 export type SuccessStatus = 200 | 201 | 202;
@@ -58,12 +67,7 @@ export type Describe<S extends ZodType | undefined, X extends ZodObject | undefi
   extraTop?: X;
   status?: SuccessStatus[];
   other?: OtherAnswer;
-  responses?: Record<number, { description: string }>;
-  /**
-   * @deprecated Access is declared by requireAuth(...roles) and signedByPaytm. Still read for
-   * "signature" so the Paytm routes that pass it stay documented as such; any other value is ignored.
-   */
-  access?: Access | Access[];
+  responses?: RouteMeta["responses"];
 };
 
 /** The error envelope (src/http/envelope.ts), the body of every 4xx/5xx answer. */
@@ -101,34 +105,29 @@ function openApiOf(meta: RouteMeta): DescribeRouteOptions {
   const responses: NonNullable<DescribeRouteOptions["responses"]> = {};
   const o = meta.other;
   if (o && "json" in o) responses[200] = json(o.json, o.description);
-  else if (o && "media" in o) responses[o.status ?? 200] = { description: o.description, content: { [o.media]: {} } };
-  else if (o && "redirect" in o)
+  else if (o && "media" in o) {
+    responses[o.status ?? 200] = { description: o.description, content: { [o.media]: {} } };
+    for (const [code, description] of Object.entries(o.failures ?? {})) responses[code] = { description, content: { [o.media]: {} } };
+  } else if (o && "redirect" in o)
     responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
-  else if (!meta.response && Object.keys(meta.responses ?? {}).some((code) => Number(code) < 400)) {
-    // Answers described in words only (a page for the app's WebView): see `responses` below.
-  } else {
-    // A route that has not described its data yet: any data, and any top-level extras.
-    const envelope = meta.response
-      ? successEnvelope(meta.response, meta.extraTop)
-      : z.looseObject({ status: z.literal("success"), message: z.string().optional(), data: z.unknown() });
-    for (const s of meta.status ?? (meta.response ? [200] : [200, 201]))
-      responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
+  else if (meta.response) {
+    const envelope = successEnvelope(meta.response, meta.extraTop);
+    for (const s of meta.status ?? [200]) responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
   }
-  for (const [code, r] of Object.entries(meta.responses ?? {}))
-    responses[code] = Number(code) < 400 ? { description: r.description } : { ...errorResponse, description: r.description };
+  // Neither: no success is documented, and the contract test names the route.
+  for (const [code, r] of Object.entries(meta.responses ?? {})) responses[code] = { ...errorResponse, description: r!.description };
   responses.default = errorResponse;
-  return { summary: meta.summary, tags: meta.tags, ...(meta.access ? { "x-access": meta.access } : {}), responses };
+  return { summary: meta.summary, tags: meta.tags, responses };
 }
 
 /**
  * A route's documentation and response contract; put it first in the handler chain. Access is not
- * declared here: requireAuth(...roles) / signedByPaytm carry it, and a route without either is public.
+ * declared here: requireAuth(...roles), signedByPaytm and signedLink carry it; a route without one is public.
  */
 export function describe<S extends ZodType | undefined = undefined, X extends ZodObject | undefined = undefined>(
   d: Describe<S, X>,
 ): MiddlewareHandler<ContractEnv<Input<S>, Input<X>>> {
-  const { access, ...rest } = d;
-  const meta: RouteMeta = { ...rest, ...(access === "signature" ? { access: ["signature"] } : {}) } as RouteMeta;
+  const meta: RouteMeta = { ...d };
   const mw: MiddlewareHandler<ContractEnv<Input<S>, Input<X>>> = async (_c, next) => {
     await next();
   };

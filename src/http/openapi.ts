@@ -27,7 +27,7 @@ export function routeTable(app: Hono<AppEnv>): RouteEntry[] {
   return [...byKey.values()];
 }
 
-/** Who may call the route: what requireAuth / signedByPaytm declared, else public. */
+/** Who may call the route: what requireAuth, signedByPaytm or signedLink declared, else public. */
 export function accessOf(entry: RouteEntry): Access[] {
   return entry.meta.access ?? ["public"];
 }

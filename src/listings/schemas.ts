@@ -43,7 +43,7 @@ export type RegistrationInput = z.infer<typeof RegistrationBody>;
 export type RegistrationUpdate = z.infer<typeof RegistrationUpdateBody>;
 
 // ------------------------------------------------------------------------------------------------
-// Response data of /api/services (client-contract §3.5).
+// Response data of /api/services (docs/api-contract.md §3.5).
 
 const iso = z.string().describe("ISO-8601 UTC");
 const listingState = z.enum(["pending", "active", "expired", "deleted"]);

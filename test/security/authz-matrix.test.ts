@@ -1,8 +1,9 @@
 /**
- * Roles × routes, generated from the app's own route table (the access metadata `requireAuth(...roles)`
- * and `signedByPaytm` carry), so a route added tomorrow is in the matrix without anyone editing this
- * file. A route with neither is public, so the public routes are listed here by name: a route that
- * forgets requireAuth fails the first test, and opening one to the world is a reviewed change.
+ * Roles × routes, generated from the app's own route table (the access metadata `requireAuth(...roles)`,
+ * `signedByPaytm` and `signedLink` carry), so a route added tomorrow is in the matrix without anyone
+ * editing this file. A route with none of them is public, so the public routes are listed here by
+ * name: a route that forgets requireAuth fails the first test, and opening one to the world is a
+ * reviewed change.
  */
 import { describe, expect, it } from "vitest";
 import { SCALAR_PATH } from "../../src/http/docs";
@@ -17,7 +18,7 @@ function call(r: Route, path: string, token?: string) {
   return api(r.method, path, { token, ...(withBody ? { body: {} } : {}) });
 }
 
-/** Every route anyone may call without a bearer token (Paytm's are checked by signature instead). */
+/** Every route anyone may call without a bearer token (the payment pages and Paytm's calls check a signature instead). */
 const OPEN = [
   "GET /",
   "GET /health",
@@ -59,7 +60,7 @@ describe("route table", () => {
     const open = table.filter(isOpen).map((r) => `${r.method} ${r.path}`);
     expect(
       [...open].sort(),
-      "a route without requireAuth(...roles) or signedByPaytm is public: add one, or list it here if it is meant to be",
+      "a route without requireAuth(...roles), signedByPaytm or signedLink is public: add one, or list it here if it is meant to be",
     ).toEqual([...OPEN].sort());
   });
 
