@@ -1,7 +1,7 @@
 /**
  * Data the benchmark drives the worker with, written straight into the bench database (never through
  * the API, so setup costs no worker time): users with live sessions and access tokens signed exactly
- * like src/auth/jwt.ts signs them, pools of bookings in a given status, and a login password hash
+ * like src/lib/jwt.ts signs them, pools of bookings in a given status, and a login password hash
  * at the production cost. Loopback only.
  */
 import { randomBytes, randomUUID, scryptSync } from "node:crypto";

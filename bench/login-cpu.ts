@@ -16,7 +16,7 @@ const out = ".local/bench/login-cpu.mjs";
 mkdirSync(".local/bench", { recursive: true });
 buildSync({
   stdin: {
-    contents: `export * from "./src/auth/password"; export * from "./src/auth/jwt"; export * from "./src/auth/tokens"; export { sha256Hex } from "./src/lib/bytes";`,
+    contents: `export * from "./src/auth/password"; export * from "./src/lib/jwt"; export * from "./src/sessions/tokens"; export { sha256Hex } from "./src/lib/bytes";`,
     resolveDir: process.cwd(),
     loader: "ts",
   },

@@ -1,7 +1,6 @@
 import { buildApp } from "./app";
 import { handleScheduled } from "./jobs/cron";
 import { handleQueue } from "./jobs/queue";
-import "./jobs/register";
 
 /**
  * The core worker (wrangler.toml, placed next to Neon): HTTP via Hono for every route with database

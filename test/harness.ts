@@ -4,11 +4,11 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { signAccessToken } from "../src/auth/jwt";
 import { hashPassword } from "../src/auth/password";
 import { createDb, type Db } from "../src/db/client";
 import { type OtpPurpose, type Role, type SignupRole, sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
+import { signAccessToken } from "../src/lib/jwt";
 import { type Answer, type ContractCheck, contractChecker, contractMessage, type OpenApiDoc } from "./contract-check";
 
 export type { Role };
@@ -24,9 +24,18 @@ export function testDb(): Db {
 
 let contract: Promise<ContractCheck> | undefined;
 
-/** The app's own OpenAPI document, fetched once per test file. */
+/**
+ * The app's own OpenAPI document, fetched once per runtime: the test files share its isolate
+ * (isolate: false), and the document depends only on the route table, not on the runtime's database.
+ * A failed fetch is not kept, so the next answer checked tries again.
+ */
 function contractCheck(): Promise<ContractCheck> {
-  contract ??= SELF.fetch("http://127.0.0.1/api/openapi.json").then(async (r) => contractChecker((await r.json()) as OpenApiDoc));
+  contract ??= SELF.fetch("http://127.0.0.1/api/openapi.json")
+    .then(async (r) => contractChecker((await r.json()) as OpenApiDoc))
+    .catch((e: unknown) => {
+      contract = undefined;
+      throw e;
+    });
   return contract;
 }
 
@@ -86,6 +95,35 @@ export async function seedUser(role: Role = "user", over: { fullName?: string; p
   const [s] = await db.http.insert(sessions).values({ userId: u!.id }).returning({ id: sessions.id });
   const { token } = await signAccessToken(config().JWT_SECRET, { userId: u!.id, role, sessionId: s!.id });
   return { id: u!.id, phone, role, fullName, token, sessionId: s!.id, password: TEST_PASSWORD };
+}
+
+/** Accounts like seedUser's, many at once in two statements (suites that give every case its own). */
+export async function seedUsers(roles: Role[]): Promise<SeededUser[]> {
+  if (roles.length === 0) return [];
+  const db = testDb();
+  cachedHash ??= await hashPassword(TEST_PASSWORD, { ln: config().PASSWORD_SCRYPT_LOG_N, r: 8, p: 5 });
+  const passwordHash = cachedHash;
+  const phones = new Set<string>();
+  while (phones.size < roles.length) phones.add(randomPhone());
+  const wanted = [...phones].map((phone, i) => ({ role: roles[i]!, phone, fullName: `Test ${roles[i]} ${phone.slice(-4)}` }));
+  const made = await db.http
+    .insert(users)
+    .values(wanted.map((w) => ({ ...w, passwordHash, isVerified: true })))
+    .returning({ id: users.id, phone: users.phone });
+  const idOf = new Map(made.map((u) => [u.phone, u.id]));
+  const opened = await db.http
+    .insert(sessions)
+    .values(wanted.map((w) => ({ userId: idOf.get(w.phone)! })))
+    .returning({ id: sessions.id, userId: sessions.userId });
+  const sessionOf = new Map(opened.map((s) => [s.userId, s.id]));
+  return Promise.all(
+    wanted.map(async (w) => {
+      const id = idOf.get(w.phone)!;
+      const sessionId = sessionOf.get(id)!;
+      const { token } = await signAccessToken(config().JWT_SECRET, { userId: id, role: w.role, sessionId });
+      return { id, phone: w.phone, role: w.role, fullName: w.fullName, token, sessionId, password: TEST_PASSWORD };
+    }),
+  );
 }
 
 // ------------------------------------------------------------------------------------------------

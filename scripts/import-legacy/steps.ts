@@ -6,8 +6,8 @@
  * Ids are kept: every imported row has its old UUID, so what the apps cached keeps resolving.
  */
 import type pg from "pg";
-import { normalisePhone } from "../../src/auth/schemas.ts";
 import { formatClock, parseClock } from "../../src/bookings/clock.ts";
+import { normalisePhone } from "../../src/http/fields.ts";
 import {
   addDays,
   appointmentInstant,
@@ -134,7 +134,7 @@ async function losers(src: pg.Client, sql: string): Promise<Map<string, Row>> {
   return new Map(rows.map((r) => [String(r.id), { kept: String(r.kept) }]));
 }
 
-/** The apps' phone: ours first (src/auth/schemas.ts), then the old server's looser rule. */
+/** The apps' phone: ours first (src/http/fields.ts), then the old server's looser rule. */
 export function importPhone(raw: string): string | null {
   const ours = normalisePhone(raw);
   if (ours) return ours;

@@ -7,7 +7,7 @@ import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, UserAccounts } from "./schemas";
 import { allProviders, allUsers, dashboardStats, listReports, removeAccount, setReportStatus } from "./service";
 

@@ -1,11 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
-import { emitStatement, notifyStatement } from "../notifications/outbox";
+import { emitStatement, notifyStatement } from "../outbox/outbox";
+import { revokeSessionsStatement } from "../sessions/tokens";
 import type { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, ReportView, UserAccounts } from "./schemas";
 
 /** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */

@@ -3,7 +3,7 @@ import type { HttpDb, TxDb } from "../db/client";
 import { otpChallenges, otpLockouts, type OtpPurpose as Purpose, type Role } from "../db/schema";
 import { AppError } from "../http/errors";
 import { constantTimeEqualStrings } from "../lib/bytes";
-import { hmacHex } from "./tokens";
+import { hmacHex } from "../lib/hmac";
 
 /**
  * OTP challenges, durable in Postgres (upstream kept them in process memory):

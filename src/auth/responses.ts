@@ -1,16 +1,8 @@
 import { z } from "zod";
+import { TokenPair } from "../sessions/schemas";
 import { UserView } from "../users/schemas";
 
 /** Response data of /api/auth (docs/api-contract.md §2.1, §2.4, §3.1): the apps store the token pair and the user. */
-
-export const TokenPair = z.object({
-  accessToken: z.string(),
-  refreshToken: z.string(),
-  accessTokenExpiresAt: z.string(),
-  refreshTokenExpiresAt: z.string(),
-  /** Legacy copy of the access token (docs/api-contract.md §2.1). */
-  token: z.string(),
-});
 
 export const OtpSent = z.object({ phone: z.string(), expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
 export const PhoneOnly = z.object({ phone: z.string() });

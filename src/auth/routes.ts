@@ -5,9 +5,11 @@ import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params } from "../http/validate";
 import { clientIp } from "../lib/client-ip";
-import { clientMeta } from "./request";
+import { clientMeta } from "../sessions/request";
+import { SIGNUP } from "./limits";
 import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, Sessions, SignedUp } from "./responses";
 import {
   forgotPasswordBody,
@@ -48,6 +50,7 @@ async function throttle(c: AppContext, bucket: string, message = "Too many reque
 authRoutes.post(
   "/signup",
   describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, response: OtpSent }),
+  routeLimits(SIGNUP),
   body(signupBody),
   async (c) => {
     await throttle(c, "signup", "Too many signup attempts. Please try again in a minute.");

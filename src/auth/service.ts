@@ -20,13 +20,13 @@ import { AppError } from "../http/errors";
 import { randomToken, sha256Hex } from "../lib/bytes";
 import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
-import { dispatchAfterCommit, notify } from "../notifications/outbox";
+import { dispatchAfterCommit, notify } from "../outbox/outbox";
+import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from "../sessions/tokens";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
 import type { LoggedIn, OtpSent, Refreshed, Session, SignedUp } from "./responses";
 import { sendOtpSms } from "./sms";
-import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from "./tokens";
 
 /**
  * Account rules: signup with OTP, login with lockouts, password reset, refresh, logout and sessions.

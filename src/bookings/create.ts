@@ -5,7 +5,7 @@ import { INT4_MAX } from "../http/fields";
 import { sha256Hex } from "../lib/bytes";
 import { num } from "../lib/shape";
 import { LABOUR_SERVICE } from "../listings/categories";
-import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
+import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../outbox/outbox";
 import { hasLabourAccessSql } from "../payments/labour-access";
 import { type Row, rowsOf, serviceLabel, when } from "./booking";
 import { type CustomerBooking, customerBookingsOf, customerBookingsSql } from "./lists";

@@ -3,7 +3,7 @@ import type { Db, HttpDb } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { num, pgTextArray } from "../lib/shape";
 import { isOurUrl } from "../media/store";
-import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
+import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../outbox/outbox";
 import { type BookingStatus, type Row, rowsOf, serviceLabel } from "./booking";
 import type { CustomerReportData, RatingData } from "./schemas";
 

@@ -2,10 +2,10 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { categoryLabel } from "../listings/categories";
 import { formatDateIst } from "../notifications/format";
-import { emit, type NotifyInput, notifyMany, type RealtimeEvent } from "../notifications/outbox";
+import { emit, type NotifyInput, notifyMany, type RealtimeEvent } from "../outbox/outbox";
 
 /**
- * A booking's time-driven change (cron, src/jobs/register.ts): closing requests nobody answered. It
+ * A booking's time-driven change (cron, src/jobs/schedule.ts): closing requests nobody answered. It
  * runs in one transaction: the change and the notifications it causes commit together, so re-running
  * finds nothing left to do and sends nothing twice. Rows are taken with SKIP LOCKED and in bounded
  * batches, so the job never waits on (or blocks) a request working on the same booking.

@@ -3,7 +3,7 @@ import type { HttpDb } from "../db/client";
 import { notFound } from "../http/errors";
 import { isoSql, num, rupees } from "../lib/shape";
 import { publicServiceName } from "../listings/categories";
-import { changeWithOutbox } from "../notifications/outbox";
+import { changeWithOutbox } from "../outbox/outbox";
 import { type BookingStatus, type Row, rowsOf } from "./booking";
 import type { BookingFields, BookingRating, BookingsPagination, ProviderBookingsData, UnreadCountData } from "./schemas";
 

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { categoryLabel } from "../listings/categories";
 import { formatDateIst, istDate } from "../notifications/format";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 
 /**
  * Booking reminders, in India time, to both sides of a live (pending or accepted) booking.

@@ -5,7 +5,7 @@ import { AppError, notFound } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { createBooking } from "./create";
 import { rateProvider, reportProvider } from "./feedback";
 import { customerBookings, customerUnreadCount, markAllViewed, markViewedByCustomer } from "./lists";

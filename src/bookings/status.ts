@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
-import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../notifications/outbox";
+import { changeWithOutbox, type NotifyInput, type RealtimeEvent } from "../outbox/outbox";
 import { type BookingStatus, type Row, rowsOf, serviceLabel, when } from "./booking";
 import { type CustomerBooking, customerBookingsOf, customerBookingsSql } from "./lists";
 import type { BookingStatusChangeData } from "./schemas";

@@ -6,8 +6,9 @@ import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
 import { migrateStorage } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
-import { dispatchOutbox, notify, type RealtimeEvent } from "../notifications/outbox";
+import { dispatchOutbox, notify, type RealtimeEvent } from "../outbox/outbox";
 import type { Ack, CallCommand } from "../realtime/session";
+import { realtimeGateway } from "../realtime/sink";
 import { checkCallPermission } from "./service";
 
 const log = createLogger("info", { component: "call-room" });
@@ -295,7 +296,7 @@ export class CallRoom extends DurableObject<Env> {
         (async () => {
           const d = createDb(loadConfig(env));
           try {
-            await dispatchOutbox(env, d);
+            await dispatchOutbox(env, d, realtimeGateway);
           } finally {
             await d.close();
           }

@@ -1,15 +1,40 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { SIGNUP } from "../auth/limits";
 import type { AppEnv } from "../http/context";
-import { limitBody } from "../http/middleware";
-import { notFoundHandler, onError } from "../http/on-error";
+import { errorHandler, notFoundHandler } from "../http/error-response";
 import { apiRateLimit } from "../http/rate-limit";
+import { type DeclaredRoute, limitBody, routeLimits } from "../http/route-limits";
 import { edgeCachedRead } from "../listings/cache";
+import { EDIT_LISTING, REGISTER_LISTING } from "../listings/limits";
 import { mediaRoutes } from "../media/routes";
+import { CHECKOUT_PAGE, PAYTM_CALLBACK, PAYTM_CALLBACK_AGAIN, PAYTM_REFUND_WEBHOOK, PAYTM_WEBHOOK } from "../payments/limits";
 import { socketRoutes } from "../realtime/routes";
+import { PROFILE_UPDATE } from "../users/limits";
 import { type EdgeContext, type EdgeEnv, edgeContext } from "./context";
 import { forwardToCore } from "./forward";
+
+/**
+ * Limits of the routes the edge forwards without having them (src/http/route-limits.ts): each is
+ * declared by its capability and used by its route in the core; registered here at the same method
+ * and path, it limits a request at the edge exactly as the core would. A route that declares limits
+ * and is missing here fails test/placement/route-limits.test.ts.
+ */
+const FORWARDED_LIMITS: DeclaredRoute[] = [
+  SIGNUP,
+  PROFILE_UPDATE,
+  REGISTER_LISTING,
+  EDIT_LISTING,
+  CHECKOUT_PAGE,
+  PAYTM_CALLBACK,
+  PAYTM_CALLBACK_AGAIN,
+  PAYTM_WEBHOOK,
+  PAYTM_REFUND_WEBHOOK,
+];
+
+/** The core's error envelope, without its database knowledge (the edge has no database). */
+const onError = errorHandler();
 
 /**
  * The edge worker's app (docs/architecture.md): it runs in the data center that received the request
@@ -36,8 +61,9 @@ export function buildEdgeApp() {
     }),
   );
   app.use("*", apiRateLimit); // API_LIMITER per user/IP, after CORS so browsers can read the 429 (src/http/rate-limit.ts)
-  app.use("*", limitBody);
+  app.use("*", limitBody); // the matched route's declared limit, else 64 KB (src/http/route-limits.ts)
 
+  for (const r of FORWARDED_LIMITS) app.on(r.method, r.path, routeLimits(r));
   app.route("/socket.io", socketRoutes);
   app.route("/media", mediaRoutes);
   // The public reads: catalogue, provider lists and details, featured providers (and the catalogue's twin).

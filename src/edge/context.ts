@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type EdgeConfig, loadEdgeConfig } from "../env";
 import type { AppEnv } from "../http/context";
-import { REQUEST_ID } from "../http/middleware";
+import { requestIdFrom } from "../http/request-id";
 import { createLogger, type Logger } from "../lib/log";
 import { EDGE_HEADER_PREFIX } from "../listings/cache";
 
@@ -25,8 +25,7 @@ export type EdgeContext = Context<EdgeEnv>;
  * core answered, else 0. No answer leaves with the workers' X-Edge-* cache protocol headers.
  */
 export const edgeContext: MiddlewareHandler<EdgeEnv> = async (c, next) => {
-  const incoming = c.req.header("x-request-id");
-  const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  const requestId = requestIdFrom(c.req.header("x-request-id"));
   c.set("requestId", requestId);
   c.header("X-Request-Id", requestId);
   const config = loadEdgeConfig(c.env); // throws ConfigError → onError → 503 + a loud log line

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { type AccessClaims, verifyAccessToken } from "../auth/jwt";
+import { type AccessClaims, TokenError, verifyAccessToken } from "../lib/jwt";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { AppError } from "./errors";
-import { type Access, errorResponse, withMeta } from "./meta";
+import { type Access, withMeta } from "./meta";
 
 type Role = Principal["role"];
 
@@ -20,7 +20,7 @@ export async function verifiedClaims(c: AppContext): Promise<AccessClaims> {
     check = m
       ? verifyAccessToken(c.get("config").JWT_SECRET, m[1]!).then(
           (claims) => ({ claims }),
-          (error: unknown) => ({ error }),
+          (error: unknown) => ({ error: error instanceof TokenError ? new AppError(error.code, error.message) : error }),
         )
       : Promise.resolve({ error: new AppError("UNAUTHORIZED", "Access denied. No token provided.") });
     c.set("bearer", check);
@@ -53,20 +53,7 @@ export function requireAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
     if (!c.error && c.res.status < 400) await db.ensureSession();
   };
   const access: Access[] = roles.length ? roles : ["authenticated"];
-  return withMeta(
-    mw,
-    { access },
-    {
-      spec: {
-        security: [{ bearer: [] }],
-        "x-access": access,
-        responses: {
-          401: { ...errorResponse, description: "No, invalid or expired bearer token, or a revoked session" },
-          ...(roles.length ? { 403: { ...errorResponse, description: `Only for: ${roles.join(", ")}` } } : {}),
-        },
-      },
-    },
-  );
+  return withMeta(mw, { access });
 }
 
 /**
@@ -77,7 +64,7 @@ function signatureChecked(how: string): MiddlewareHandler<AppEnv> {
   const mw: MiddlewareHandler<AppEnv> = async (_c, next) => {
     await next();
   };
-  return withMeta(mw, { access: ["signature"] }, { spec: { "x-access": ["signature"], "x-signature": how, security: [] } });
+  return withMeta(mw, { access: ["signature"], signature: how });
 }
 
 /** Paytm calls it: the handler verifies Paytm's checksum (src/paytm/notification.ts). */

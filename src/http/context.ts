@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import type { AccessClaims } from "../auth/jwt";
 import type { Db } from "../db/client";
 import type { Role } from "../db/schema";
 import type { Config } from "../env";
+import type { AccessClaims } from "../lib/jwt";
 import type { Logger } from "../lib/log";
 
 /** What an authenticated request carries after the auth middleware (src/http/auth.ts). */

@@ -34,6 +34,55 @@ export const rupees = (field: string, max = MAX_PRICE_RUPEES) =>
     .refine((v) => Math.round(v * 100) >= 1, `${field} must be at least 0.01`);
 
 /**
+ * Upstream's rule: drop a leading +, then 91 (12 digits) or 0/1 (11 digits);
+ * what remains must be 10 digits starting 2-9. The DB stores those 10 digits.
+ */
+export function normalisePhone(raw: string): string | null {
+  let d = raw.replace(/[\s()-]/g, "");
+  if (d.startsWith("+")) d = d.slice(1);
+  if (!/^\d+$/.test(d)) return null;
+  if (d.length === 12 && d.startsWith("91")) d = d.slice(2);
+  else if (d.length === 11 && (d.startsWith("0") || d.startsWith("1"))) d = d.slice(1);
+  return /^[2-9]\d{9}$/.test(d) ? d : null;
+}
+
+export const phone = z
+  .string()
+  .max(20)
+  .transform((v, ctx) => {
+    const n = normalisePhone(v);
+    if (!n) {
+      ctx.addIssue({ code: "custom", message: "Please enter a valid 10-digit mobile number" });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+/** A person's name as the apps ask for it (signup, profile). */
+export const fullName = z
+  .string()
+  .trim()
+  .min(2, "Full name must be 2-100 characters")
+  .max(100, "Full name must be 2-100 characters")
+  .regex(/^[\p{L}\p{M}\s'.-]+$/u, "Full name can only contain letters, spaces, apostrophes, dots and hyphens");
+
+/** Lower-cased; an empty string means "no e-mail". */
+export const email = z
+  .string()
+  .trim()
+  .max(254)
+  .transform((v) => v.toLowerCase())
+  .pipe(z.union([z.literal(""), z.email("Please enter a valid email address")]));
+
+/**
+ * A profile photo as the apps send it: a `data:image/...;base64` URL (stored in R2), an https URL
+ * (the user app's default picture, the provider app's own Cloudinary upload), or "" for none.
+ * The user app falls back to a raw `file://` URI when base64 conversion fails; at signup that is
+ * treated as "no photo" (upstream used its default picture), on profile update it is refused.
+ */
+export const profilePicInput = z.string().max(8 * 1024 * 1024);
+
+/**
  * Path of the first string (value or object key) that holds U+0000, or undefined. Iterative with a
  * budget: bodies nest thousands deep (the fuzz sends them) and must not overflow the stack here.
  */
@@ -61,3 +110,18 @@ export function nulPath(value: unknown, budget = 10_000): (string | number)[] | 
   }
   return undefined;
 }
+
+/**
+ * Our Paytm orderIds (ORDER_… / LABOUR_…); Paytm's own rule is ≤ 50 of [A-Za-z0-9@._-]. Payments and
+ * refunds both take and answer them.
+ */
+export const paytmOrderId = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
+
+/** A page of a list, as the payment history and the admin refund list answer it: `total` items in `totalPages` pages of `limit`. */
+export const Pagination = z.object({
+  currentPage: z.int(),
+  totalPages: z.int(),
+  total: z.int(),
+  limit: z.int(),
+  hasMore: z.boolean(),
+});

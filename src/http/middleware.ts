@@ -1,22 +1,17 @@
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
 import { createLogger } from "../lib/log";
-import { MEDIA_BODIES, sizeLabel } from "../media/limits";
-import { MAX_PAYLOAD } from "../realtime/protocol";
 import type { AppEnv } from "./context";
-import { AppError } from "./errors";
-
-export const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+import { requestIdFrom } from "./request-id";
 
 /**
- * First middleware: request id (X-Request-Id in and out), config, logger and the per-request
- * database handle, whose WebSocket Pool (if a transaction opened one) is closed via waitUntil.
+ * First middleware of the core: request id (X-Request-Id in and out), config, logger and the
+ * per-request database handle, whose WebSocket Pool (if a transaction opened one) is closed via
+ * waitUntil. The edge worker has its own (src/edge/context.ts), without a database.
  */
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const incoming = c.req.header("x-request-id");
-  const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  const requestId = requestIdFrom(c.req.header("x-request-id"));
   c.set("requestId", requestId);
   c.header("X-Request-Id", requestId);
   const config = loadConfig(c.env); // throws ConfigError → onError → 503 + a loud log line
@@ -40,28 +35,4 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
       userId: c.get("principal")?.userId,
     });
   }
-};
-
-/**
- * Body limits, chosen by path before routing: the calls that carry base64 images get limits sized
- * from what the apps send (src/media/limits.ts), Engine.IO long-poll POSTs the maxPayload the
- * handshake advertises, everything else 64 KB. The 413 names the limit that applied.
- */
-const limit = (maxSize: number, what?: string) =>
-  bodyLimit({
-    maxSize,
-    onError: (c) => {
-      // Refused unread: cancel the upload, so the runtime does not report the abandoned stream.
-      if (c.req.raw.body && !c.req.raw.body.locked) c.req.raw.body.cancel().catch(() => undefined);
-      throw new AppError("PAYLOAD_TOO_LARGE", `Request body is larger than the ${sizeLabel(maxSize)} limit${what ? ` for ${what}` : ""}`);
-    },
-  });
-const smallBody = limit(64 * 1024);
-const socketBody = limit(MAX_PAYLOAD, "socket.io packets");
-const mediaBodies = MEDIA_BODIES.map((m) => ({ path: m.path, check: limit(m.maxBytes, m.what) }));
-
-export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
-  if (c.req.path.startsWith("/socket.io")) return socketBody(c, next);
-  const media = mediaBodies.find((m) => m.path.test(c.req.path));
-  return (media?.check ?? smallBody)(c, next);
 };

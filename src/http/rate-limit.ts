@@ -3,6 +3,7 @@ import { clientIp } from "../lib/client-ip";
 import { verifiedClaims } from "./auth";
 import type { AppContext, AppEnv } from "./context";
 import { AppError } from "./errors";
+import { limitsOf } from "./route-limits";
 
 /**
  * Global API rate limit (API_LIMITER in wrangler.toml: 300 requests per 60 s per key), a ceiling for
@@ -16,17 +17,17 @@ import { AppError } from "./errors";
  * genuine: it no longer authorises anything, and a leaked old token would otherwise let anyone pin its
  * owner's budget forever; its owner's app spends one request of its address on the 401 and refreshes.
  *
- * Not limited: Paytm's server-to-server traffic (callback, webhook, checkout page: few source IPs, many
- * orders), Socket.IO long-polling (its own session rules), health checks and media. Nor requests without
- * CF-Connecting-IP and a valid token (only local tools and tests: Cloudflare always sets the header at the
- * edge, and a client cannot set or remove it there), nor the `development` environment, where
- * `npm run dev` and `npm run bench` drive the worker from one address.
+ * Not limited: paths outside /api/ (Socket.IO has its own handshake limit, health checks, media), and
+ * routes that declare `rateLimit: "exempt"` (src/http/route-limits.ts: Paytm's callback, webhooks and
+ * checkout page, src/payments/limits.ts). Nor requests without CF-Connecting-IP and a valid token (only
+ * local tools and tests: Cloudflare always sets the header at the edge, and a client cannot set or remove
+ * it there), nor the `development` environment, where `npm run dev` and `npm run bench` drive the worker
+ * from one address.
  */
-const EXEMPT = /^\/api\/payments\/(paytm-callback|paytm-webhook|checkout\/)/;
 const RETRY_AFTER_SECONDS = 60; // the binding's period
 
 export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.req.path.startsWith("/api/") || EXEMPT.test(c.req.path)) return next();
+  if (!c.req.path.startsWith("/api/") || limitsOf(c).rateLimit === "exempt") return next();
   if (c.get("config").ENVIRONMENT === "development") return next();
   const key = await keyOf(c);
   if (!key) return next();

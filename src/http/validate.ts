@@ -1,6 +1,5 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import { resolver } from "hono-openapi";
 import { type ZodType, z } from "zod";
 import { AppError, type FieldError } from "./errors";
 import { nulPath } from "./fields";
@@ -38,8 +37,8 @@ function validator<T extends ZodType, Target extends keyof ValidationTargets>(ta
       throw new AppError("VALIDATION_ERROR", firstMessage(errors), { errors });
     }
   });
-  // hono-openapi reads the request schema from the same middleware (parameters or request body).
-  return withMeta(mw, { request: { [target]: schema } }, { target, ...resolver(schema) });
+  // The document reads the request schema from the same middleware (parameters or request body).
+  return withMeta(mw, { request: { [target]: schema } });
 }
 
 /**

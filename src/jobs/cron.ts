@@ -1,30 +1,15 @@
 import { createLogger } from "../lib/log";
+import { SCHEDULE } from "./schedule";
 
 const log = createLogger("info", { component: "cron" });
 
 /**
- * Cron Triggers (wrangler.toml [triggers]), dispatched by expression. Every task is idempotent and
- * safe to run twice in a row; tasks of one trigger run independently so one failure does not stop
- * the others.
+ * Cron Triggers (wrangler.toml [triggers]), dispatched by expression to the tasks of
+ * src/jobs/schedule.ts. Every task is idempotent and safe to run twice in a row; tasks of one
+ * trigger run independently so one failure does not stop the others.
  */
-export type CronTask = { name: string; run: (env: Env, ctx: ExecutionContext, at: Date) => Promise<unknown> };
-
-export const CRON = {
-  everyTwoMinutes: "*/2 * * * *",
-  everyTenMinutes: "*/10 * * * *",
-  morningIst: "30 2 * * *",
-  nightlyIst: "30 21 * * *",
-} as const;
-
-export const cronTasks: Record<string, CronTask[]> = {
-  [CRON.everyTwoMinutes]: [],
-  [CRON.everyTenMinutes]: [],
-  [CRON.morningIst]: [],
-  [CRON.nightlyIst]: [],
-};
-
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  const tasks = cronTasks[controller.cron] ?? [];
+  const tasks = SCHEDULE[controller.cron] ?? [];
   const at = new Date(controller.scheduledTime);
   const results = await Promise.allSettled(tasks.map((t) => t.run(env, ctx, at)));
   results.forEach((r, i) => {

@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { formatDateIst, formatTimeIst } from "../notifications/format";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import { categoryLabel } from "./categories";
 
 /**
- * A listing's time-driven changes (cron, src/jobs/register.ts): the warning before its paid window
+ * A listing's time-driven changes (cron, src/jobs/schedule.ts): the warning before its paid window
  * ends and the expiry after. Each runs in one transaction: the change (or the `sent_reminders` claim)
  * and the notifications it causes commit together, so re-running finds nothing left to do and sends
  * nothing twice. Rows are taken with SKIP LOCKED and in bounded batches, so a job never waits on (or

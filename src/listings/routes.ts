@@ -4,12 +4,14 @@ import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params } from "../http/validate";
 import type { MediaStore } from "../media/store";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { edgeCachedJson } from "./cache";
 import { listPublicServices } from "./catalogue";
 import { ServiceCategories } from "./catalogue-schemas";
+import { EDIT_LISTING, REGISTER_LISTING } from "./limits";
 import {
   CategoryParam,
   ListingIdParam,
@@ -46,6 +48,7 @@ servicesRoutes.get(
 servicesRoutes.post(
   "/:category/providers",
   describe({ summary: "Register as a provider in a category (front-end category id)", tags, response: Registered, status: [201] }),
+  routeLimits(REGISTER_LISTING),
   provider,
   params(CategoryParam),
   body(RegistrationBody),
@@ -72,6 +75,7 @@ servicesRoutes.post(
 servicesRoutes.put(
   "/:category/providers",
   describe({ summary: "Edit my registration in a category", tags, response: RegistrationUpdated }),
+  routeLimits(EDIT_LISTING),
   provider,
   params(CategoryParam),
   body(RegistrationUpdateBody),

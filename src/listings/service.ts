@@ -6,7 +6,7 @@ import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
 import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../lib/shape";
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
-import { notifyStatement } from "../notifications/outbox";
+import { notifyStatement } from "../outbox/outbox";
 import { serviceNameForCategory } from "./categories";
 import type { Registered, Registration, RegistrationInput, RegistrationUpdate } from "./schemas";
 

@@ -196,7 +196,7 @@ async function send(config: Parameters<typeof sendExpoMessages>[0], claimed: Cla
   return outcomes;
 }
 
-/** The `notifications` queue consumer (registered in src/jobs/register.ts). */
+/** The `notifications` queue consumer (src/jobs/schedule.ts). */
 export async function consumePushBatch(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger(config.LOG_LEVEL, { queue: batch.queue });

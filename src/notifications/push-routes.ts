@@ -9,7 +9,7 @@ import { text } from "../http/fields";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, query } from "../http/validate";
-import { dispatchAfterCommit, notifyStatement } from "./outbox";
+import { dispatchAfterCommit, notifyStatement } from "../outbox/outbox";
 
 /**
  * /api/push-notifications: Expo push tokens per device, per-user switches and delivery history

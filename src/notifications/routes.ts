@@ -6,7 +6,7 @@ import { notFound } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { params, query } from "../http/validate";
-import { dispatchAfterCommit } from "./outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { HistoryQuery, HistoryResponse, IdParam, ListQuery, ListResponse, RecentQuery, RecentResponse } from "./schemas";
 import { deleteNotification, listNotifications, markAllRead, markRead, recentNotifications, unreadCount } from "./service";
 

@@ -2,8 +2,8 @@ import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, type SQL, sql } f
 import type { z } from "zod";
 import type { HttpDb } from "../db/client";
 import { notifications } from "../db/schema";
+import { OUTBOX_TOPICS } from "../outbox/outbox";
 import { formatDateIst, formatTimeIst, relativeTime } from "./format";
-import { OUTBOX_TOPICS } from "./outbox";
 import type { AppNotification } from "./schemas";
 
 /**

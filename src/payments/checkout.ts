@@ -3,6 +3,7 @@ import type { BatchResponse } from "drizzle-orm/batch";
 import type { HttpDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { AppError } from "../http/errors";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { rupeesToPaise } from "../paytm/amount";
 import { recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
@@ -19,7 +20,6 @@ import {
   type RiskStats,
 } from "./orders";
 import { checkoutSignatureValid, checkoutUrl } from "./pages";
-import { paymentOrderStub } from "./payment-order";
 import type { CheckoutData } from "./schemas";
 
 /**

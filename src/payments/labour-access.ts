@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb } from "../db/client";
 import { formatDateIst, formatTimeIst } from "../notifications/format";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import type { LabourAccessStatusData } from "./schemas";
 
 /** Labour access: a customer's paid window for booking labourers. */
@@ -88,7 +88,7 @@ export async function hasLabourAccess(db: HttpDb, userId: string): Promise<boole
 }
 
 // ---------------------------------------------------------------------------------------------
-// Expiry warning (cron, src/jobs/register.ts): one transaction, the `sent_reminders` claim and the
+// Expiry warning (cron, src/jobs/schedule.ts): one transaction, the `sent_reminders` claim and the
 // notification commit together, so re-running sends nothing twice.
 
 const iso = (v: string) => new Date(v);

@@ -1,11 +1,12 @@
 import { AppError } from "../http/errors";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { type FormNotificationResult, verifyFormNotification, verifyPaytmNotification } from "../paytm/notification";
+import type { PaytmWebhookData } from "../refunds/schemas";
 import { receiveRefundNotice } from "../refunds/webhook";
 import { recordEvent, recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
 import { orderByPaytmId } from "./orders";
-import { type ConfirmOutcome, type NotificationOutcome, paymentOrderStub } from "./payment-order";
-import type { PaytmWebhookData } from "./schemas";
+import type { ConfirmOutcome, NotificationOutcome } from "./payment-order";
 
 /**
  * What Paytm tells us without being asked: the browser callback (a form POST from the customer's

@@ -2,7 +2,7 @@ import { and, asc, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { loadConfig } from "../env";
-import { paymentOrderStub } from "./payment-order";
+import { paymentOrderStub } from "../lib/durable-objects";
 
 /**
  * The completer (docs/payments.md §2.2): every two minutes, re-drive open orders whose next

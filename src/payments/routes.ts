@@ -4,14 +4,17 @@ import type { AppContext, AppEnv } from "../http/context";
 import { successBody } from "../http/envelope";
 import { describe, type ErrorStatus } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
 import { clientIp } from "../lib/client-ip";
+import { PaytmWebhookData } from "../refunds/schemas";
 import { recordClientEvent } from "./audit";
 import { type Checkout, type CheckoutPlan, checkoutPageState, labourAccessCheckout, listingFeeCheckout, retryCheckout } from "./checkout";
 import type { PaymentRequest } from "./context";
 import { paymentStatus, transactionHistory } from "./history";
 import { type FirstReads, type StoredResponse, withIdempotency } from "./idempotency";
 import { labourAccessStatus } from "./labour-access";
+import { CHECKOUT_PAGE, PAYTM_CALLBACK, PAYTM_CALLBACK_AGAIN, PAYTM_REFUND_WEBHOOK, PAYTM_WEBHOOK } from "./limits";
 import { receiveCallback, receiveWebhook } from "./notices";
 import { checkoutPage, messagePage } from "./pages";
 import {
@@ -26,7 +29,6 @@ import {
   LabourAccessStatusData,
   OrderIdParam,
   PaymentStatusData,
-  PaytmWebhookData,
   RetryBody,
   TransactionHistoryData,
   VerifiedPaymentData,
@@ -172,6 +174,7 @@ paymentsRoutes.get(
       503: "The payment gateway is busy",
     }),
   }),
+  routeLimits(CHECKOUT_PAGE),
   signedLink,
   params(OrderIdParam),
   query(CheckoutQuery),
@@ -231,6 +234,7 @@ paymentsRoutes.post(
     tags: PAYMENTS,
     other: CALLBACK_PAGE,
   }),
+  routeLimits(PAYTM_CALLBACK),
   signedByPaytm,
   async (c) => callback(c, await bodyText(c)),
 );
@@ -242,6 +246,7 @@ paymentsRoutes.get(
     tags: PAYMENTS,
     other: CALLBACK_PAGE,
   }),
+  routeLimits(PAYTM_CALLBACK_AGAIN),
   signedByPaytm,
   async (c) => {
     const qs = new URL(c.req.url).search;
@@ -267,6 +272,7 @@ paymentsRoutes.post(
     tags: PAYMENTS,
     response: PaytmWebhookData,
   }),
+  routeLimits(PAYTM_WEBHOOK),
   signedByPaytm,
   paytmWebhook,
 );
@@ -278,6 +284,7 @@ paymentsRoutes.post(
     tags: ["refunds"],
     response: PaytmWebhookData,
   }),
+  routeLimits(PAYTM_REFUND_WEBHOOK),
   signedByPaytm,
   paytmWebhook,
 );

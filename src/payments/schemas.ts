@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { listingStatus, paymentPurpose, paymentStatus, refundStatus } from "../db/schema";
-
-/** Our Paytm orderIds (ORDER_… / LABOUR_…); Paytm's own rule is ≤ 50 of [A-Za-z0-9@._-]. */
-export const paytmOrderIdSchema = z.string().regex(/^[A-Za-z0-9@._-]{1,50}$/, "must be a payment order id");
+import { listingStatus, paymentPurpose, paymentStatus } from "../db/schema";
+import { Pagination, paytmOrderId } from "../http/fields";
 
 /** The app shows the price; the server only checks it (docs/api-contract.md §3.12: a string "99"; §3.13: the number 99). */
 const clientAmount = z.union([z.string().trim().max(20), z.number().positive().max(10_000_000)]);
@@ -22,9 +20,9 @@ export const InitiateLabourBody = z.object({
   paymentMethod: z.literal("paytm").optional(),
 });
 
-export const VerifyListingBody = z.object({ orderId: paytmOrderIdSchema, providerServiceId: z.uuid().optional() });
-export const VerifyLabourBody = z.object({ orderId: paytmOrderIdSchema });
-export const RetryBody = z.object({ orderId: paytmOrderIdSchema });
+export const VerifyListingBody = z.object({ orderId: paytmOrderId, providerServiceId: z.uuid().optional() });
+export const VerifyLabourBody = z.object({ orderId: paytmOrderId });
+export const RetryBody = z.object({ orderId: paytmOrderId });
 
 export const HistoryQuery = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
@@ -43,9 +41,9 @@ export const CLIENT_EVENT_TYPES = [
 
 export const ClientEventBody = z
   .object({
-    orderId: paytmOrderIdSchema.optional(),
+    orderId: paytmOrderId.optional(),
     /** Upstream's field name; accepted as an alias of orderId. */
-    transactionId: paytmOrderIdSchema.optional(),
+    transactionId: paytmOrderId.optional(),
     eventType: z.enum(CLIENT_EVENT_TYPES),
     eventData: z
       .record(z.string().max(64), z.unknown())
@@ -54,7 +52,7 @@ export const ClientEventBody = z
   })
   .refine((b) => b.orderId || b.transactionId, { message: "orderId is required", path: ["orderId"] });
 
-export const OrderIdParam = z.object({ orderId: paytmOrderIdSchema });
+export const OrderIdParam = z.object({ orderId: paytmOrderId });
 export const CheckoutQuery = z.object({ sig: z.string().min(1).max(64) });
 
 // ---------------------------------------------------------------------------------------------
@@ -65,7 +63,7 @@ const instant = z.iso.datetime();
 
 /** A started checkout (initiate, labour, retry); the apps also read orderId and paytmUrl at the top level. */
 export const CheckoutData = z.object({
-  orderId: paytmOrderIdSchema,
+  orderId: paytmOrderId,
   paytmUrl: z.url(),
   /** Rupees, as the apps show money. */
   amount: z.number(),
@@ -80,16 +78,16 @@ export type CheckoutData = z.infer<typeof CheckoutData>;
 
 /** Beside `data` at the top level of a checkout's answer, where the apps read them (docs/api-contract.md §3.12). */
 export const CheckoutTop = z.object({
-  orderId: paytmOrderIdSchema,
+  orderId: paytmOrderId,
   paytmUrl: z.url(),
   /** Only when an open order of the payer was continued instead of a new one. */
-  existingOrderId: paytmOrderIdSchema.optional(),
+  existingOrderId: paytmOrderId.optional(),
 });
 export type CheckoutTop = z.infer<typeof CheckoutTop>;
 
 /** A confirmed payment and what it granted (nothing when `refundPending`: it is refunded automatically). */
 export const VerifiedPaymentData = z.object({
-  orderId: paytmOrderIdSchema,
+  orderId: paytmOrderId,
   startDate: instant.nullable(),
   endDate: instant.nullable(),
   validity: z.int(),
@@ -121,19 +119,10 @@ export type LabourAccessStatusData = z.infer<typeof LabourAccessStatusData>;
 export const AppPaymentStatus = z.enum(["pending", "completed", "failed", "expired"]);
 export type AppPaymentStatus = z.infer<typeof AppPaymentStatus>;
 
-/** A page of a list: `total` items in `totalPages` pages of `limit`. */
-export const Pagination = z.object({
-  currentPage: z.int(),
-  totalPages: z.int(),
-  total: z.int(),
-  limit: z.int(),
-  hasMore: z.boolean(),
-});
-
 /** One order as the payment history screens list it (snake_case: upstream's rows, read by both apps). */
 export const PaymentTransaction = z.object({
   id: z.uuid(),
-  order_id: paytmOrderIdSchema,
+  order_id: paytmOrderId,
   amount: z.number(),
   amount_paise: z.int(),
   currency: z.string().length(3),
@@ -157,7 +146,7 @@ export type TransactionHistoryData = z.infer<typeof TransactionHistoryData>;
 export const PaymentStatusData = z.object({
   transaction: z.object({
     id: z.uuid(),
-    order_id: paytmOrderIdSchema,
+    order_id: paytmOrderId,
     purpose: z.enum(paymentPurpose.enumValues),
     provider_service_id: z.uuid().nullable(),
     amount: z.number(),
@@ -178,16 +167,3 @@ export type PaymentStatusData = z.infer<typeof PaymentStatusData>;
 
 export const ClientEventData = z.object({ recorded: z.literal(true) });
 export type ClientEventData = z.infer<typeof ClientEventData>;
-
-/**
- * What Paytm's webhooks are answered (Paytm reads only the status code): received, and whether it was
- * a repeat. A refund notice (refunds/webhook.ts) also says where the refund now stands, or
- * `applied: false` when it named no refund of ours (another merchant, an unknown refId, another amount).
- */
-export const PaytmWebhookData = z.object({
-  received: z.literal(true),
-  duplicate: z.boolean().optional(),
-  applied: z.literal(false).optional(),
-  refundStatus: z.enum(refundStatus.enumValues).optional(),
-});
-export type PaytmWebhookData = z.infer<typeof PaytmWebhookData>;

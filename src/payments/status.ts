@@ -1,7 +1,7 @@
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { paymentAttempts, paymentEvents, paymentOrders } from "../db/schema";
-import { notify } from "../notifications/outbox";
+import { notify } from "../outbox/outbox";
 import { paiseToRupees } from "../paytm/amount";
 import type { PaymentOrderRow, Purpose } from "./orders";
 
@@ -123,31 +123,14 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
       .returning();
     if (!paid) throw new Error(`payment order ${o.paytmOrderId} changed under its row lock`);
 
-    await tx
-      .insert(paymentAttempts)
-      .values({
-        orderId: o.id,
-        attemptNo: 1,
-        status: "success",
-        gatewayTxnId: facts.txnId,
-        reportedAmountPaise: facts.amountPaise,
-        resultCode: facts.resultCode,
-        resultMsg: facts.resultMsg,
-        rawResponse: facts.raw,
-        completedAt: sql`now()`,
-      })
-      .onConflictDoUpdate({
-        target: [paymentAttempts.orderId, paymentAttempts.attemptNo],
-        set: {
-          status: "success",
-          gatewayTxnId: facts.txnId,
-          reportedAmountPaise: facts.amountPaise,
-          resultCode: facts.resultCode,
-          resultMsg: facts.resultMsg,
-          rawResponse: facts.raw,
-          completedAt: sql`now()`,
-        },
-      });
+    await recordAttempt(tx, o.id, {
+      status: "success",
+      gatewayTxnId: facts.txnId,
+      reportedAmountPaise: facts.amountPaise,
+      resultCode: facts.resultCode,
+      resultMsg: facts.resultMsg,
+      rawResponse: facts.raw,
+    });
 
     const what = o.purpose === "listing_fee" ? "service_activated" : "labour_service_activated";
     await tx
@@ -191,6 +174,21 @@ export async function applyPayment(db: Db, orderUuid: string, facts: PaidFacts):
     });
     return duplicateOf ? { ...grantOf(paid, false), duplicateOf } : grantOf(paid, false);
   });
+}
+
+type AttemptOutcome = Omit<typeof paymentAttempts.$inferInsert, "orderId" | "attemptNo" | "completedAt">;
+
+/** The order's one gateway attempt row, written or brought up to date with its outcome. */
+function recordAttempt(tx: TxDb, orderId: string, outcome: AttemptOutcome, onlyWhere?: SQL) {
+  const set = { ...outcome, completedAt: sql`now()` };
+  return tx
+    .insert(paymentAttempts)
+    .values({ orderId, attemptNo: 1, ...set })
+    .onConflictDoUpdate({
+      target: [paymentAttempts.orderId, paymentAttempts.attemptNo],
+      set,
+      ...(onlyWhere ? { setWhere: onlyWhere } : {}),
+    });
 }
 
 /**
@@ -258,28 +256,13 @@ export async function markFailed(
       .where(and(eq(paymentOrders.id, orderUuid), inArray(paymentOrders.status, ["created", "pending"])))
       .returning();
     if (!o) return false;
-    await tx
-      .insert(paymentAttempts)
-      .values({
-        orderId: o.id,
-        attemptNo: 1,
-        status: "failure",
-        resultCode: facts.resultCode,
-        resultMsg: facts.resultMsg,
-        rawResponse: facts.raw,
-        completedAt: sql`now()`,
-      })
-      .onConflictDoUpdate({
-        target: [paymentAttempts.orderId, paymentAttempts.attemptNo],
-        set: {
-          status: "failure",
-          resultCode: facts.resultCode,
-          resultMsg: facts.resultMsg,
-          rawResponse: facts.raw,
-          completedAt: sql`now()`,
-        },
-        setWhere: ne(paymentAttempts.status, "success"),
-      });
+    // A failure never overwrites a success already recorded for the order.
+    await recordAttempt(
+      tx,
+      o.id,
+      { status: "failure", resultCode: facts.resultCode, resultMsg: facts.resultMsg, rawResponse: facts.raw },
+      ne(paymentAttempts.status, "success"),
+    );
     await tx
       .insert(paymentEvents)
       .values({

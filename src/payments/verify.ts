@@ -1,8 +1,8 @@
 import { AppError } from "../http/errors";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { recordSecurityEvent } from "./audit";
 import type { PaymentRequest } from "./context";
 import { orderByPaytmId, type PaymentOrderRow, type Purpose } from "./orders";
-import { paymentOrderStub } from "./payment-order";
 import type { VerifiedPaymentData } from "./schemas";
 
 /**

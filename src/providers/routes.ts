@@ -20,7 +20,7 @@ import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { ProviderProfileData } from "./schemas";
 import { providerProfile } from "./service";
 

@@ -1,9 +1,9 @@
 import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
-import { verifySocketToken } from "../auth/jwt";
 import { createDb, type HttpDb } from "../db/client";
 import { type Role, refreshTokens, sessions, users } from "../db/schema";
 import { loadConfig } from "../env";
 import { AppError } from "../http/errors";
+import { TokenError, verifySocketToken } from "../lib/jwt";
 
 export type SocketIdentity = {
   userId: string;
@@ -29,7 +29,9 @@ export const isUuid = (v: unknown): v is string => typeof v === "string" && UUID
  */
 export async function identifySocket(env: Env, token: string): Promise<SocketIdentity> {
   const config = loadConfig(env);
-  const claims = await verifySocketToken(config.JWT_SECRET, token);
+  const claims = await verifySocketToken(config.JWT_SECRET, token).catch((err: unknown) => {
+    throw err instanceof TokenError ? new AppError(err.code, err.message) : err;
+  });
   const db = createDb(config);
   try {
     const role = await liveSessionRole(db.http, claims.sub, claims.sid, claims.expired);

@@ -1,5 +1,3 @@
-import type { RealtimeEvent } from "../notifications/outbox";
-
 /**
  * Real-time policy (README "Real-time policy"): what a socket may receive.
  *
@@ -42,6 +40,18 @@ export function notificationTrigger(p: { id?: unknown; type?: unknown; createdAt
     notification: { id, title: "New notification", message: "You have a new notification.", created_at: createdAt, is_read: false },
   };
 }
+
+/**
+ * A live event for one user's sockets, as the outbox stores it (src/outbox/outbox.ts `emit`, `notify`)
+ * and the user's hub fans it out. `any` events are content-free triggers that unauthenticated sockets
+ * may get; `authenticated` ones (personal data, amounts, call:*) go only to sockets that proved identity.
+ */
+export type RealtimeEvent = {
+  userId: string;
+  event: string;
+  payload?: Record<string, unknown>;
+  audience?: "any" | "authenticated";
+};
 
 export type Delivery = { event: string; payload?: unknown };
 

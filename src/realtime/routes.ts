@@ -2,8 +2,9 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
+import { routeLimits } from "../http/route-limits";
 import { clientIp } from "../lib/client-ip";
-import { ENGINE_ERRORS, engineError } from "./protocol";
+import { ENGINE_ERRORS, engineError, MAX_PAYLOAD } from "./protocol";
 
 /**
  * /socket.io/: the Engine.IO/Socket.IO gateway front door. Stateless: it checks the protocol
@@ -35,9 +36,12 @@ socketRoutes.get(
   },
 );
 
+/** Long-poll POSTs up to the maxPayload the handshake advertises. */
+const packets = routeLimits({ body: { maxBytes: MAX_PAYLOAD, what: "socket.io packets" } });
+
 // The client asks for `/socket.io/` (trailing slash); `/socket.io` is accepted too.
-socketRoutes.all("/", gateway, (c) => gate(c));
-socketRoutes.all("/*", gateway, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? gate(c) : c.notFound()));
+socketRoutes.all("/", gateway, packets, (c) => gate(c));
+socketRoutes.all("/*", gateway, packets, (c) => (/^\/socket\.io\/?$/.test(c.req.path) ? gate(c) : c.notFound()));
 
 /** SOCKET_LIMITER's period (wrangler.toml). */
 const HANDSHAKE_RETRY_AFTER_SECONDS = 10;

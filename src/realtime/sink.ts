@@ -1,9 +1,12 @@
-import { type RealtimeEvent, type SessionsRevoked, setRealtimeSink, setRevocationSink } from "../notifications/outbox";
+import type { RealtimeEvent } from "./policy";
+
+/** Sessions of one user that were revoked: their sockets must close (written by src/sessions/tokens.ts `revokeSessions`). */
+export type SessionsRevoked = { userId: string; sessionIds: string[] };
 
 /**
- * The outbox's realtime sinks: events are grouped per user and handed to that user's hub, which
- * applies the real-time policy per socket; revoked sessions go to their user's hub, which closes
- * the sockets they opened. Registered at module load (imported by src/jobs/register.ts).
+ * The outbox's realtime sinks (src/outbox/outbox.ts `OutboxSinks`): events are grouped per user and
+ * handed to that user's hub, which applies the real-time policy per socket; revoked sessions go to
+ * their user's hub, which closes the sockets they opened.
  */
 export async function deliverToUsers(env: Env, events: RealtimeEvent[]): Promise<void> {
   const byUser = new Map<string, RealtimeEvent[]>();
@@ -28,5 +31,5 @@ export async function closeRevokedSockets(env: Env, revoked: SessionsRevoked[]):
 
 const hub = (env: Env, userId: string) => env.USER_HUB.get(env.USER_HUB.idFromName(userId));
 
-setRealtimeSink(deliverToUsers);
-setRevocationSink(closeRevokedSockets);
+/** What the outbox's dispatcher is given to reach sockets. */
+export const realtimeGateway = { deliver: deliverToUsers, closeSessions: closeRevokedSockets };

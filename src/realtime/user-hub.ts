@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { migrateStorage, type StorageMigration } from "../lib/do-storage";
 import { createLogger } from "../lib/log";
-import type { RealtimeEvent } from "../notifications/outbox";
+import type { RealtimeEvent } from "./policy";
 import { deliveryFor } from "./policy";
 
 const log = createLogger("info", { component: "user-hub" });
@@ -87,7 +87,7 @@ export class UserHub extends DurableObject<Env> {
   }
 
   /**
-   * The auth sessions were revoked (src/auth/tokens.ts `revokeSessions`, through the outbox): their
+   * The auth sessions were revoked (src/sessions/tokens.ts `revokeSessions`, through the outbox): their
    * sockets are closed, and remembered so a CONNECT that passed its check just before cannot register.
    */
   async closeSessions(sessionIds: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 import { createDb } from "../db/client";
 import { loadConfig } from "../env";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { createLogger } from "../lib/log";
-import { dispatchAfterCommit } from "../notifications/outbox";
-import { paymentOrderStub } from "../payments/payment-order";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import { enqueue } from "./operations";
 import { RefundMessage } from "./schemas";
 import {

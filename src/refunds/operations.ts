@@ -1,9 +1,9 @@
 import { eq, sql } from "drizzle-orm";
-import { createDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
 import { refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
 import { createLogger } from "../lib/log";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
 import type { RefundStatusResult } from "../paytm/client";
 import { paytmClientFor } from "../paytm/from-config";
 import {

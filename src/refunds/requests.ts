@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { HttpDb } from "../db/client";
 import { paymentOrders } from "../db/schema";
 import { AppError } from "../http/errors";
-import { paymentOrderStub } from "../payments/payment-order";
+import { paymentOrderStub } from "../lib/durable-objects";
 import { rupeesToPaise } from "../paytm/amount";
 import type { RefundLedgerData, RefundView } from "./schemas";
 import { ledgerOf, orderRefunds, type RequestOutcome, refundById, toView } from "./service";

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { paymentPurpose, paymentStatus, refundStatus } from "../db/schema";
-import { text } from "../http/fields";
-import { Pagination, paytmOrderIdSchema as paytmOrderId } from "../payments/schemas";
+import { Pagination, paytmOrderId, text } from "../http/fields";
 
 /** Reasons are free text for admins; the apps send a short slug (e.g. "service_cancelled"). */
 const reason = text().trim().min(3).max(200);
@@ -81,3 +80,18 @@ export const AdminRefundsData = z.object({
   pagination: Pagination,
 });
 export type AdminRefundsData = z.infer<typeof AdminRefundsData>;
+
+/**
+ * What Paytm's webhooks are answered (Paytm reads only the status code): received, and whether it was
+ * a repeat. A refund notice (./webhook.ts) also says where the refund now stands, or
+ * `applied: false` when it named no refund of ours (another merchant, an unknown refId, another amount).
+ * Defined here, not in payments/, because both answer it and refunds does not import payments
+ * (payments/notices.ts hands refund notices to ./webhook.ts).
+ */
+export const PaytmWebhookData = z.object({
+  received: z.literal(true),
+  duplicate: z.boolean().optional(),
+  applied: z.literal(false).optional(),
+  refundStatus: z.enum(refundStatus.enumValues).optional(),
+});
+export type PaytmWebhookData = z.infer<typeof PaytmWebhookData>;

@@ -4,7 +4,7 @@ import { paymentEvents, paymentOrders, providerServices, type RefundStatus, refu
 import type { ErrorCode } from "../http/errors";
 import { toHex } from "../lib/bytes";
 import { metric } from "../lib/metrics";
-import { type NotifyInput, notifyMany } from "../notifications/outbox";
+import { type NotifyInput, notifyMany } from "../outbox/outbox";
 import { paiseToRupees } from "../paytm/amount";
 import type { AdminRefundsData, RefundLedgerData, RefundView } from "./schemas";
 

@@ -3,9 +3,9 @@ import type { HttpDb } from "../db/client";
 import { paymentEvents, paymentSecurityEvents, refunds } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../http/errors";
-import { paymentOrderStub } from "../payments/payment-order";
-import type { PaytmWebhookData } from "../payments/schemas";
+import { paymentOrderStub } from "../lib/durable-objects";
 import type { RefundNotificationResult } from "../paytm/notification";
+import type { PaytmWebhookData } from "./schemas";
 import { refundByRefId } from "./service";
 
 /**

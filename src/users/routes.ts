@@ -1,12 +1,14 @@
 import { Hono } from "hono";
-import { clientMeta } from "../auth/request";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
+import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
-import { dispatchAfterCommit } from "../notifications/outbox";
+import { dispatchAfterCommit } from "../outbox/outbox";
+import { clientMeta } from "../sessions/request";
+import { PROFILE_UPDATE } from "./limits";
 import {
   AddressData,
   AddressPage,
@@ -45,6 +47,7 @@ usersRoutes.put(
     response: UpdatedProfileData,
     extraTop: ProfilePicTop,
   }),
+  routeLimits(PROFILE_UPDATE),
   requireAuth(),
   body(updateProfileBody),
   async (c) => {
@@ -120,7 +123,7 @@ usersRoutes.delete(
   requireAuth(),
   async (c) => {
     await users.deleteAccount(c.get("db"), principalOf(c).userId, clientMeta(c));
-    dispatchAfterCommit(c.env, c.executionCtx); // the revoked sessions' sockets close (src/auth/tokens.ts)
+    dispatchAfterCommit(c.env, c.executionCtx); // the revoked sessions' sockets close (src/sessions/tokens.ts)
     return ok(c, { deleted: true }, { message: "Account deleted successfully." });
   },
 );

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { email, fullName, profilePicInput } from "../auth/schemas";
 import { type addresses, addressType as addressTypeEnum, userRole, type users } from "../db/schema";
-import { text } from "../http/fields";
+import { email, fullName, profilePicInput, text } from "../http/fields";
 
 /**
  * The user object the apps store and read (docs/api-contract.md §2.4, §3.2): camelCase as upstream's login

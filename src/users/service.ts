@@ -1,11 +1,11 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { revokeSessionsStatement } from "../auth/tokens";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { type AddressType, addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
+import { revokeSessionsStatement } from "../sessions/tokens";
 import { type AddressPage, type AddressRow, addressView, type ProfileData, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (docs/api-contract.md §3.2, §3.3). No HTTP here. */

@@ -2,7 +2,7 @@ import { hashSync } from "bcryptjs";
 import { sql } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/jwt";
+import { signAccessToken } from "../../src/lib/jwt";
 import { api, config, lastOtp, randomIp, randomPhone, seedUser, signupViaApi, TEST_PASSWORD, testDb } from "../harness";
 
 const b64url = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

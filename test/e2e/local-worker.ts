@@ -2,7 +2,7 @@
  * Node-side helpers for the socket end-to-end run and the socket benchmark: the local stack plus a
  * `wrangler dev` of our own on a loopback port running both workers as production does (the edge on
  * the port, forwarding to the core: scripts/wrangler-pair.ts), and direct seeding of a booking's two
- * parties with access tokens signed exactly like src/auth/jwt.ts signs them. Loopback only.
+ * parties with access tokens signed exactly like src/lib/jwt.ts signs them. Loopback only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";

@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../scripts/paytm/sandbox.ts";
 import { api, grantLabourAccess, istSlot, seedListing, seedUser, testDb } from "../harness";
 import {
+  ageLastStatusRead,
   callsFor,
   DAY_MS,
   initiateListing,
@@ -100,7 +101,7 @@ describe("the database drops the connection mid-transaction", () => {
     } finally {
       await cleanup();
     }
-    await sleep(2_100); // past the status-reuse window, so the retry reads Paytm again
+    await ageLastStatusRead(orderId); // past the status-reuse window, so the retry reads Paytm again
     const again = await verify(s, orderId);
     expect(again.status).toBe(200);
     await expectActivatedOnce(s);
@@ -189,7 +190,7 @@ describe("Paytm misbehaves", () => {
       const [order] = await ordersFor({ providerServiceId: s.providerServiceId });
       expect(order!.status).toBe("pending");
       expect((await listingRow(s.providerServiceId)).status).toBe("pending");
-      await sleep(2_100);
+      await ageLastStatusRead(orderId); // the retry reads Paytm again instead of reusing the failed read
       const ok = await verify(s, orderId);
       expect(ok.status).toBe(200);
       await expectActivatedOnce(s);

@@ -13,7 +13,7 @@ import {
   sentReminders,
   sessions,
 } from "../../src/db/schema";
-import { CRON } from "../../src/jobs/cron";
+import { CRON } from "../../src/jobs/schedule";
 import { randomPhone, seedUser } from "../harness";
 import { db, hours, notificationsOf, runCron, seedBooking, seedLabourAccess, seedListing, testInstant } from "./fixtures";
 

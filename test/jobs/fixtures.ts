@@ -16,7 +16,7 @@ import {
   servicesMaster,
 } from "../../src/db/schema";
 import worker from "../../src/index";
-import { cronTasks } from "../../src/jobs/cron";
+import { SCHEDULE } from "../../src/jobs/schedule";
 import { type SeededUser, seedUser, testDb } from "../harness";
 
 export const db = testDb();
@@ -124,7 +124,7 @@ export async function runCron(cron: string, at = new Date()) {
 
 /** One registered task of a trigger, on its own (the others of that trigger are not run). */
 export async function runTask(cron: string, name: string, at = new Date()) {
-  const task = cronTasks[cron]!.find((t) => t.name === name);
+  const task = SCHEDULE[cron]?.find((t) => t.name === name);
   if (!task) throw new Error(`no cron task ${name} on ${cron}`);
   const ctx = createExecutionContext();
   const result = await task.run(env, ctx, at);

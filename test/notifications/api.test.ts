@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, outbox } from "../../src/db/schema";
-import { notify } from "../../src/notifications/outbox";
+import { notify } from "../../src/outbox/outbox";
 import { api, seedUser, testDb } from "../harness";
 
 const db = testDb();

@@ -2,14 +2,8 @@ import { env } from "cloudflare:test";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications, outbox } from "../../src/db/schema";
-import {
-  changeWithOutbox,
-  dispatchOutbox,
-  MAX_DISPATCH_ATTEMPTS,
-  notify,
-  notifyMany,
-  notifyStatement,
-} from "../../src/notifications/outbox";
+import { changeWithOutbox, dispatchOutbox, MAX_DISPATCH_ATTEMPTS, notify, notifyMany, notifyStatement } from "../../src/outbox/outbox";
+import { realtimeGateway } from "../../src/realtime/sink";
 import { seedUser, testDb } from "../harness";
 
 const db = testDb();
@@ -131,7 +125,7 @@ describe("transactional outbox", () => {
         throw new Error("business rule failed");
       }),
     ).rejects.toThrow("business rule failed");
-    await dispatchOutbox(env, db, 1000);
+    await dispatchOutbox(env, db, realtimeGateway, 1000);
     expect(await outboxOf(u.id)).toHaveLength(0);
     expect(await db.http.select().from(notifications).where(eq(notifications.userId, u.id))).toHaveLength(0);
   });
@@ -144,7 +138,7 @@ describe("transactional outbox", () => {
     );
     expect(written).toHaveLength(150);
     // Fails as a whole if the 150 pushes go to the queue in one sendBatch.
-    await dispatchOutbox(env, db, 1000);
+    await dispatchOutbox(env, db, realtimeGateway, 1000);
     const rows = await outboxOf(u.id);
     expect(rows).toHaveLength(300);
     expect(rows.filter((r) => r.dispatchedAt === null)).toHaveLength(0);
@@ -163,7 +157,7 @@ describe("transactional outbox", () => {
       .returning({ id: outbox.id });
     await notify(db.http, { userId: u.id, title: "after", message: "m", type: "system" });
     try {
-      await dispatchOutbox(env, db, 1000);
+      await dispatchOutbox(env, db, realtimeGateway, 1000);
       const rows = await outboxOf(u.id);
       const bad = rows.find((r) => r.id === poison!.id)!;
       expect(bad.dispatchedAt).toBeNull();
@@ -172,7 +166,7 @@ describe("transactional outbox", () => {
       expect(rows.filter((r) => r.id !== poison!.id && r.dispatchedAt === null)).toHaveLength(0);
       // After MAX_DISPATCH_ATTEMPTS it is left for an operator instead of being retried forever.
       await db.http.update(outbox).set({ attempts: MAX_DISPATCH_ATTEMPTS }).where(eq(outbox.id, poison!.id));
-      await dispatchOutbox(env, db, 1000);
+      await dispatchOutbox(env, db, realtimeGateway, 1000);
       const [after] = await db.http.select().from(outbox).where(eq(outbox.id, poison!.id));
       expect(after!.attempts).toBe(MAX_DISPATCH_ATTEMPTS);
     } finally {

@@ -3,8 +3,9 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { notificationSettings, notifications, pushDeliveries, pushTokens, securityEvents } from "../../src/db/schema";
 import worker from "../../src/index";
-import { CRON } from "../../src/jobs/cron";
-import { dispatchOutbox, notify } from "../../src/notifications/outbox";
+import { CRON } from "../../src/jobs/schedule";
+import { dispatchOutbox, notify } from "../../src/outbox/outbox";
+import { realtimeGateway } from "../../src/realtime/sink";
 import { seedUser } from "../harness";
 import { db, runTask, seedPushToken } from "../jobs/fixtures";
 
@@ -245,7 +246,7 @@ describe("outbox → queue → Expo, end to end", () => {
         throw new Error("rolled back");
       })
       .catch(() => undefined);
-    await dispatchOutbox(env, db, 1000);
+    await dispatchOutbox(env, db, realtimeGateway, 1000);
 
     // The real notifications queue runs the consumer (max_batch_timeout 1 s).
     await vi.waitFor(async () => expect(await deliveredTo([ok.token])).toHaveLength(1), { timeout: 10_000, interval: 250 });

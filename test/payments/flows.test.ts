@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { api, seedUser } from "../harness";
 import {
+  ageLastStatusRead,
   callsFor,
   DAY_MS,
   initiateListing,
@@ -148,7 +149,7 @@ describe("payments: the apps' stories against the Paytm sandbox", () => {
     expect(v.body.errorCode).toBe("PAYMENT_PENDING");
     const { sandbox } = await import("./support");
     await sandbox("POST", `/__sandbox/orders/${init.body.orderId}/complete`, { outcome: "success" });
-    await new Promise((r) => setTimeout(r, 2_100)); // past the verify read-reuse window
+    await ageLastStatusRead(init.body.orderId); // past the verify read-reuse window
     const v2 = await api("POST", "/api/payments/verify-labour-payment", { token: u.token, body: { orderId: init.body.orderId } });
     expect(v2.status).toBe(200);
   });

@@ -7,7 +7,7 @@
  */
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/jwt";
+import { signAccessToken } from "../../src/lib/jwt";
 import { type ApiResponse, api, config, type SeededUser, seedUser, testDb } from "../harness";
 import {
   callsFor,

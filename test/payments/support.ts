@@ -4,7 +4,7 @@
  * webhooks by orderId; nothing here resets the sandbox or takes other tests' webhooks.
  */
 
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { createRequire } from "node:module";
 import { sql } from "drizzle-orm";
 import type { FaultSpec } from "../../scripts/paytm/sandbox.ts";
@@ -108,6 +108,21 @@ export async function securityEvents(paytmOrderId: string) {
 
 export function orderStub(paytmOrderId: string): DurableObjectStub<PaymentOrder> {
   return env.PAYMENT_ORDER.get(env.PAYMENT_ORDER.idFromName(paytmOrderId));
+}
+
+/**
+ * Time passes for the order's Durable Object: its last Paytm status answer is made older than the
+ * window in which a verify reuses it (STATUS_REUSE_MS in src/payments/payment-order.ts), so the next
+ * verify asks Paytm again, without the test sleeping through the window.
+ */
+export async function ageLastStatusRead(paytmOrderId: string): Promise<void> {
+  const aged = await runInDurableObject(
+    orderStub(paytmOrderId),
+    (_order, state) =>
+      state.storage.sql.exec("UPDATE state SET last_status_at = last_status_at - 600000 WHERE id = 1 AND last_status_at IS NOT NULL")
+        .rowsWritten,
+  );
+  if (aged !== 1) throw new Error(`order ${paytmOrderId} has no status answer to age`);
 }
 
 export const DAY_MS = 86_400_000;

@@ -2,8 +2,8 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildEdgeApp } from "../../src/edge/app";
 import { ConfigError, loadConfig, loadEdgeConfig } from "../../src/env";
+import { PAYMENT_ORDER_LOCATION, paymentOrderStub } from "../../src/lib/durable-objects";
 import { EDGE_FRESH_MS } from "../../src/listings/cache";
-import { PAYMENT_ORDER_LOCATION, paymentOrderStub } from "../../src/payments/payment-order";
 import edgeToml from "../../wrangler.edge.toml?raw";
 import coreToml from "../../wrangler.toml?raw";
 import { api, randomIp, randomPhone, seedUser } from "../harness";

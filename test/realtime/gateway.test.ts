@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { dispatchOutbox, emit, notify } from "../../src/notifications/outbox";
-import "../../src/realtime/sink";
+import { dispatchOutbox, emit, notify } from "../../src/outbox/outbox";
+import { realtimeGateway } from "../../src/realtime/sink";
 import { seedUser, testDb } from "../harness";
 import { settle, TestSocket } from "./socket-client";
 
@@ -23,7 +23,7 @@ async function emitThroughOutbox(write: (db: ReturnType<typeof testDb>) => Promi
   const db = testDb();
   try {
     await write(db);
-    await dispatchOutbox(env, db);
+    await dispatchOutbox(env, db, realtimeGateway);
   } finally {
     await db.close();
   }

@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { dispatchOutbox, emit } from "../../src/notifications/outbox";
-import "../../src/realtime/sink";
+import { dispatchOutbox, emit } from "../../src/outbox/outbox";
+import { realtimeGateway } from "../../src/realtime/sink";
 import { randomIp, seedUser, testDb } from "../harness";
 import { seedBooking } from "./fixtures";
 import { settle, TestSocket } from "./socket-client";
@@ -70,7 +70,7 @@ describe("the per-user socket cap", () => {
     const db = testDb();
     try {
       await emit(db.http, { userId: me.id, event: "booking_updated" });
-      await dispatchOutbox(env, db);
+      await dispatchOutbox(env, db, realtimeGateway);
     } finally {
       await db.close();
     }

@@ -7,11 +7,11 @@
 import { env } from "cloudflare:test";
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { signAccessToken } from "../../src/auth/jwt";
-import { revokeSessions } from "../../src/auth/tokens";
 import { outbox } from "../../src/db/schema";
-import { dispatchOutbox } from "../../src/notifications/outbox";
-import "../../src/realtime/sink";
+import { signAccessToken } from "../../src/lib/jwt";
+import { dispatchOutbox } from "../../src/outbox/outbox";
+import { realtimeGateway } from "../../src/realtime/sink";
+import { revokeSessions } from "../../src/sessions/tokens";
 import { api, config, lastOtp, type SignedUpUser, seedUser, signupViaApi, testDb } from "../harness";
 import { seedBooking } from "./fixtures";
 import { settle, TestSocket } from "./socket-client";
@@ -160,7 +160,7 @@ describe("the revocation mechanism", () => {
         .where(and(eq(outbox.topic, "realtime.sessions_revoked"), sql`${outbox.payload}->>'userId' = ${u.id}`));
       expect(rows.map((r) => r.payload)).toEqual([{ userId: u.id, sessionIds: [sessionIdOf(u.accessToken)] }]);
       // Nobody dispatched after commit (a crashed request): the sweep delivers it.
-      await dispatchOutbox(env, db);
+      await dispatchOutbox(env, db, realtimeGateway);
     } finally {
       await db.close();
     }

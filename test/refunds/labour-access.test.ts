@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { api, istSlot, type SeededUser, seedListing, seedUser, testDb } from "../harness";
 import { DAY_MS, payAtPaytm } from "../payments/support";
-import { paidOrder, postRefundWebhook, refundWebhook, requestRefund, waitForStatus } from "./support";
+import { paidOrder, postRefundWebhook, refundWebhook, requestRefund, settleAtPaytm, waitForStatus } from "./support";
 
 const db = () => testDb().http;
 
@@ -28,6 +28,7 @@ async function refundInFull(paytmOrderId: string): Promise<void> {
   const res = await requestRefund(admin.token, { orderId: paytmOrderId, reason: "customer asked for this week back" });
   expect(res.status).toBe(201);
   await waitForStatus(res.body.data.id, "processing");
+  await settleAtPaytm(res.body.data.refId);
   const hook = await refundWebhook(res.body.data.refId);
   expect((await postRefundWebhook(hook)).status).toBe(200);
   await waitForStatus(res.body.data.id, "completed");

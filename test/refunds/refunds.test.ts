@@ -23,6 +23,7 @@ import {
   refundWebhook,
   requestRefund,
   sandbox,
+  settleAtPaytm,
   unpaidOrder,
   waitForStatus,
 } from "./support";
@@ -54,6 +55,7 @@ describe("refund story: customer pays, admin refunds, Paytm completes", () => {
     expect(processing.paytm_refund_id).toBeTruthy();
     expect(await orderLedger(order.id)).toMatchObject({ refunded_amount_paise: 0, refunds_open_paise: 9900, status: "paid" });
 
+    await settleAtPaytm(refId);
     const hook = await refundWebhook(refId);
     const w = await postRefundWebhook(hook);
     expect(w.status).toBe(200);
@@ -111,8 +113,8 @@ describe("refund story: customer pays, admin refunds, Paytm completes", () => {
     expect(a.status).toBe(201);
     expect(a.body.data.amountPaise).toBe(5050);
     await waitForStatus(a.body.data.id, "processing");
-    // Paytm settles after ~1 s in the sandbox; the poll reads it.
-    await new Promise((r) => setTimeout(r, 1_100));
+    // Paytm settles it (the sandbox would on its own after ~1 s) and sends no webhook; the poll reads it.
+    await settleAtPaytm(a.body.data.refId);
     const polled = await pollNow(a.body.data.id);
     expect(polled.polled).toBe(1);
     expect((await refundRow(a.body.data.id)).status).toBe("completed");
@@ -161,6 +163,7 @@ describe("revocation and automatic refunds", () => {
     // Still live while the money is on its way back.
     const { rows: before } = await db().execute<{ status: string }>(sql`select status from provider_services where id = ${listingId}`);
     expect(before[0]!.status).toBe("active");
+    await settleAtPaytm(res.body.data.refId);
     await postRefundWebhook(await refundWebhook(res.body.data.refId));
     expect((await refundRow(res.body.data.id)).status).toBe("completed");
     const { rows } = await db().execute<{ status: string; live: boolean }>(
@@ -363,7 +366,7 @@ describe("refund concurrency and at-least-once delivery", () => {
     const again = await deliver("refunds", [{ refundId }, { refundId }], 2);
     expect(again.explicitAcks).toHaveLength(2);
     expect(again.retryMessages).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await settleAtPaytm(res.body.data.refId);
     await pollNow(refundId);
     const done = await refundRow(refundId);
     expect(done.status).toBe("completed");
@@ -401,7 +404,7 @@ describe("refund concurrency and at-least-once delivery", () => {
     const redelivered = await deliver("refunds", [{ refundId }], 2);
     expect(redelivered.explicitAcks).toHaveLength(1);
     expect((await refundRow(refundId)).status).toBe("processing");
-    await new Promise((r) => setTimeout(r, 1_100));
+    await settleAtPaytm(refId);
     await pollNow(refundId);
     expect((await refundRow(refundId)).status).toBe("completed");
     expect(await paytmCalls(refId)).toMatchObject({ refundApply: 1 });
@@ -435,6 +438,7 @@ describe("refund concurrency and at-least-once delivery", () => {
     const r = await refundRow(refundId);
     expect(r.status).toBe("processing");
     expect(r.ref_id).toBe(refId);
+    await settleAtPaytm(refId);
     const hook = await refundWebhook(refId);
     expect((await postRefundWebhook(hook)).status).toBe(200);
     expect((await refundRow(refundId)).status).toBe("completed");

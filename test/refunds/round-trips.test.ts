@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, api, seedUser, testDb } from "../harness";
 import { orderStub } from "../payments/support";
-import { paidOrder, postRefundWebhook, refundRows, refundWebhook, requestRefund, waitForStatus } from "./support";
+import { paidOrder, postRefundWebhook, refundRows, refundWebhook, requestRefund, settleAtPaytm, waitForStatus } from "./support";
 
 const roundTrips = (r: ApiResponse) => Number(r.headers.get("x-db-round-trips"));
 const objectRoundTrips = async (orderId: string, op: string) => (await orderStub(orderId).inspect()).dbRoundTrips[op];
@@ -50,6 +50,7 @@ describe("refunds: database round trips per call", () => {
     expect(roundTrips(all)).toBe(1);
 
     await waitForStatus(refundId, "processing");
+    await settleAtPaytm(res.body.data.refId);
     const hook = await refundWebhook(res.body.data.refId);
     const w = await postRefundWebhook(hook);
     expect(w.body.data).toMatchObject({ refundStatus: "completed", duplicate: false });

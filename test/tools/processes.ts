@@ -75,3 +75,34 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * `n` distinct ports nothing listens on right now, below the kernel's ephemeral range: a port is only
+ * checked here and bound later (by a stack that takes seconds to start), and in between the kernel
+ * hands ephemeral ports to every outgoing connection and every listen on port 0 on the machine.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: keep the usual start of the range
+  }
+  const from = 10_000;
+  const to = Math.max(from + 1000, low) - 1;
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < n; tries++) {
+    if (tries > 50 * n) throw new Error(`no ${n} free ports between ${from} and ${to}`);
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  return [...ports];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}

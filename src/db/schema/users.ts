@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, pgEnum, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { ROLES } from "../../lib/roles";
 import { createdAt, id, timestamptz, updatedAt } from "./columns";
 
-export const userRole = pgEnum("user_role", ["user", "provider", "admin"]);
+export const userRole = pgEnum("user_role", ROLES);
 /** The account roles: a customer (`user`), a service provider, or an admin. */
 export type Role = (typeof userRole.enumValues)[number];
 /** The roles one can sign up as; admin accounts are never created through signup. */

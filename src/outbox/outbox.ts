@@ -3,7 +3,10 @@ import { createDb, type HttpDb, type TxDb } from "../db/client";
 import { notifications, outbox } from "../db/schema";
 import { loadConfig } from "../env";
 import { createLogger } from "../lib/log";
-import { notificationTrigger } from "../realtime/policy";
+import { notificationTrigger, type RealtimeEvent } from "../realtime/policy";
+import { realtimeGateway, type SessionsRevoked } from "../realtime/sink";
+
+export type { RealtimeEvent, SessionsRevoked };
 
 const log = createLogger("info", { component: "outbox" });
 
@@ -20,13 +23,6 @@ const log = createLogger("info", { component: "outbox" });
  * `authenticated` events (personal data, amounts, call:*) go only to sockets that proved identity.
  */
 export type Executor = TxDb | HttpDb;
-
-export type RealtimeEvent = {
-  userId: string;
-  event: string;
-  payload?: Record<string, unknown>;
-  audience?: "any" | "authenticated";
-};
 
 export type NotifyInput = {
   userId: string;
@@ -54,13 +50,10 @@ export type PushMessage = {
 };
 
 /**
- * `sessionsRevoked` rows are written by src/auth/tokens.ts `revokeSessions` in the revoking statement
+ * `sessionsRevoked` rows are written by src/sessions/tokens.ts `revokeSessions` in the revoking statement
  * itself; their payload is `SessionsRevoked`.
  */
 export const OUTBOX_TOPICS = { push: "push.send", realtime: "realtime.emit", sessionsRevoked: "realtime.sessions_revoked" } as const;
-
-/** Sessions of one user that were revoked: their sockets must close. */
-export type SessionsRevoked = { userId: string; sessionIds: string[] };
 
 /** Cloudflare Queues: at most 100 messages and 256 KB per sendBatch (miniflare enforces 100 / 288 KB). */
 const QUEUE_BATCH_COUNT = 100;
@@ -289,18 +282,17 @@ export function emitStatement(db: HttpDb, events: RealtimeEvent[], opts: { when?
      where ${opts.when ?? sql`true`}`);
 }
 
-/** Delivers realtime events to a user's live sockets. Set by the realtime gateway (src/realtime). */
-export type RealtimeSink = (env: Env, events: RealtimeEvent[]) => Promise<void>;
-let realtimeSink: RealtimeSink = async () => {};
-/** Closes the sockets of revoked sessions. Set by the realtime gateway too; throws if it could not. */
-export type RevocationSink = (env: Env, revoked: SessionsRevoked[]) => Promise<void>;
-let revocationSink: RevocationSink = async () => {};
-export function setRealtimeSink(sink: RealtimeSink): void {
-  realtimeSink = sink;
-}
-export function setRevocationSink(sink: RevocationSink): void {
-  revocationSink = sink;
-}
+/**
+ * Where dispatched rows that are not pushes go: live events to users' sockets, revoked sessions to
+ * the sockets they opened. In the worker that is the realtime gateway (src/realtime/sink.ts
+ * `realtimeGateway`); a test may pass its own.
+ */
+export type OutboxSinks = {
+  /** Best effort: a socket that misses an event refetches on its next screen load. */
+  deliver(env: Env, events: RealtimeEvent[]): Promise<void>;
+  /** Throws when it could not close them, so the rows stay for the sweep. */
+  closeSessions(env: Env, revoked: SessionsRevoked[]): Promise<void>;
+};
 
 type OutboxRow = typeof outbox.$inferSelect;
 
@@ -344,7 +336,7 @@ async function enqueuePushes(env: Env, rows: OutboxRow[]): Promise<Map<number, s
 
 /**
  * Forwards undispatched outbox rows (oldest first, at most `limit`): pushes go to NOTIFY_QUEUE,
- * realtime events to the gateway. Rows are claimed with SKIP LOCKED so concurrent dispatchers
+ * realtime events and revoked sessions to `sinks`. Rows are claimed with SKIP LOCKED so concurrent dispatchers
  * (several requests' waitUntil plus the cron sweep) never send the same row twice in one pass.
  * A row that cannot be enqueued keeps `dispatched_at` null, counts an attempt and records
  * `last_error`; after MAX_DISPATCH_ATTEMPTS it is left for an operator.
@@ -352,6 +344,7 @@ async function enqueuePushes(env: Env, rows: OutboxRow[]): Promise<Map<number, s
 export async function dispatchOutbox(
   env: Env,
   db: { transaction: <T>(fn: (tx: TxDb) => Promise<T>) => Promise<T> },
+  sinks: OutboxSinks,
   limit = 200,
 ): Promise<number> {
   return db.transaction(async (tx) => {
@@ -373,12 +366,12 @@ export async function dispatchOutbox(
     }
     if (live.length) {
       // Live events are best effort: a socket that misses one refetches on its next screen load.
-      await realtimeSink(env, live).catch(() => undefined);
+      await sinks.deliver(env, live).catch(() => undefined);
     }
     if (revocations.length) {
       // Not best effort: a socket left open would keep a revoked session's calls. Retried by the sweep.
       try {
-        await revocationSink(
+        await sinks.closeSessions(
           env,
           revocations.map((r) => r.payload as unknown as SessionsRevoked),
         );
@@ -405,17 +398,32 @@ export async function dispatchOutbox(
   });
 }
 
+/** Drains the outbox: at most 10 passes of 200 rows per call (the cron sweep, and cron tasks that notified). */
+export async function sweepOutbox(
+  env: Env,
+  db: { transaction: <T>(fn: (tx: TxDb) => Promise<T>) => Promise<T> },
+  sinks: OutboxSinks,
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < 10; i++) {
+    const n = await dispatchOutbox(env, db, sinks);
+    total += n;
+    if (n === 0) break;
+  }
+  return total;
+}
+
 /**
  * Call after a transaction that wrote outbox rows has committed: dispatches them in the background
- * on a database handle of its own (the request's handle closes when the response is sent).
- * Whatever this misses, the two-minute cron sweep picks up.
+ * on a database handle of its own (the request's handle closes when the response is sent), to the
+ * push queue and the realtime gateway. Whatever this misses, the two-minute cron sweep picks up.
  */
 export function dispatchAfterCommit(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): void {
   ctx.waitUntil(
     (async () => {
       const db = createDb(loadConfig(env));
       try {
-        await dispatchOutbox(env, db);
+        await dispatchOutbox(env, db, realtimeGateway);
       } catch (err) {
         log.warn("outbox dispatch failed; cron will retry", { error: err instanceof Error ? err.message : String(err) });
       } finally {

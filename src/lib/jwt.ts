@@ -1,10 +1,12 @@
 import { compactVerify, errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { Role } from "../db/schema";
-import { AppError } from "../http/errors";
+import { ROLES, type Role } from "./roles";
 
 /**
  * Access tokens: HS256 JWTs, 15 minutes, with jti, role, session id and an explicit `typ` so a
  * refresh token (opaque, never a JWT) or any other token can never pass as an access token.
+ * Both workers verify them (the edge to key its rate limit, the core to authenticate), so this file
+ * loads nothing but jose and the role list; a refused token is a TokenError, which src/http/auth.ts
+ * answers as 401.
  */
 export const ACCESS_TTL_SECONDS = 15 * 60;
 const ISSUER = "buildxpert";
@@ -19,6 +21,16 @@ const keyOf = (secret: string) => {
   return k;
 };
 
+/** Why a token was refused; the codes are the API's (src/http/errors.ts). */
+export class TokenError extends Error {
+  readonly code: "INVALID_TOKEN" | "TOKEN_EXPIRED";
+  constructor(code: TokenError["code"]) {
+    super(code === "TOKEN_EXPIRED" ? "Token expired" : "Invalid token");
+    this.name = "TokenError";
+    this.code = code;
+  }
+}
+
 export type AccessClaims = { sub: string; role: Role; sid: string; jti: string; exp: number };
 
 export async function signAccessToken(
@@ -27,7 +39,7 @@ export async function signAccessToken(
   now = Date.now(),
 ) {
   // HS256 is deterministic: the same claims and iat give the same token, which is how a refresh
-  // inside the reuse grace window hands back the very access token it minted (tokens.ts).
+  // inside the reuse grace window hands back the very access token it minted (src/sessions/tokens.ts).
   const jti = claims.jti ?? crypto.randomUUID();
   const iat = Math.floor(now / 1000);
   const exp = iat + ACCESS_TTL_SECONDS;
@@ -53,9 +65,9 @@ export async function verifyAccessToken(secret: string, token: string): Promise<
     });
     return accessClaims(payload as Record<string, unknown>);
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    if (err instanceof joseErrors.JWTExpired) throw new AppError("TOKEN_EXPIRED", "Token expired");
-    throw new AppError("INVALID_TOKEN", "Invalid token");
+    if (err instanceof TokenError) throw err;
+    if (err instanceof joseErrors.JWTExpired) throw new TokenError("TOKEN_EXPIRED");
+    throw new TokenError("INVALID_TOKEN");
   }
 }
 
@@ -72,22 +84,23 @@ export async function verifySocketToken(secret: string, token: string, now = Dat
     const p = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
     const nowSeconds = now / 1000;
     if (p.iss !== ISSUER || typeof p.iat !== "number" || p.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
-      throw new AppError("INVALID_TOKEN", "Invalid token");
+      throw new TokenError("INVALID_TOKEN");
     }
     const claims = accessClaims(p);
     const expired = claims.exp < nowSeconds - CLOCK_TOLERANCE_SECONDS || nowSeconds - p.iat > ACCESS_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
     return { ...claims, expired };
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError("INVALID_TOKEN", "Invalid token");
+    if (err instanceof TokenError) throw err;
+    throw new TokenError("INVALID_TOKEN");
   }
 }
 
 function accessClaims(payload: Record<string, unknown>): AccessClaims {
   const { sub, role, sid, jti, exp, typ } = payload;
   if (typ !== "access" || typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string" || typeof exp !== "number") {
-    throw new AppError("INVALID_TOKEN", "Invalid token");
+    throw new TokenError("INVALID_TOKEN");
   }
-  if (role !== "user" && role !== "provider" && role !== "admin") throw new AppError("INVALID_TOKEN", "Invalid token");
-  return { sub, role, sid, jti, exp };
+  const known = ROLES.find((r) => r === role);
+  if (!known) throw new TokenError("INVALID_TOKEN");
+  return { sub, role: known, sid, jti, exp };
 }

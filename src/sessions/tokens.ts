@@ -3,10 +3,11 @@ import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { type Role, refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
-import { constantTimeEqualStrings, sha256Hex, toBase64Url, toHex } from "../lib/bytes";
-import { OUTBOX_TOPICS } from "../notifications/outbox";
-import { signAccessToken } from "./jwt";
-import type { TokenPair as TokenPairSchema } from "./responses";
+import { constantTimeEqualStrings, sha256Hex, toBase64Url } from "../lib/bytes";
+import { hmacSha256 } from "../lib/hmac";
+import { signAccessToken } from "../lib/jwt";
+import { OUTBOX_TOPICS } from "../outbox/outbox";
+import type { TokenPair as TokenPairSchema } from "./schemas";
 
 /**
  * Refresh tokens and sessions.
@@ -25,23 +26,8 @@ import type { TokenPair as TokenPairSchema } from "./responses";
 export const REFRESH_TTL_SECONDS = 30 * 24 * 60 * 60;
 export const REUSE_GRACE_SECONDS = 10;
 
-const keys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let k = keys.get(secret);
-  if (!k) {
-    k = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, k);
-  }
-  return k;
-}
-
-async function hmac(secret: string, message: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(message)));
-}
-export const hmacHex = async (secret: string, message: string) => toHex(await hmac(secret, message));
-
 export async function refreshTokenFor(secret: string, rowId: string): Promise<string> {
-  return `${rowId}.${toBase64Url(await hmac(secret, `refresh|${rowId}`))}`;
+  return `${rowId}.${toBase64Url(await hmacSha256(secret, `refresh|${rowId}`))}`;
 }
 
 const TOKEN_SHAPE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
