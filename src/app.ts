@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { metricsRoutes } from "./admin/metrics-routes";
 import { monitoringRoutes } from "./admin/monitoring-routes";
 import { adminRoutes } from "./admin/routes";
@@ -9,11 +10,12 @@ import { callsRoutes } from "./calls/routes";
 import { earningsRoutes } from "./earnings/routes";
 import { health } from "./health/routes";
 import type { AppEnv } from "./http/context";
+import { docsPage, SCALAR_PATH, scalarBundle } from "./http/docs";
 import { AppError } from "./http/errors";
 import { describe } from "./http/meta";
 import { requestContext } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
-import { docsPage, openApiDocument } from "./http/openapi";
+import { type OpenApiDocument, openApiDocument } from "./http/openapi";
 import { limitBody } from "./http/route-limits";
 import { handleScheduled } from "./jobs/cron";
 import { publicRoutes } from "./listings/public-routes";
@@ -39,7 +41,7 @@ export function buildApp() {
   app.use("*", requestContext);
   app.use("*", limitBody);
 
-  app.get("/", describe({ summary: "Service banner", access: "public", tags: ["health"] }), (c) => c.redirect("/api/docs"));
+  app.get("/", describe({ summary: "Service banner", tags: ["health"], other: { redirect: "/api/docs" } }), (c) => c.redirect("/api/docs"));
   app.route("/health", health);
   app.route("/media", mediaRoutes);
   app.route("/socket.io", socketRoutes);
@@ -61,7 +63,8 @@ export function buildApp() {
   app.route("/__bench", benchRoutes); // local ceiling and driver-mode reads for `npm run bench` (404 in production)
   // Development only: a cron's tasks on demand (`npm run dev` fires them on schedule, the end-to-end run
   // drives the refund poll). wrangler's own /__scheduled reaches only its first worker, the edge.
-  app.get("/__scheduled", describe({ summary: "Run a cron's tasks (development only)", tags: ["jobs"], access: "public" }), async (c) => {
+  const ranCron = { media: "text/plain", description: "Ran scheduled event" } as const;
+  app.get("/__scheduled", describe({ summary: "Run a cron's tasks (development only)", tags: ["jobs"], other: ranCron }), async (c) => {
     if (c.get("config").ENVIRONMENT !== "development") throw new AppError("ROUTE_NOT_FOUND", "Not found");
     const controller = { cron: c.req.query("cron") ?? "", scheduledTime: Date.now(), noRetry() {} };
     // The runtime's context; Hono's type of it lists fewer members.
@@ -69,12 +72,23 @@ export function buildApp() {
     return c.text("Ran scheduled event");
   });
 
-  app.get("/api/openapi.json", describe({ summary: "OpenAPI 3.1 document", tags: ["docs"], access: "public" }), (c) =>
-    c.json(openApiDocument(app, { title: "BuildXpert", version: "1.0.0", serverUrl: c.get("config").PUBLIC_BASE_URL })),
+  // The document depends only on the route table: built once per isolate.
+  let doc: Promise<OpenApiDocument> | undefined;
+  const document = (serverUrl?: string) => {
+    doc ??= openApiDocument(app, { title: "BuildXpert", version: "1.0.0", serverUrl });
+    return doc;
+  };
+  const openApi = { json: z.looseObject({ openapi: z.literal("3.1.0") }), description: "OpenAPI 3.1 document" };
+  app.get("/api/openapi.json", describe({ summary: "OpenAPI 3.1 document", tags: ["docs"], other: openApi }), async (c) =>
+    c.json(await document(c.get("config").PUBLIC_BASE_URL)),
   );
-  app.get("/api/docs", describe({ summary: "Readable API documentation", tags: ["docs"], access: "public" }), (c) =>
-    c.html(docsPage(openApiDocument(app, { title: "BuildXpert", version: "1.0.0" }))),
-  );
+  const page = { media: "text/html", description: "API reference (Scalar)" } as const;
+  app.get("/api/docs", describe({ summary: "API reference", tags: ["docs"], other: page }), (c) => c.html(docsPage("/api/openapi.json")));
+  const script = { media: "text/javascript", description: "Scalar's API reference bundle" } as const;
+  app.get(SCALAR_PATH, describe({ summary: "The API reference page's script", tags: ["docs"], other: script }), (c) => {
+    c.header("cache-control", "public, max-age=86400");
+    return c.body(scalarBundle, 200, { "content-type": "text/javascript; charset=utf-8" });
+  });
 
   app.notFound(notFoundHandler);
   app.onError(onError);

@@ -9,6 +9,7 @@ import { createDb, type Db } from "../src/db/client";
 import { type OtpPurpose, type Role, type SignupRole, sessions, users } from "../src/db/schema";
 import { loadConfig } from "../src/env";
 import { signAccessToken } from "../src/lib/jwt";
+import { type Answer, type ContractCheck, contractChecker, contractMessage, type OpenApiDoc } from "./contract-check";
 
 export type { Role };
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
@@ -19,6 +20,33 @@ export const config = () => loadConfig(env);
 /** A database handle for assertions and seeding; close it in afterAll/afterEach or let the test end. */
 export function testDb(): Db {
   return createDb(config());
+}
+
+let contract: Promise<ContractCheck> | undefined;
+
+/**
+ * The app's own OpenAPI document, fetched once per runtime: the test files share its isolate
+ * (isolate: false), and the document depends only on the route table, not on the runtime's database.
+ * A failed fetch is not kept, so the next answer checked tries again.
+ */
+function contractCheck(): Promise<ContractCheck> {
+  contract ??= SELF.fetch("http://127.0.0.1/api/openapi.json")
+    .then(async (r) => contractChecker((await r.json()) as OpenApiDoc))
+    .catch((e: unknown) => {
+      contract = undefined;
+      throw e;
+    });
+  return contract;
+}
+
+/**
+ * Every 2xx JSON answer a test receives through api() is checked against its route's response schema
+ * in /api/openapi.json (test/contract-check.ts); a mismatch fails the test with route, path and the
+ * first difference. Exported so a test can show the check refuses a wrong shape.
+ */
+export async function assertContract(a: Answer): Promise<void> {
+  const mismatch = (await contractCheck())(a);
+  if (mismatch) throw new Error(contractMessage(a, mismatch));
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
@@ -40,6 +68,7 @@ export async function api<T = any>(
   try {
     parsed = JSON.parse(text);
   } catch {}
+  await assertContract({ method, path, status: res.status, contentType: res.headers.get("content-type"), body: parsed });
   return { status: res.status, body: parsed as T, headers: res.headers, text };
 }
 

@@ -18,7 +18,6 @@ metricsRoutes.get(
   describe({
     summary: "Payment success/failure rate, refund backlog, outbox and dead letters (live)",
     tags: ["monitoring"],
-    access: "admin",
     response: MetricsData,
   }),
   requireAuth("admin"),

@@ -21,6 +21,32 @@ const tags = ["monitoring"];
 const admin = requireAuth("admin");
 const isolateStartedAt = Date.now();
 
+const MonitoringStatus = z.object({
+  status: z.enum(["healthy", "degraded", "unhealthy"]),
+  score: z.number().int(),
+  uptime: z.number().int().describe("seconds this isolate has run"),
+  requests: z.object({ total: z.number(), errors: z.number(), errorRate: z.string() }),
+  performance: z.object({ averageResponseTime: z.string(), p95ResponseTime: z.string() }),
+  system: z.object({ memoryUsage: z.string(), databasePoolUsage: z.string() }),
+  database: z.object({ status: z.literal("ok"), responseTime: z.number() }),
+  backlogs: z.object({
+    outboxUndispatched: z.number().int(),
+    outboxStuck: z.number().int(),
+    overduePaymentOrders: z.number().int(),
+    refundsNeedingAttention: z.number().int(),
+    openReports: z.number().int(),
+  }),
+  notes: z.string(),
+  timestamp: z.string(),
+});
+const Alert = z.object({
+  type: z.string(),
+  severity: z.enum(["info", "warning", "critical"]),
+  timestamp: z.string(),
+  data: z.record(z.string(), z.number()),
+});
+const Alerts = z.object({ alerts: z.array(Alert), count: z.number().int() });
+
 type Health = {
   dbMs: number;
   outboxBacklog: number;
@@ -54,7 +80,7 @@ async function measure(db: AppEnv["Variables"]["db"]["http"]): Promise<Health> {
   };
 }
 
-monitoringRoutes.get("/status", describe({ summary: "Service status summary", tags, access: "admin" }), admin, async (c) => {
+monitoringRoutes.get("/status", describe({ summary: "Service status summary", tags, response: MonitoringStatus }), admin, async (c) => {
   const h = await measure(c.get("db").http);
   let score = 100;
   if (h.dbMs > 500) score -= 30;
@@ -85,12 +111,12 @@ monitoringRoutes.get("/status", describe({ summary: "Service status summary", ta
 
 monitoringRoutes.get(
   "/alerts",
-  describe({ summary: "Current alerts (derived from live backlogs)", tags, access: "admin" }),
+  describe({ summary: "Current alerts (derived from live backlogs)", tags, response: Alerts }),
   admin,
   query(z.object({ limit: z.coerce.number().int().min(1).max(100).default(10) })),
   async (c) => {
     const h = await measure(c.get("db").http);
-    const alerts: { type: string; severity: "info" | "warning" | "critical"; timestamp: string; data: Record<string, unknown> }[] = [];
+    const alerts: z.input<typeof Alert>[] = [];
     const at = h.checkedAt;
     if (h.outboxStuck > 0)
       alerts.push({

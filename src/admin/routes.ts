@@ -8,6 +8,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
+import { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, UserAccounts } from "./schemas";
 import { allProviders, allUsers, dashboardStats, listReports, removeAccount, setReportStatus } from "./service";
 
 /** /api/admin: admin screens of the provider app. Every route is admin-only. */
@@ -28,13 +29,13 @@ const ReportsQuery = PageQuery.extend({
 // Required: upstream let a missing status set NULL and the report vanished from every list.
 const ReportStatusBody = z.object({ status: z.enum(reportStatus.enumValues), adminNote: text().max(1000).optional() });
 
-adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, access: "admin" }), admin, async (c) =>
+adminRoutes.get("/stats", describe({ summary: "Dashboard totals and report counts", tags, response: DashboardStats }), admin, async (c) =>
   ok(c, await dashboardStats(c.get("db").http)),
 );
 
 adminRoutes.get(
   "/reports",
-  describe({ summary: "Reports in both directions, newest first", tags, access: "admin" }),
+  describe({ summary: "Reports in both directions, newest first", tags, response: ReportPage }),
   admin,
   query(ReportsQuery),
   async (c) => {
@@ -45,7 +46,7 @@ adminRoutes.get(
 
 adminRoutes.put(
   "/reports/:id/status",
-  describe({ summary: "Moderate a report (open, resolved, closed)", tags, access: "admin" }),
+  describe({ summary: "Moderate a report (open, resolved, closed)", tags, response: ReportStatusChanged }),
   admin,
   params(IdParam),
   body(ReportStatusBody),
@@ -62,7 +63,7 @@ for (const [path, role] of [
 ] as const) {
   adminRoutes.delete(
     path,
-    describe({ summary: `Remove a ${role}: soft delete, revoke sessions, block phone and e-mail`, tags, access: "admin" }),
+    describe({ summary: `Remove a ${role}: soft delete, revoke sessions, block phone and e-mail`, tags, response: z.null() }),
     admin,
     params(IdParam),
     async (c) => {
@@ -73,10 +74,18 @@ for (const [path, role] of [
   );
 }
 
-adminRoutes.get("/all-users", describe({ summary: "Customer accounts", tags, access: "admin" }), admin, query(PageQuery), async (c) =>
-  ok(c, await allUsers(c.get("db").http, c.req.valid("query"))),
+adminRoutes.get(
+  "/all-users",
+  describe({ summary: "Customer accounts", tags, response: UserAccounts }),
+  admin,
+  query(PageQuery),
+  async (c) => ok(c, await allUsers(c.get("db").http, c.req.valid("query"))),
 );
 
-adminRoutes.get("/all-providers", describe({ summary: "Provider accounts", tags, access: "admin" }), admin, query(PageQuery), async (c) =>
-  ok(c, await allProviders(c.get("db").http, c.req.valid("query"))),
+adminRoutes.get(
+  "/all-providers",
+  describe({ summary: "Provider accounts", tags, response: ProviderAccounts }),
+  admin,
+  query(PageQuery),
+  async (c) => ok(c, await allProviders(c.get("db").http, c.req.valid("query"))),
 );

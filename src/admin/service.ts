@@ -1,10 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import type { ReportStatus, SignupRole } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { isoSql, num, pgTextArray, rupees } from "../lib/shape";
 import { emitStatement, notifyStatement } from "../outbox/outbox";
 import { revokeSessionsStatement } from "../sessions/tokens";
+import type { DashboardStats, ProviderAccounts, ReportPage, ReportStatusChanged, ReportView, UserAccounts } from "./schemas";
 
 /** Admin screens of the provider app (docs/api-contract.md §3.17); every query is admin-only at the route. */
 
@@ -12,7 +14,7 @@ type Row = Record<string, unknown>;
 const CANCELLED_BY_REMOVAL = "Account removed by admin";
 const rowsOf = async (db: HttpDb | TxDb, q: SQL): Promise<Row[]> => (await (db as HttpDb).execute(q)).rows as Row[];
 
-export async function dashboardStats(db: HttpDb) {
+export async function dashboardStats(db: HttpDb): Promise<z.input<typeof DashboardStats>> {
   const [r] = await rowsOf(
     db,
     sql`select
@@ -43,7 +45,10 @@ export async function dashboardStats(db: HttpDb) {
  * `reported_type`/`reporter_type` ('User'/'Provider') tell the app which account a delete targets.
  * Search fields are never null (the app lower-cases them).
  */
-export async function listReports(db: HttpDb, q: { status?: string; type?: SignupRole; limit: number; page: number }) {
+export async function listReports(
+  db: HttpDb,
+  q: { status?: string; type?: SignupRole; limit: number; page: number },
+): Promise<z.input<typeof ReportPage>> {
   const status = q.status && q.status !== "all" ? sql`and r.status = ${q.status}::report_status` : sql``;
   const userReports = sql`
     select r.id, r.incident_type as report_type, r.description, r.status::text as status, ${isoSql(sql`r.created_at`)} as created_at,
@@ -82,7 +87,7 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: Signu
   const total = num(rows[0]?.total_count);
   return {
     reports: rows.map(({ total_count: _t, ...r }) => ({
-      ...r,
+      ...(r as z.input<typeof ReportView>),
       report_type: String(r.report_type ?? ""),
       description: String(r.description ?? ""),
       evidence: Array.isArray(r.evidence) ? r.evidence : [],
@@ -92,7 +97,13 @@ export async function listReports(db: HttpDb, q: { status?: string; type?: Signu
 }
 
 /** Moderation: sets the status of whichever table holds the report (ids are uuids, unique across both). */
-export async function setReportStatus(db: HttpDb, adminId: string, reportId: string, status: ReportStatus, note?: string) {
+export async function setReportStatus(
+  db: HttpDb,
+  adminId: string,
+  reportId: string,
+  status: ReportStatus,
+  note?: string,
+): Promise<z.input<typeof ReportStatusChanged>> {
   const resolvedBy = status === "open" ? sql`null` : sql`${adminId}::uuid`;
   const resolvedAt = status === "open" ? sql`null` : sql`now()`;
   const set = sql`status = ${status}::report_status, resolved_by = ${resolvedBy}, resolved_at = ${resolvedAt},
@@ -104,7 +115,7 @@ export async function setReportStatus(db: HttpDb, adminId: string, reportId: str
         select * from a union all select * from b`,
   );
   if (!rows[0]) throw notFound("Report");
-  return rows[0];
+  return rows[0] as z.input<typeof ReportStatusChanged>;
 }
 
 /**
@@ -198,7 +209,7 @@ export async function removeAccount(db: Db, adminId: string, userId: string, rol
   throw conflict("The account's bookings keep changing; try again");
 }
 
-export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {
+export async function allUsers(db: HttpDb, q: { page: number; limit: number }): Promise<z.input<typeof UserAccounts>> {
   const rows = await rowsOf(
     db,
     sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.role::text as role, u.is_verified,
@@ -210,12 +221,16 @@ export async function allUsers(db: HttpDb, q: { page: number; limit: number }) {
   );
   const total = num(rows[0]?.total_count);
   return {
-    users: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    users: rows.map(({ total_count: _t, ...r }) => ({
+      ...(r as z.input<typeof UserAccounts>["users"][number]),
+      full_name: String(r.full_name ?? ""),
+      phone: String(r.phone ?? ""),
+    })),
     pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
   };
 }
 
-export async function allProviders(db: HttpDb, q: { page: number; limit: number }) {
+export async function allProviders(db: HttpDb, q: { page: number; limit: number }): Promise<z.input<typeof ProviderAccounts>> {
   const rows = await rowsOf(
     db,
     sql`select u.id, u.full_name, coalesce(u.email, '') as email, u.phone, u.is_verified,
@@ -233,7 +248,11 @@ export async function allProviders(db: HttpDb, q: { page: number; limit: number 
   );
   const total = num(rows[0]?.total_count);
   return {
-    providers: rows.map(({ total_count: _t, ...r }) => ({ ...r, full_name: String(r.full_name ?? ""), phone: String(r.phone ?? "") })),
+    providers: rows.map(({ total_count: _t, ...r }) => ({
+      ...(r as z.input<typeof ProviderAccounts>["providers"][number]),
+      full_name: String(r.full_name ?? ""),
+      phone: String(r.phone ?? ""),
+    })),
     pagination: { currentPage: q.page, totalPages: Math.max(1, Math.ceil(total / q.limit)), totalCount: total, total, limit: q.limit },
   };
 }

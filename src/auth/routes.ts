@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { AppError } from "../http/errors";
@@ -9,6 +10,7 @@ import { body, params } from "../http/validate";
 import { clientIp } from "../lib/client-ip";
 import { clientMeta } from "../sessions/request";
 import { SIGNUP } from "./limits";
+import { Flag, LoggedIn, Me, OtpSent, PhoneOnly, Refreshed, ResetToken, Sessions, SignedUp } from "./responses";
 import {
   forgotPasswordBody,
   forgotVerifyBody,
@@ -47,7 +49,7 @@ async function throttle(c: AppContext, bucket: string, message = "Too many reque
 
 authRoutes.post(
   "/signup",
-  describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, access: "public" }),
+  describe({ summary: "Start a signup: stores the pending account and sends an OTP", tags, response: OtpSent }),
   routeLimits(SIGNUP),
   body(signupBody),
   async (c) => {
@@ -59,7 +61,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/verify-otp",
-  describe({ summary: "Complete a signup with the OTP; returns the token pair and the user", tags, access: "public" }),
+  describe({ summary: "Complete a signup with the OTP; returns the token pair and the user", tags, response: SignedUp }),
   body(verifyOtpBody),
   async (c) => {
     await throttle(c, "otp");
@@ -70,7 +72,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/resend-otp",
-  describe({ summary: "Send a fresh signup OTP (30 s cooldown)", tags, access: "public" }),
+  describe({ summary: "Send a fresh signup OTP (30 s cooldown)", tags, response: PhoneOnly }),
   body(resendOtpBody),
   async (c) => {
     await throttle(c, "otp-send");
@@ -81,7 +83,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/login",
-  describe({ summary: "Log in with phone, password and role", tags, access: "public" }),
+  describe({ summary: "Log in with phone, password and role", tags, response: LoggedIn }),
   body(loginBody),
   async (c) => {
     await throttle(c, "login", "Too many login attempts from this network. Please try again in a minute.");
@@ -92,7 +94,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password",
-  describe({ summary: "Send a password-reset OTP", tags, access: "public" }),
+  describe({ summary: "Send a password-reset OTP", tags, response: PhoneOnly }),
   body(forgotPasswordBody),
   async (c) => {
     await throttle(c, "otp-send");
@@ -103,7 +105,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password/verify",
-  describe({ summary: "Exchange a password-reset OTP for a one-time reset token", tags, access: "public" }),
+  describe({ summary: "Exchange a password-reset OTP for a one-time reset token", tags, response: ResetToken }),
   body(forgotVerifyBody),
   async (c) => {
     await throttle(c, "otp");
@@ -114,7 +116,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/forgot-password/reset",
-  describe({ summary: "Set a new password with the reset token; ends every session", tags, access: "public" }),
+  describe({ summary: "Set a new password with the reset token; ends every session", tags, response: Flag("reset") }),
   body(resetPasswordBody),
   async (c) => {
     await throttle(c, "reset");
@@ -125,7 +127,7 @@ authRoutes.post(
 
 authRoutes.post(
   "/refresh",
-  describe({ summary: "Rotate a refresh token; concurrent duplicates within 10 s get the same pair", tags, access: "public" }),
+  describe({ summary: "Rotate a refresh token; concurrent duplicates within 10 s get the same pair", tags, response: Refreshed }),
   body(refreshBody),
   async (c) => {
     const data = await auth.refresh(deps(c), c.req.valid("json").refreshToken);
@@ -133,14 +135,14 @@ authRoutes.post(
   },
 );
 
-authRoutes.get("/me", describe({ summary: "The signed-in user", tags }), requireAuth(), async (c) => {
+authRoutes.get("/me", describe({ summary: "The signed-in user", tags, response: Me }), requireAuth(), async (c) => {
   const user = await auth.me(c.get("db").http, principalOf(c).userId);
   return ok(c, { user });
 });
 
 authRoutes.post(
   "/logout",
-  describe({ summary: "End this session (and the session of a refresh token in the body)", tags }),
+  describe({ summary: "End this session (and the session of a refresh token in the body)", tags, response: Flag("loggedOut") }),
   requireAuth(),
   async (c) => {
     const raw = await c.req.json().catch(() => undefined);
@@ -150,12 +152,17 @@ authRoutes.post(
   },
 );
 
-authRoutes.post("/logout-all", describe({ summary: "End every session of this account", tags }), requireAuth(), async (c) => {
-  const n = await auth.logoutAll(deps(c), principalOf(c).userId);
-  return ok(c, { sessionsRevoked: n }, { message: `Successfully logged out from all devices (${n} sessions)` });
-});
+authRoutes.post(
+  "/logout-all",
+  describe({ summary: "End every session of this account", tags, response: z.object({ sessionsRevoked: z.number().int() }) }),
+  requireAuth(),
+  async (c) => {
+    const n = await auth.logoutAll(deps(c), principalOf(c).userId);
+    return ok(c, { sessionsRevoked: n }, { message: `Successfully logged out from all devices (${n} sessions)` });
+  },
+);
 
-authRoutes.get("/sessions", describe({ summary: "Live sessions of this account", tags }), requireAuth(), async (c) => {
+authRoutes.get("/sessions", describe({ summary: "Live sessions of this account", tags, response: Sessions }), requireAuth(), async (c) => {
   const p = principalOf(c);
   const list = await auth.listSessions(c.get("db").http, p.userId, p.sessionId);
   return ok(c, { sessions: list, total: list.length });
@@ -163,7 +170,7 @@ authRoutes.get("/sessions", describe({ summary: "Live sessions of this account",
 
 authRoutes.delete(
   "/sessions/:sessionId",
-  describe({ summary: "End one session of this account", tags }),
+  describe({ summary: "End one session of this account", tags, response: Flag("revoked") }),
   requireAuth(),
   params(sessionParams),
   async (c) => {

@@ -1,4 +1,5 @@
 import { and, desc, eq, exists, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import {
@@ -20,10 +21,11 @@ import { randomToken, sha256Hex } from "../lib/bytes";
 import type { Logger } from "../lib/log";
 import { acceptImage, isDataUrl, isOurUrl } from "../media/store";
 import { dispatchAfterCommit, notify } from "../outbox/outbox";
-import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken, type TokenPair } from "../sessions/tokens";
+import { type ClientMeta, newSession, revokeSessions, rotateRefreshToken } from "../sessions/tokens";
 import { userView } from "../users/schemas";
 import { checkCode, clearFailures, issueChallenge, mss, openChallenges, releaseCooldown } from "./otp";
 import { dummyVerify, hashPassword, type PasswordParams, verifyPassword } from "./password";
+import type { LoggedIn, OtpSent, Refreshed, Session, SignedUp } from "./responses";
 import { sendOtpSms } from "./sms";
 
 /**
@@ -81,10 +83,7 @@ export type SignupInput = {
   profilePicUrl?: string;
 };
 
-export async function signup(
-  deps: AuthDeps,
-  input: SignupInput,
-): Promise<{ phone: string; expiresInSeconds: number; resendAfterSeconds: number }> {
+export async function signup(deps: AuthDeps, input: SignupInput): Promise<z.input<typeof OtpSent>> {
   const { db, config } = deps;
   const email = input.email || null;
   const [blocked, taken] = await Promise.all([
@@ -145,10 +144,7 @@ export async function resendSignupOtp(deps: AuthDeps, input: { phone: string; ro
 
 type PendingSignup = { userId?: string; fullName: string; email: string | null; passwordHash: string; profilePicUrl: string };
 
-export async function verifySignupOtp(
-  deps: AuthDeps,
-  input: { phone: string; otp: string },
-): Promise<TokenPair & { user: ReturnType<typeof userView> & { registeredServices: string[] } }> {
+export async function verifySignupOtp(deps: AuthDeps, input: { phone: string; otp: string }): Promise<z.input<typeof SignedUp>> {
   const { db, config } = deps;
   const match = await checkCode(db.http, config.JWT_SECRET, {
     phone: input.phone,
@@ -292,10 +288,7 @@ function loginLockedError(seconds: number): AppError {
   });
 }
 
-export async function login(
-  deps: AuthDeps,
-  input: { phone: string; password: string; role: Role },
-): Promise<TokenPair & { user: ReturnType<typeof userView> }> {
+export async function login(deps: AuthDeps, input: { phone: string; password: string; role: Role }): Promise<z.input<typeof LoggedIn>> {
   const { db, config, meta } = deps;
   const ip = meta.ip ?? "unknown";
   const state = await loginState(db.http, input.phone, input.role, ip);
@@ -487,7 +480,7 @@ export async function resetPassword(
 /** `revokeSessions` wrote an outbox row naming the revoked sessions: deliver it now, so their sockets close. */
 const dispatchRevocation = (deps: AuthDeps) => dispatchAfterCommit(deps.env, { waitUntil: deps.waitUntil });
 
-export async function refresh(deps: AuthDeps, refreshToken: string): Promise<TokenPair & { user: ReturnType<typeof userView> | null }> {
+export async function refresh(deps: AuthDeps, refreshToken: string): Promise<z.input<typeof Refreshed>> {
   const { pair, userId } = await rotateRefreshToken(deps.db, deps.config.JWT_SECRET, refreshToken, deps.meta, () =>
     dispatchRevocation(deps),
   );
@@ -541,7 +534,7 @@ export async function logoutAll(deps: AuthDeps, userId: string): Promise<number>
 }
 
 /** Live sessions: not revoked and holding a refresh token that can still be used. */
-export async function listSessions(db: HttpDb, userId: string, currentSessionId: string) {
+export async function listSessions(db: HttpDb, userId: string, currentSessionId: string): Promise<z.input<typeof Session>[]> {
   const rows = await db
     .select()
     .from(sessions)

@@ -9,7 +9,21 @@ import { dispatchAfterCommit } from "../outbox/outbox";
 import { createBooking } from "./create";
 import { rateProvider, reportProvider } from "./feedback";
 import { customerBookings, customerUnreadCount, markAllViewed, markViewedByCustomer } from "./lists";
-import { CancelBody, CreateBookingBody, IdParam, ListBookingsQuery, RateBody, ReportBody } from "./schemas";
+import {
+  CancelBody,
+  CreateBookingBody,
+  CustomerBookingData,
+  CustomerBookingsData,
+  IdParam,
+  ListBookingsQuery,
+  ProviderReportData,
+  RateBody,
+  RatingData,
+  ReportBody,
+  UnreadCountData,
+  UpdatedCountData,
+  ViewedData,
+} from "./schemas";
 import { cancelBooking } from "./status";
 import { parseAppointment } from "./time";
 
@@ -22,7 +36,12 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 bookingsRoutes.post(
   "/",
-  describe({ summary: "Book a provider listing (idempotent: the apps retry POST)", tags, access: "user" }),
+  describe({
+    summary: "Book a provider listing (idempotent: the apps retry POST)",
+    tags,
+    response: CustomerBookingData,
+    status: [201, 200],
+  }),
   customer,
   body(CreateBookingBody),
   async (c) => {
@@ -53,31 +72,49 @@ bookingsRoutes.post(
 
 bookingsRoutes.get(
   "/",
-  describe({ summary: "My bookings (list and total in one query)", tags, access: "user" }),
+  describe({ summary: "My bookings (list and total in one query)", tags, response: CustomerBookingsData }),
   customer,
   query(ListBookingsQuery),
   async (c) => ok(c, await customerBookings(c.get("db").http, principalOf(c).userId, c.req.valid("query"))),
 );
 
-bookingsRoutes.get("/unread-count", describe({ summary: "Unread booking updates (badge)", tags, access: "user" }), customer, async (c) =>
-  ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
+bookingsRoutes.get(
+  "/unread-count",
+  describe({ summary: "Unread booking updates (badge)", tags, response: UnreadCountData }),
+  customer,
+  async (c) => ok(c, { unreadCount: await customerUnreadCount(c.get("db").http, principalOf(c).userId) }),
 );
 
-bookingsRoutes.put("/mark-all-viewed", describe({ summary: "Clear the bookings badge", tags, access: "user" }), customer, async (c) => {
-  const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
-  if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
-  return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
-});
+bookingsRoutes.put(
+  "/mark-all-viewed",
+  describe({ summary: "Clear the bookings badge", tags, response: UpdatedCountData }),
+  customer,
+  async (c) => {
+    const updatedCount = await markAllViewed(c.get("db").http, "customer", principalOf(c).userId);
+    if (updatedCount > 0) dispatchAfterCommit(c.env, c.executionCtx);
+    return ok(c, { updatedCount }, { message: updatedCount ? "All bookings marked as viewed" : "All bookings already viewed" });
+  },
+);
 
-bookingsRoutes.get("/:id", describe({ summary: "One of my bookings", tags, access: "user" }), customer, params(IdParam), async (c) => {
-  const { bookings } = await customerBookings(c.get("db").http, principalOf(c).userId, { page: 1, limit: 1, id: c.req.valid("param").id });
-  if (!bookings[0]) throw notFound("Booking");
-  return ok(c, { booking: bookings[0] });
-});
+bookingsRoutes.get(
+  "/:id",
+  describe({ summary: "One of my bookings", tags, response: CustomerBookingData }),
+  customer,
+  params(IdParam),
+  async (c) => {
+    const { bookings } = await customerBookings(c.get("db").http, principalOf(c).userId, {
+      page: 1,
+      limit: 1,
+      id: c.req.valid("param").id,
+    });
+    if (!bookings[0]) throw notFound("Booking");
+    return ok(c, { booking: bookings[0] });
+  },
+);
 
 bookingsRoutes.put(
   "/:id/mark-viewed",
-  describe({ summary: "Mark one booking's update as seen", tags, access: "user" }),
+  describe({ summary: "Mark one booking's update as seen", tags, response: ViewedData }),
   customer,
   params(IdParam),
   async (c) => {
@@ -90,7 +127,7 @@ bookingsRoutes.put(
 
 bookingsRoutes.put(
   "/:id/cancel",
-  describe({ summary: "Cancel my booking (pending or accepted)", tags, access: "user" }),
+  describe({ summary: "Cancel my booking (pending or accepted)", tags, response: CustomerBookingData }),
   customer,
   params(IdParam),
   body(CancelBody),
@@ -106,7 +143,12 @@ bookingsRoutes.put(
 
 bookingsRoutes.post(
   "/:id/rate",
-  describe({ summary: "Rate the provider of a completed booking (once)", tags: [...tags, "ratings"], access: "user" }),
+  describe({
+    summary: "Rate the provider of a completed booking (once)",
+    tags: [...tags, "ratings"],
+    response: RatingData,
+    status: [201, 200],
+  }),
   customer,
   params(IdParam),
   body(RateBody),
@@ -127,7 +169,12 @@ bookingsRoutes.post(
 
 bookingsRoutes.post(
   "/:id/report",
-  describe({ summary: "Report the provider of my booking (once per booking)", tags: [...tags, "reports"], access: "user" }),
+  describe({
+    summary: "Report the provider of my booking (once per booking)",
+    tags: [...tags, "reports"],
+    response: ProviderReportData,
+    status: [201],
+  }),
   customer,
   params(IdParam),
   body(ReportBody),

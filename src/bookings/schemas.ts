@@ -178,3 +178,19 @@ export type RatingData = z.infer<typeof RatingData>;
 
 export const CustomerReportData = z.object({ report: z.object({ id: z.uuid(), status: z.literal("open") }) });
 export type CustomerReportData = z.infer<typeof CustomerReportData>;
+
+/** A booking as the customer's list and detail show it: the provider's name and photo, never the phone. */
+export const CustomerBooking = BookingFields.extend({
+  provider_id: z.uuid(),
+  provider_name: z.string(),
+  provider_profile_pic_url: z.string(),
+  report_reason: z.string().nullable(),
+  report_description: z.string().nullable(),
+  rating: BookingRating.nullable(),
+  is_viewed: z.boolean(),
+});
+
+export const CustomerBookingsData = z.object({ bookings: z.array(CustomerBooking), pagination: BookingsPagination });
+export const CustomerBookingData = z.object({ booking: CustomerBooking });
+export const ViewedData = z.object({ bookingId: z.uuid(), viewed: z.literal(true) });
+export const ProviderReportData = z.object({ reportId: z.uuid(), bookingId: z.uuid() });

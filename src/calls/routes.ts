@@ -4,7 +4,7 @@ import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { body } from "../http/validate";
-import { CallLogBody, InitiateCallBody, InitiateCallData } from "./schemas";
+import { CallLogBody, CallLogged, InitiateCallBody, InitiateCallData } from "./schemas";
 import { checkCallPermission, recordCallLog } from "./service";
 
 /**
@@ -20,8 +20,7 @@ callsRoutes.post(
   describe({
     summary: "Check that a call about this booking is allowed and return both parties' names",
     tags,
-    access: "authenticated",
-    responses: { 200: { description: "Call allowed", schema: InitiateCallData } },
+    response: InitiateCallData,
   }),
   requireAuth(),
   body(InitiateCallBody),
@@ -46,7 +45,7 @@ callsRoutes.post(
 
 callsRoutes.post(
   "/log",
-  describe({ summary: "Record the app's after-call report (a party of the booking only)", tags, access: "authenticated" }),
+  describe({ summary: "Record the app's after-call report (a party of the booking only)", tags, response: CallLogged, status: [201] }),
   requireAuth(),
   body(CallLogBody),
   async (c) => {

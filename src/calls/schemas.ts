@@ -30,3 +30,5 @@ export const InitiateCallData = z.object({
   receiverName: z.string(),
   serviceName: z.string(),
 });
+
+export const CallLogged = z.object({ callLogId: z.uuid() });

@@ -11,7 +11,7 @@ export const earningsRoutes = new Hono<AppEnv>();
 
 earningsRoutes.get(
   "/",
-  describe({ summary: "My earnings: today, this month, pending", tags: ["earnings"], access: "provider", response: EarningsData }),
+  describe({ summary: "My earnings: today, this month, pending", tags: ["earnings"], response: EarningsData }),
   requireAuth("provider"),
   async (c) => ok(c, await providerEarnings(c.get("db").http, principalOf(c).userId)),
 );

@@ -22,8 +22,7 @@ export const health = new Hono<AppEnv>()
     describe({
       summary: "Liveness probe (no database)",
       tags: ["health"],
-      access: "public",
-      responses: { 200: { description: "Alive", schema: LiveSchema } },
+      other: { json: LiveSchema, description: "Alive (no envelope: the apps read only response.ok)" },
     }),
     (c) =>
       // No envelope, as upstream: the apps only check response.ok.
@@ -32,15 +31,14 @@ export const health = new Hono<AppEnv>()
         message: "BuildXpert API is running",
         timestamp: new Date().toISOString(),
         environment: c.get("config").ENVIRONMENT,
-      }),
+      } satisfies z.input<typeof LiveSchema>),
   )
   .get(
     "/ready",
     describe({
       summary: "Readiness: per-dependency status",
       tags: ["health"],
-      access: "public",
-      responses: { 200: { description: "Ready", schema: ReadySchema }, 503: { description: "A dependency is down", schema: ReadySchema } },
+      other: { json: ReadySchema, description: "Ready, or 503 with the same body when a dependency is down" },
     }),
     async (c) => {
       const started = Date.now();
@@ -55,6 +53,7 @@ export const health = new Hono<AppEnv>()
       const ready = database === "ok";
       // The probe is bounded by the database deadline (DB_TIMEOUT_MS), so a stalled database reads "down", not a hang.
       if (!ready) c.header("Retry-After", "5");
-      return c.json({ status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks }, ready ? 200 : 503);
+      const body: z.input<typeof ReadySchema> = { status: ready ? "ready" : "degraded", timestamp: new Date().toISOString(), checks };
+      return c.json(body, ready ? 200 : 503);
     },
   );

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { type AccessClaims, TokenError, verifyAccessToken } from "../lib/jwt";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { AppError } from "./errors";
-import { type Access, META } from "./meta";
+import { type Access, withMeta } from "./meta";
 
 type Role = Principal["role"];
 
@@ -53,8 +53,25 @@ export function requireAuth(...roles: Role[]): MiddlewareHandler<AppEnv> {
     if (!c.error && c.res.status < 400) await db.ensureSession();
   };
   const access: Access[] = roles.length ? roles : ["authenticated"];
-  return Object.assign(mw, { [META]: { access } });
+  return withMeta(mw, { access });
 }
+
+/**
+ * Access "signature": no bearer token, because the handler checks a signature before it believes
+ * a field. `how` names the signature in the document (`x-signature`). Put it after describe().
+ */
+function signatureChecked(how: string): MiddlewareHandler<AppEnv> {
+  const mw: MiddlewareHandler<AppEnv> = async (_c, next) => {
+    await next();
+  };
+  return withMeta(mw, { access: ["signature"], signature: how });
+}
+
+/** Paytm calls it: the handler verifies Paytm's checksum (src/paytm/notification.ts). */
+export const signedByPaytm = signatureChecked("Paytm's checksum over the callback's or webhook's fields");
+
+/** The app's WebView opens the link a checkout answered: the handler checks its `sig`, our HMAC of the order id (src/payments/pages.ts). */
+export const signedLink = signatureChecked("`sig`: our HMAC of the order id, in the paytmUrl a checkout answered");
 
 /** The authenticated principal; only valid after requireAuth in the chain. */
 export function principalOf(c: { get(key: "principal"): Principal | undefined }): Principal {

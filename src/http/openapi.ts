@@ -1,5 +1,8 @@
 import type { Hono } from "hono";
-import { z } from "zod";
+import { findTargetHandler } from "hono/utils/handler";
+import { type DescribeRouteOptions, generateSpecs, resolver, uniqueSymbol } from "hono-openapi";
+import type { OpenAPIV3_1 } from "openapi-types";
+import { type ZodObject, type ZodType, z } from "zod";
 import type { AppEnv } from "./context";
 import { type Access, metaOf, type RouteMeta } from "./meta";
 
@@ -18,7 +21,6 @@ export function routeTable(app: Hono<AppEnv>): RouteEntry[] {
         ...entry.meta,
         ...m,
         request: { ...entry.meta.request, ...m.request },
-        responses: { ...entry.meta.responses, ...m.responses },
         access: m.access ?? entry.meta.access,
       };
     }
@@ -27,93 +29,116 @@ export function routeTable(app: Hono<AppEnv>): RouteEntry[] {
   return [...byKey.values()];
 }
 
+/** Who may call the route: what requireAuth, signedByPaytm or signedLink declared, else public. */
 export function accessOf(entry: RouteEntry): Access[] {
-  const a = entry.meta.access ?? "public";
-  return Array.isArray(a) ? a : [a];
+  return entry.meta.access ?? ["public"];
 }
 
-const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { target: "draft-2020-12", unrepresentable: "any", io: "input" });
+/** The error envelope (src/http/envelope.ts), the body of every 4xx/5xx answer. */
+const ErrorEnvelope = z.object({
+  status: z.literal("error"),
+  message: z.string(),
+  errorCode: z.string(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  retryAfter: z.number().int().describe("seconds").optional(),
+  requestId: z.string().optional(),
+});
 
-const ErrorEnvelope = {
-  type: "object",
-  required: ["status", "message", "errorCode"],
-  properties: {
-    status: { const: "error" },
-    message: { type: "string" },
-    errorCode: { type: "string" },
-    errors: { type: "array", items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } } },
-    retryAfter: { type: "integer", description: "seconds" },
-    requestId: { type: "string" },
-  },
+/** The success envelope around a route's `data` schema, with its top-level extras. */
+function successEnvelope(data: ZodType, extraTop?: ZodObject) {
+  const base = z.object({ status: z.literal("success"), message: z.string().optional(), data });
+  return extraTop ? base.extend(extraTop.shape) : base;
+}
+
+const json = (schema: ZodType, description: string) => ({
+  description,
+  content: { "application/json": { schema: resolver(schema, { options: { io: "output" } }) } },
+});
+
+/** The error envelope's JSON Schema, once in the document (components.schemas.ErrorEnvelope). */
+const { $schema: _, ...errorEnvelopeJson } = z.toJSONSchema(ErrorEnvelope, { target: "draft-2020-12", io: "output" });
+const errorEnvelopeSchema = errorEnvelopeJson;
+
+/** A plain object, not a resolver: hono-openapi clones the validation-error response. */
+const errorResponse: OpenAPIV3_1.ResponseObject = {
+  description: "Error envelope",
+  content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
 };
 
-/** OpenAPI 3.1 (JSON Schema 2020-12, which zod 4 emits natively). */
-export function openApiDocument(app: Hono<AppEnv>, info: { title: string; version: string; serverUrl?: string }) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const { method, path, meta } of routeTable(app)) {
-    const oaPath = path.replace(/:([A-Za-z_]+)(\{[^}]*\})?/g, "{$1}");
-    const parameters: unknown[] = [];
-    for (const [where, schema] of [
-      ["path", meta.request?.param],
-      ["query", meta.request?.query],
-    ] as const) {
-      if (!schema) continue;
-      const js = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, s] of Object.entries(js.properties ?? {})) {
-        parameters.push({ name, in: where, required: where === "path" || (js.required ?? []).includes(name), schema: s });
-      }
-    }
-    for (const m of path.matchAll(/:([A-Za-z_]+)/g)) {
-      if (!parameters.some((p) => (p as { name: string }).name === m[1]))
-        parameters.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
-    }
-    const access = meta.access ?? "public";
-    const secured = !(access === "public" || access === "signature" || (Array.isArray(access) && access.includes("public")));
-    const responses: Record<string, unknown> = {};
-    for (const [code, r] of Object.entries(meta.responses ?? { 200: { description: "Success envelope" } })) {
-      responses[code] = {
-        description: r.description,
-        ...(r.schema ? { content: { "application/json": { schema: jsonSchema(r.schema) } } } : {}),
-      };
-    }
-    responses.default = { description: "Error envelope", content: { "application/json": { schema: ErrorEnvelope } } };
-    paths[oaPath] ??= {};
-    paths[oaPath][method.toLowerCase()] = {
-      summary: meta.summary,
-      tags: meta.tags,
-      "x-access": access,
-      ...(secured ? { security: [{ bearer: [] }] } : {}),
-      ...(parameters.length ? { parameters } : {}),
-      ...(meta.request?.json
-        ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(meta.request.json) } } } }
-        : {}),
-      responses,
-    };
+function openApiOf(meta: RouteMeta): DescribeRouteOptions {
+  const responses: NonNullable<DescribeRouteOptions["responses"]> = {};
+  const o = meta.other;
+  if (o && "json" in o) responses[200] = json(o.json, o.description);
+  else if (o && "media" in o) {
+    responses[o.status ?? 200] = { description: o.description, content: { [o.media]: {} } };
+    for (const [code, description] of Object.entries(o.failures ?? {})) responses[code] = { description, content: { [o.media]: {} } };
+  } else if (o && "redirect" in o)
+    responses[302] = { description: `Redirect to ${o.redirect}`, headers: { Location: { schema: { type: "string" } } } };
+  else if (meta.response) {
+    const envelope = successEnvelope(meta.response, meta.extraTop);
+    for (const s of meta.status ?? [200]) responses[s] = json(envelope, s === 201 ? "Created" : "Success envelope");
   }
+  // Neither: no success is documented, and the contract test names the route.
+  for (const [code, r] of Object.entries(meta.responses ?? {})) responses[code] = { ...errorResponse, description: r!.description };
+  responses.default = errorResponse;
+  return { summary: meta.summary, tags: meta.tags, responses };
+}
+
+/** What a requireAuth, signedByPaytm or signedLink marker adds to its operation. */
+function accessSpec(meta: RouteMeta): Record<string, unknown> {
+  const access = meta.access ?? [];
+  if (access.includes("signature")) return { "x-access": access, "x-signature": meta.signature, security: [] };
+  const roles = access.filter((a) => a !== "authenticated");
   return {
-    openapi: "3.1.0",
-    info,
-    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
-    paths,
+    security: [{ bearer: [] }],
+    "x-access": access,
+    responses: {
+      401: { ...errorResponse, description: "No, invalid or expired bearer token, or a revoked session" },
+      ...(roles.length ? { 403: { ...errorResponse, description: `Only for: ${roles.join(", ")}` } } : {}),
+    },
   };
 }
 
-/** A self-contained docs page (no CDN: the docs must read offline too). */
-export function docsPage(doc: ReturnType<typeof openApiDocument>): string {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  const rows: string[] = [];
-  for (const [path, ops] of Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b))) {
-    for (const [method, op] of Object.entries(ops)) {
-      const o = op as { summary?: string; "x-access"?: unknown; requestBody?: unknown; parameters?: unknown[] };
-      rows.push(
-        `<details><summary><b>${method.toUpperCase()}</b> <code>${esc(path)}</code> — ${esc(o.summary ?? "")} <i>(${esc(JSON.stringify(o["x-access"]))})</i></summary><pre>${esc(
-          JSON.stringify({ parameters: o.parameters, requestBody: o.requestBody }, null, 2),
-        )}</pre></details>`,
-      );
-    }
+/**
+ * hono-openapi reads its own symbol on each middleware; the routes carry only META (src/http/meta.ts
+ * keeps hono-openapi out of the edge worker), so the generator's form is attached here, once.
+ */
+function markForGenerator(app: Hono<AppEnv>) {
+  for (const r of app.routes) {
+    const handler = findTargetHandler(r.handler) as { [uniqueSymbol]?: object };
+    const meta = metaOf(handler);
+    if (!meta || handler[uniqueSymbol]) continue;
+    const [target, schema] = Object.entries(meta.request ?? {})[0] ?? [];
+    if (target && schema) handler[uniqueSymbol] = { target, ...resolver(schema) };
+    else if (meta.access) handler[uniqueSymbol] = { spec: accessSpec(meta) };
+    else handler[uniqueSymbol] = { spec: openApiOf(meta) };
   }
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(doc.info.title)} API</title><style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}summary{cursor:pointer;padding:.3rem 0}pre{background:#f5f5f5;padding:.5rem;overflow:auto}</style></head><body><h1>${esc(
-    doc.info.title,
-  )} <small>${esc(doc.info.version)}</small></h1><p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1). Envelope: <code>{status:'success', message?, data}</code> / <code>{status:'error', message, errorCode, errors?, retryAfter?}</code>.</p>${rows.join("\n")}</body></html>`;
+}
+
+export type OpenApiDocument = Awaited<ReturnType<typeof generateSpecs>>;
+
+/**
+ * OpenAPI 3.1 (JSON Schema 2020-12, which zod 4 emits natively), generated by hono-openapi from the
+ * metadata describe(), requireAuth() and the validators put on each route's middleware.
+ */
+export function openApiDocument(app: Hono<AppEnv>, info: { title: string; version: string; serverUrl?: string }) {
+  markForGenerator(app);
+  return generateSpecs(app, {
+    documentation: {
+      info: {
+        ...info,
+        description:
+          "Every JSON answer is an envelope: `{status:'success', message?, data}` on success, " +
+          "`{status:'error', message, errorCode, errors?, retryAfter?}` on failure. `x-access` names who may call an operation.",
+      },
+      ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+        schemas: { ErrorEnvelope: errorEnvelopeSchema as OpenAPIV3_1.SchemaObject },
+      },
+    },
+    // /api/openapi.json is a route like any other, not a static file to leave out.
+    excludeStaticFile: false,
+    defaultValidationErrorResponse: { ...errorResponse, description: "VALIDATION_ERROR: `errors` names each field (400)" },
+  });
 }

@@ -3,7 +3,7 @@ import type { ValidationTargets } from "hono";
 import { type ZodType, z } from "zod";
 import { AppError, type FieldError } from "./errors";
 import { nulPath } from "./fields";
-import { META, type RouteMeta } from "./meta";
+import { withMeta } from "./meta";
 
 /**
  * zod validation for every body, query and param, with failures in the apps' envelope:
@@ -37,8 +37,8 @@ function validator<T extends ZodType, Target extends keyof ValidationTargets>(ta
       throw new AppError("VALIDATION_ERROR", firstMessage(errors), { errors });
     }
   });
-  const meta: RouteMeta = { request: { [target]: schema } };
-  return Object.assign(mw, { [META]: meta });
+  // The document reads the request schema from the same middleware (parameters or request body).
+  return withMeta(mw, { request: { [target]: schema } });
 }
 
 /**
@@ -54,7 +54,7 @@ export const body = <T extends ZodType>(schema: T) => {
     }
     return mw(c, next);
   }) as typeof mw;
-  return Object.assign(wrapped, { [META]: mw[META] });
+  return Object.assign(wrapped, mw);
 };
 export const query = <T extends ZodType>(schema: T) => validator("query", schema);
 export const params = <T extends ZodType>(schema: T) => validator("param", schema);

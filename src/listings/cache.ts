@@ -1,4 +1,6 @@
-import type { AppContext } from "../http/context";
+import type { Context, Env } from "hono";
+import { successBody } from "../http/envelope";
+import type { DataOf } from "../http/respond";
 
 /**
  * Edge cache for public, anonymous reads, in two halves (docs/architecture.md):
@@ -47,19 +49,20 @@ export function cacheKey(url: string): Request {
 
 /**
  * Answers a public read with its generation: 304 when the caller (the edge) already holds this
- * generation, else the computed body. `compute` throwing (404, 400) answers the error, uncached.
+ * generation, else the computed data in the success envelope. `compute` throwing (404, 400) answers
+ * the error, uncached. The data has the route's response type (describe({ response })).
  */
-export async function edgeCachedJson(
-  c: AppContext,
+export async function edgeCachedJson<E extends Env>(
+  c: Context<E>,
   opts: { generation: string | number; ttlSeconds: number },
-  compute: () => Promise<unknown>,
+  compute: () => Promise<DataOf<E>>,
 ): Promise<Response> {
   const generation = String(opts.generation);
   if (c.req.header(EDGE_IF_GENERATION) === generation) {
     c.header(EDGE_GENERATION, generation);
     return c.body(null, 304);
   }
-  const body = JSON.stringify(await compute());
+  const body = JSON.stringify(successBody(await compute()));
   c.header(EDGE_GENERATION, generation);
   c.header(EDGE_TTL, String(opts.ttlSeconds));
   c.header("Content-Type", JSON_TYPE);

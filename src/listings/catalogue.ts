@@ -1,6 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { HttpDb } from "../db/client";
 import { isoSql, num, pricingOf, rupees, textArray } from "../lib/shape";
+import type { FeaturedProviders, ListingCard, ProviderPage, PublicListing, ServiceCategories } from "./catalogue-schemas";
 import { citySpellings, publicServiceName } from "./categories";
 
 /**
@@ -39,7 +41,7 @@ const LISTING_JOINS = sql`
   ) p on true`;
 
 /** The fields every public listing card carries, in the apps' names and types. */
-function listingCard(r: Row) {
+function listingCard(r: Row): z.input<typeof ListingCard> {
   const total = num(r.total_reviews);
   return {
     provider_service_id: r.provider_service_id as string,
@@ -53,8 +55,8 @@ function listingCard(r: Row) {
     working_proof_urls: textArray(r.working_proof_urls),
     city: String(r.city ?? ""),
     state: String(r.state ?? ""),
-    payment_start_date: r.payment_start_date ?? null,
-    payment_end_date: r.payment_end_date ?? null,
+    payment_start_date: (r.payment_start_date as string | null) ?? null,
+    payment_end_date: (r.payment_end_date as string | null) ?? null,
     averageRating: total > 0 ? Number(r.avg_rating) : null,
     totalReviews: total,
     pricing: pricingOf(r.min_paise as number | null, r.max_paise as number | null, num(r.sub_count)),
@@ -85,7 +87,7 @@ export async function globalGeneration(db: HttpDb): Promise<number> {
 }
 
 /** Categories a customer can browse: active, with at least one active sub-service. */
-export async function listPublicServices(db: HttpDb) {
+export async function listPublicServices(db: HttpDb): Promise<z.input<typeof ServiceCategories>> {
   const rows = await rowsOf(
     db,
     sql`select sm.id, sm.name, sm.is_paid, ${isoSql(sql`sm.created_at`)} as created_at
@@ -97,7 +99,7 @@ export async function listPublicServices(db: HttpDb) {
     id: r.id as string,
     name: publicServiceName(String(r.name)),
     is_paid: Boolean(r.is_paid),
-    created_at: r.created_at,
+    created_at: r.created_at as string,
   }));
   return {
     services,
@@ -124,7 +126,7 @@ export async function listProvidersOfService(
   db: HttpDb,
   serviceId: string,
   q: { page: number; limit: number; userCity?: string; userState?: string; state?: string },
-) {
+): Promise<z.input<typeof ProviderPage> | null> {
   const cities = citySpellings(q.userCity ?? "");
   const userState = (q.userState ?? "").trim().toLowerCase();
   const stateFilter = (q.state ?? "").trim().toLowerCase();
@@ -164,7 +166,11 @@ export async function listProvidersOfService(
 }
 
 /** One public listing with its priced sub-services and the latest reviews (provider detail + booking screen). */
-export async function publicListing(db: HttpDb, providerServiceId: string, serviceId?: string) {
+export async function publicListing(
+  db: HttpDb,
+  providerServiceId: string,
+  serviceId?: string,
+): Promise<z.input<typeof PublicListing> | null> {
   const [r] = await rowsOf(
     db,
     sql`select ${LISTING_COLUMNS},
@@ -198,14 +204,14 @@ export async function publicListing(db: HttpDb, providerServiceId: string, servi
     ratings: ratings.map((x) => ({
       rating: num(x.rating),
       review: (x.review as string | null) ?? null,
-      created_at: x.created_at,
+      created_at: x.created_at as string,
       customer_name: String(x.customer_name ?? ""),
     })),
   };
 }
 
 /** Up to 10 active listings, best rated first (deterministic, so the edge cache serves everyone the same). */
-export async function featuredProviders(db: HttpDb) {
+export async function featuredProviders(db: HttpDb): Promise<z.input<typeof FeaturedProviders>> {
   const rows = await rowsOf(
     db,
     sql`select ${LISTING_COLUMNS}

@@ -16,6 +16,7 @@ import {
   publicListing,
   serviceGeneration,
 } from "./catalogue";
+import { FeaturedProviders, Geocoded, ProviderPage, PublicListingData, ServiceCategories } from "./catalogue-schemas";
 
 /**
  * /api/public: catalogue, provider listings, featured providers, reverse geocode. The edge worker caches
@@ -42,17 +43,13 @@ const GeocodeQuery = z.object({
 
 publicRoutes.get(
   "/services",
-  describe({ summary: "Service categories (slugs the apps map)", tags: ["catalogue"], access: "public" }),
-  (c) =>
-    edgeCachedJson(c, { generation: "catalogue", ttlSeconds: TTL.catalogue }, async () => ({
-      status: "success",
-      data: await listPublicServices(c.get("db").http),
-    })),
+  describe({ summary: "Service categories (slugs the apps map)", tags: ["catalogue"], response: ServiceCategories }),
+  (c) => edgeCachedJson(c, { generation: "catalogue", ttlSeconds: TTL.catalogue }, () => listPublicServices(c.get("db").http)),
 );
 
 publicRoutes.get(
   "/services/:id/providers",
-  describe({ summary: "Active providers of a category, nearest first", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Active providers of a category, nearest first", tags: ["catalogue"], response: ProviderPage }),
   params(ServiceIdParam),
   query(ProvidersQuery),
   async (c) => {
@@ -64,14 +61,14 @@ publicRoutes.get(
     return edgeCachedJson(c, { generation: gen.version, ttlSeconds: TTL.listings }, async () => {
       const data = await listProvidersOfService(db, id, q);
       if (!data) throw notFound("Service");
-      return { status: "success", data };
+      return data;
     });
   },
 );
 
 publicRoutes.get(
   "/services/:id/providers/:providerId",
-  describe({ summary: "One provider listing of a category", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "One provider listing of a category", tags: ["catalogue"], response: PublicListingData }),
   params(ServiceListingParam),
   async (c) => {
     const { id, providerId } = c.req.valid("param");
@@ -81,14 +78,14 @@ publicRoutes.get(
     return edgeCachedJson(c, { generation: gen.version, ttlSeconds: TTL.listings }, async () => {
       const provider = await publicListing(db, providerId, id);
       if (!provider) throw notFound("Provider");
-      return { status: "success", data: { provider } };
+      return { provider };
     });
   },
 );
 
 publicRoutes.get(
   "/provider-service/:providerServiceId",
-  describe({ summary: "A provider listing with sub-service prices and reviews", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "A provider listing with sub-service prices and reviews", tags: ["catalogue"], response: PublicListingData }),
   params(ListingParam),
   async (c) => {
     const { providerServiceId } = c.req.valid("param");
@@ -98,21 +95,18 @@ publicRoutes.get(
     return edgeCachedJson(c, { generation: gen.version, ttlSeconds: TTL.listings }, async () => {
       const provider = await publicListing(db, providerServiceId);
       if (!provider) throw notFound("Provider service");
-      return { status: "success", data: { provider } };
+      return { provider };
     });
   },
 );
 
 publicRoutes.get(
   "/featured-providers",
-  describe({ summary: "Best-rated active providers", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Best-rated active providers", tags: ["catalogue"], response: FeaturedProviders }),
   async (c) => {
     const db = c.get("db").http;
     const gen = await globalGeneration(db);
-    return edgeCachedJson(c, { generation: gen, ttlSeconds: TTL.listings }, async () => ({
-      status: "success",
-      data: await featuredProviders(db),
-    }));
+    return edgeCachedJson(c, { generation: gen, ttlSeconds: TTL.listings }, () => featuredProviders(db));
   },
 );
 
@@ -123,7 +117,7 @@ publicRoutes.get(
  */
 publicRoutes.get(
   "/reverse-geocode",
-  describe({ summary: "Reverse geocode to state and city", tags: ["catalogue"], access: "public" }),
+  describe({ summary: "Reverse geocode to state and city", tags: ["catalogue"], response: Geocoded }),
   query(GeocodeQuery),
   async (c) => {
     const base = c.get("config").GEOCODER_URL;
@@ -137,7 +131,7 @@ publicRoutes.get(
     const hit = await caches.default.match(key);
     if (hit) {
       c.header("X-Cache", "HIT");
-      return ok(c, await hit.json());
+      return ok(c, await hit.json<z.input<typeof Geocoded>>());
     }
     const url = new URL(base);
     url.searchParams.set("lat", lat);

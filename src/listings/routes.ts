@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { principalOf, requireAuth } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { describe } from "../http/meta";
@@ -9,8 +10,17 @@ import type { MediaStore } from "../media/store";
 import { dispatchAfterCommit } from "../outbox/outbox";
 import { edgeCachedJson } from "./cache";
 import { listPublicServices } from "./catalogue";
+import { ServiceCategories } from "./catalogue-schemas";
 import { EDIT_LISTING, REGISTER_LISTING } from "./limits";
-import { CategoryParam, ListingIdParam, RegistrationBody, RegistrationUpdateBody } from "./schemas";
+import {
+  CategoryParam,
+  ListingIdParam,
+  MyRegistrations,
+  Registered,
+  RegistrationBody,
+  RegistrationUpdateBody,
+  RegistrationUpdated,
+} from "./schemas";
 import { deleteRegistration, myRegistrations, registerService, updateRegistration } from "./service";
 
 /** /api/services: provider service registration and my-registrations. */
@@ -22,23 +32,22 @@ const provider = requireAuth("provider");
 /** The object store the registration's images go to (keyed under the caller by the service). */
 const media = (c: AppContext): MediaStore => ({ env: c.env, publicBaseUrl: c.get("config").PUBLIC_BASE_URL });
 
-servicesRoutes.get("/", describe({ summary: "Service categories (same as /api/public/services)", tags, access: "public" }), (c) =>
-  edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, async () => ({
-    status: "success",
-    data: await listPublicServices(c.get("db").http),
-  })),
+servicesRoutes.get(
+  "/",
+  describe({ summary: "Service categories (same as /api/public/services)", tags, response: ServiceCategories }),
+  (c) => edgeCachedJson(c, { generation: "catalogue", ttlSeconds: 300 }, () => listPublicServices(c.get("db").http)),
 );
 
 servicesRoutes.get(
   "/my-registrations",
-  describe({ summary: "My service registrations with payment status and prices", tags, access: "provider" }),
+  describe({ summary: "My service registrations with payment status and prices", tags, response: MyRegistrations }),
   provider,
   async (c) => ok(c, { registeredServices: await myRegistrations(c.get("db").http, principalOf(c).userId) }),
 );
 
 servicesRoutes.post(
   "/:category/providers",
-  describe({ summary: "Register as a provider in a category (front-end category id)", tags, access: "provider" }),
+  describe({ summary: "Register as a provider in a category (front-end category id)", tags, response: Registered, status: [201] }),
   routeLimits(REGISTER_LISTING),
   provider,
   params(CategoryParam),
@@ -65,7 +74,7 @@ servicesRoutes.post(
 
 servicesRoutes.put(
   "/:category/providers",
-  describe({ summary: "Edit my registration in a category", tags, access: "provider" }),
+  describe({ summary: "Edit my registration in a category", tags, response: RegistrationUpdated }),
   routeLimits(EDIT_LISTING),
   provider,
   params(CategoryParam),
@@ -79,7 +88,7 @@ servicesRoutes.put(
 
 servicesRoutes.delete(
   "/my-registrations/:serviceId",
-  describe({ summary: "Delete my registration (payment history is kept)", tags, access: "provider" }),
+  describe({ summary: "Delete my registration (payment history is kept)", tags, response: z.null() }),
   provider,
   params(ListingIdParam),
   async (c) => {

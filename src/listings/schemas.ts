@@ -41,3 +41,70 @@ export const RegistrationUpdateBody = RegistrationBody.partial();
 
 export type RegistrationInput = z.infer<typeof RegistrationBody>;
 export type RegistrationUpdate = z.infer<typeof RegistrationUpdateBody>;
+
+// ------------------------------------------------------------------------------------------------
+// Response data of /api/services (docs/api-contract.md §3.5).
+
+const iso = z.string().describe("ISO-8601 UTC");
+const listingState = z.enum(["pending", "active", "expired", "deleted"]);
+
+/** One of my registrations as the provider app's services screen reads it. */
+export const Registration = z.object({
+  provider_service_id: z.uuid(),
+  service_id: z.uuid(),
+  service_name: z.string(),
+  is_paid: z.boolean(),
+  listing_fee: z.number().nullable().describe("rupees"),
+  payment_status: listingState.describe("`expired` once the paid window has passed"),
+  payment_start_date: iso.nullable(),
+  payment_end_date: iso.nullable(),
+  days_until_expiry: z.number().nullable(),
+  created_at: iso,
+  working_proof_urls: z.array(z.string()),
+  engineering_certificate_url: z.string().nullable(),
+  is_engineering_provider: z.boolean(),
+  state: z.string(),
+  city: z.string(),
+  full_address: z.string(),
+  years_of_experience: z.number(),
+  service_description: z.string(),
+  sub_services: z.array(
+    z.object({
+      id: z.uuid(),
+      serviceId: z.string(),
+      service_id: z.string(),
+      serviceName: z.string(),
+      price: z.number().nullable(),
+      cost: z.number().nullable(),
+      createdAt: iso,
+      updatedAt: iso,
+    }),
+  ),
+  pricing: z.object({
+    minPrice: z.number().nullable(),
+    maxPrice: z.number().nullable(),
+    subServiceCount: z.number().int(),
+    priceRange: z.string(),
+    displayPrice: z.string(),
+  }),
+});
+export const MyRegistrations = z.object({ registeredServices: z.array(Registration) });
+
+/** The listing a registration created; `payment_status` repeats `status` for the app. */
+export const Registered = z.object({
+  providerService: z.object({
+    id: z.uuid(),
+    provider_id: z.uuid(),
+    service_id: z.uuid(),
+    status: listingState,
+    activated_at: iso.nullable(),
+    expires_at: iso.nullable(),
+    service_description: z.string(),
+    working_proof_urls: z.array(z.string()),
+    created_at: iso,
+    payment_status: listingState,
+    service_name: z.string(),
+  }),
+  isFreeService: z.boolean(),
+});
+export const RegistrationUpdated = z.object({ providerServiceId: z.uuid() });

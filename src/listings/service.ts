@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { z } from "zod";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { AppError, conflict, notFound } from "../http/errors";
@@ -7,7 +8,10 @@ import { isoSql, num, pgTextArray, pricingOf, rupees, textArray } from "../lib/s
 import { acceptImages, type ImageInput, imageList, type MediaOwner, type MediaStore } from "../media/store";
 import { notifyStatement } from "../outbox/outbox";
 import { serviceNameForCategory } from "./categories";
-import type { RegistrationInput, RegistrationUpdate } from "./schemas";
+import type { Registered, Registration, RegistrationInput, RegistrationUpdate } from "./schemas";
+
+/** The listing row a registration inserts, as its `returning` clause selects it. */
+type NewListing = Omit<z.input<typeof Registered>["providerService"], "payment_status" | "service_name">;
 
 /**
  * Provider service registration (upstream's, with its holes fixed): one live listing per provider and category
@@ -168,7 +172,7 @@ export async function registerService(
   category: string,
   input: RegistrationInput,
   media: MediaStore,
-): Promise<{ listing: Row; isFreeService: boolean; serviceName: string }> {
+): Promise<{ listing: NewListing; isFreeService: boolean; serviceName: string }> {
   const cat = await loadCategory(db.http, category, providerUserId);
   if (cat.existing) throw conflict("Already registered for this service", "ALREADY_EXISTS");
   const prices = pricedSubServices(cat, input.subServices);
@@ -214,7 +218,7 @@ export async function registerService(
   );
   try {
     const results = await batch(db.http, [...profile, listing, ...insertPrices(db.http, listingId, cat.id, prices), notice.query]);
-    const l = (results[profile.length] as { rows: Row[] }).rows[0]!;
+    const l = (results[profile.length] as { rows: NewListing[] }).rows[0]!;
     return { listing: l, isFreeService: !cat.isPaid, serviceName: cat.name };
   } catch (err) {
     if (pgCode(err) === "23505" && pgConstraint(err) === "provider_services_live_uq")
@@ -283,7 +287,7 @@ export async function deleteRegistration(db: HttpDb, providerUserId: string, lis
 }
 
 /** The provider's live registrations with status, paid window, prices and address (docs/api-contract.md §3.5). */
-export async function myRegistrations(db: HttpDb, providerUserId: string) {
+export async function myRegistrations(db: HttpDb, providerUserId: string): Promise<z.input<typeof Registration>[]> {
   const rows = await rowsOf(
     db,
     sql`select ps.id as provider_service_id, ps.service_id, sm.name as service_name, sm.is_paid, sm.listing_fee_paise,
@@ -317,22 +321,22 @@ export async function myRegistrations(db: HttpDb, providerUserId: string) {
     const days =
       r.days_until_expiry === null || r.days_until_expiry === undefined ? null : Math.round(Number(r.days_until_expiry) * 100) / 100;
     return {
-      provider_service_id: r.provider_service_id,
-      service_id: r.service_id,
-      service_name: r.service_name,
+      provider_service_id: r.provider_service_id as string,
+      service_id: r.service_id as string,
+      service_name: r.service_name as string,
       is_paid: Boolean(r.is_paid),
       listing_fee: rupees(num(r.listing_fee_paise)),
-      payment_status: r.payment_status,
-      payment_start_date: r.payment_start_date ?? null,
-      payment_end_date: r.payment_end_date ?? null,
+      payment_status: r.payment_status as z.input<typeof Registration>["payment_status"],
+      payment_start_date: (r.payment_start_date as string | null) ?? null,
+      payment_end_date: (r.payment_end_date as string | null) ?? null,
       days_until_expiry: days,
-      created_at: r.created_at,
+      created_at: r.created_at as string,
       working_proof_urls: textArray(r.working_proof_urls),
-      engineering_certificate_url: r.engineering_certificate_url ?? null,
+      engineering_certificate_url: (r.engineering_certificate_url as string | null) ?? null,
       is_engineering_provider: Boolean(r.is_engineering_provider),
-      state: r.state,
-      city: r.city,
-      full_address: r.full_address,
+      state: r.state as string,
+      city: r.city as string,
+      full_address: r.full_address as string,
       years_of_experience: num(r.years_of_experience),
       service_description: String(r.service_description ?? ""),
       sub_services: subs.map((s) => ({

@@ -14,6 +14,7 @@ export const mediaRoutes = new Hono<AppEnv>();
 
 const kind = z.enum(MEDIA_KINDS);
 const file = z.string().regex(MEDIA_FILE);
+const image = { media: "image/*", description: "The image, immutable (cached for a year)" } as const;
 
 async function serve(c: AppContext, key: string) {
   const obj = await c.env.MEDIA.get(key);
@@ -29,7 +30,7 @@ async function serve(c: AppContext, key: string) {
 
 mediaRoutes.get(
   "/:kind/:owner/:name",
-  describe({ summary: "An uploaded image", tags: ["media"], access: "public" }),
+  describe({ summary: "An uploaded image", tags: ["media"], other: image }),
   params(z.object({ kind, owner: z.uuid(), name: file })),
   (c) => {
     const { kind, owner, name } = c.req.valid("param");
@@ -39,7 +40,7 @@ mediaRoutes.get(
 
 mediaRoutes.get(
   "/:kind/:name",
-  describe({ summary: "An uploaded image (stored before keys named their owner)", tags: ["media"], access: "public" }),
+  describe({ summary: "An uploaded image (stored before keys named their owner)", tags: ["media"], other: image }),
   params(z.object({ kind, name: file })),
   (c) => {
     const { kind, name } = c.req.valid("param");

@@ -67,9 +67,42 @@ const testBody = z.object({
   data: z.record(z.string(), z.unknown()).optional(),
 });
 
+// Response data.
+const Settings = z.object({
+  settings: z.object({
+    booking_updates: z.boolean(),
+    reminders: z.boolean(),
+    promotional: z.boolean(),
+    sound_enabled: z.boolean(),
+    vibration_enabled: z.boolean(),
+  }),
+});
+const PushHistory = z.object({
+  notifications: z.array(
+    z.object({
+      id: z.uuid(),
+      notification_type: z.string().nullable(),
+      title: z.string(),
+      body: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      status: z.enum(["queued", "sent", "delivered", "failed"]),
+      created_at: z.string(),
+    }),
+  ),
+  pagination: z.object({
+    page: z.number().int(),
+    currentPage: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int(),
+    totalCount: z.number().int(),
+    totalPages: z.number().int(),
+    hasMore: z.boolean(),
+  }),
+});
+
 pushRoutes.post(
   "/register-token",
-  describe({ summary: "Register this device's Expo push token (idempotent)", tags }),
+  describe({ summary: "Register this device's Expo push token (idempotent)", tags, response: z.object({ registered: z.literal(true) }) }),
   requireAuth(),
   body(registerBody),
   async (c) => {
@@ -95,7 +128,11 @@ pushRoutes.post(
 
 pushRoutes.delete(
   "/token",
-  describe({ summary: "Stop pushes to one device (pushToken in the body) or to all of them", tags }),
+  describe({
+    summary: "Stop pushes to one device (pushToken in the body) or to all of them",
+    tags,
+    response: z.object({ removed: z.number().int() }),
+  }),
   requireAuth(),
   async (c) => {
     const { userId } = principalOf(c);
@@ -113,7 +150,7 @@ pushRoutes.delete(
 
 pushRoutes.get(
   "/settings",
-  describe({ summary: "Push notification switches (defaults until changed)", tags }),
+  describe({ summary: "Push notification switches (defaults until changed)", tags, response: Settings }),
   requireAuth(),
   async (c) => {
     const [row] = await c
@@ -136,7 +173,7 @@ pushRoutes.get(
 
 pushRoutes.put(
   "/settings",
-  describe({ summary: "Change push notification switches (partial)", tags }),
+  describe({ summary: "Change push notification switches (partial)", tags, response: Settings }),
   requireAuth(),
   body(settingsBody),
   async (c) => {
@@ -168,7 +205,7 @@ pushRoutes.put(
 
 pushRoutes.get(
   "/history",
-  describe({ summary: "Push messages sent to this account, newest first", tags }),
+  describe({ summary: "Push messages sent to this account, newest first", tags, response: PushHistory }),
   requireAuth(),
   query(historyQuery),
   async (c) => {
@@ -204,7 +241,7 @@ pushRoutes.get(
 
 pushRoutes.post(
   "/send-test",
-  describe({ summary: "Send yourself a test notification (not in production)", tags }),
+  describe({ summary: "Send yourself a test notification (not in production)", tags, response: z.object({ notificationId: z.uuid() }) }),
   requireAuth(),
   body(testBody),
   async (c) => {

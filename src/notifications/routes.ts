@@ -7,7 +7,7 @@ import { describe } from "../http/meta";
 import { ok } from "../http/respond";
 import { params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
-import { HistoryQuery, HistoryResponse, IdParam, ListQuery, ListResponse, RecentQuery } from "./schemas";
+import { HistoryQuery, HistoryResponse, IdParam, ListQuery, ListResponse, RecentQuery, RecentResponse } from "./schemas";
 import { deleteNotification, listNotifications, markAllRead, markRead, recentNotifications, unreadCount } from "./service";
 
 /**
@@ -23,8 +23,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "List my notifications (page/limit; pagination.hasMore drives the apps' load more)",
       tags,
-      access: "authenticated",
-      responses: { 200: { description: "A page of notifications", schema: ListResponse } },
+      response: ListResponse,
     }),
     auth,
     query(ListQuery),
@@ -39,8 +38,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Number of unread notifications",
       tags,
-      access: "authenticated",
-      responses: { 200: { description: "Unread count", schema: z.object({ unreadCount: z.number() }) } },
+      response: z.object({ unreadCount: z.number().int() }),
     }),
     auth,
     async (c) => ok(c, { unreadCount: await unreadCount(c.get("db").http, principalOf(c).userId) }),
@@ -50,8 +48,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Notification history with filters and statistics",
       tags,
-      access: "authenticated",
-      responses: { 200: { description: "History page", schema: HistoryResponse } },
+      response: HistoryResponse,
     }),
     auth,
     query(HistoryQuery),
@@ -74,7 +71,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
   )
   .get(
     "/recent",
-    describe({ summary: "Notifications created after `since` (epoch ms), at most 50", tags, access: "authenticated" }),
+    describe({ summary: "Notifications created after `since` (epoch ms), at most 50", tags, response: RecentResponse }),
     auth,
     query(RecentQuery),
     async (c) => {
@@ -83,17 +80,22 @@ export const notificationsRoutes = new Hono<AppEnv>()
       return ok(c, { notifications, count: notifications.length, since });
     },
   )
-  .put("/mark-all-read", describe({ summary: "Mark all my notifications read", tags, access: "authenticated" }), auth, async (c) => {
-    const updated = await markAllRead(c.get("db").http, principalOf(c).userId);
-    if (updated > 0) dispatchAfterCommit(c.env, c.executionCtx);
-    return ok(c, { updated }, { message: "All notifications marked as read" });
-  })
+  .put(
+    "/mark-all-read",
+    describe({ summary: "Mark all my notifications read", tags, response: z.object({ updated: z.number().int() }) }),
+    auth,
+    async (c) => {
+      const updated = await markAllRead(c.get("db").http, principalOf(c).userId);
+      if (updated > 0) dispatchAfterCommit(c.env, c.executionCtx);
+      return ok(c, { updated }, { message: "All notifications marked as read" });
+    },
+  )
   .put(
     "/:id/mark-read",
     describe({
       summary: "Mark one of my notifications read",
       tags,
-      access: "authenticated",
+      response: z.object({ id: z.uuid(), is_read: z.literal(true) }),
       responses: { 404: { description: "Not one of my notifications" } },
     }),
     auth,
@@ -111,7 +113,7 @@ export const notificationsRoutes = new Hono<AppEnv>()
     describe({
       summary: "Delete one of my notifications",
       tags,
-      access: "authenticated",
+      response: z.object({ id: z.uuid() }),
       responses: { 404: { description: "Not one of my notifications" } },
     }),
     auth,

@@ -52,6 +52,11 @@ export const AppNotification = z.object({
   formatted_date: z.string(),
   formatted_time: z.string(),
   relative_time: z.string(),
+  // The legacy provider screen (app/notifications.tsx) reads these optionally at the top level: copies of `data`'s.
+  amount: z.unknown().optional(),
+  discount: z.unknown().optional(),
+  providerName: z.unknown().optional(),
+  providerImage: z.unknown().optional(),
 });
 
 export const Pagination = z.object({
@@ -78,4 +83,9 @@ export const HistoryResponse = z.object({
     report_notifications: z.number(),
     welcome_notifications: z.number(),
   }),
+});
+export const RecentResponse = z.object({
+  notifications: z.array(AppNotification),
+  count: z.number().int(),
+  since: z.number().describe("the `since` asked for (epoch ms)"),
 });

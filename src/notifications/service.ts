@@ -1,8 +1,10 @@
 import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { HttpDb } from "../db/client";
 import { notifications } from "../db/schema";
 import { OUTBOX_TOPICS } from "../outbox/outbox";
 import { formatDateIst, formatTimeIst, relativeTime } from "./format";
+import type { AppNotification } from "./schemas";
 
 /**
  * In-app notifications of one account. Every read is scoped to the caller's user id (an account
@@ -15,7 +17,7 @@ import { formatDateIst, formatTimeIst, relativeTime } from "./format";
 type Row = typeof notifications.$inferSelect;
 
 /** The fields the apps read (docs/api-contract.md §3.10), snake_case as they expect. */
-export function toAppNotification(n: Row, now = new Date()) {
+export function toAppNotification(n: Row, now = new Date()): z.input<typeof AppNotification> {
   const data = n.data ?? {};
   // The legacy provider screen (app/notifications.tsx) reads these optionally at the top level.
   const legacy: Record<string, unknown> = {};

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import { principalOf, requireAuth } from "../http/auth";
+import { principalOf, requireAuth, signedByPaytm, signedLink } from "../http/auth";
 import type { AppContext, AppEnv } from "../http/context";
 import { successBody } from "../http/envelope";
-import { describe } from "../http/meta";
+import { describe, type ErrorStatus } from "../http/meta";
 import { ok } from "../http/respond";
 import { routeLimits } from "../http/route-limits";
 import { body, params, query } from "../http/validate";
@@ -20,6 +20,7 @@ import { checkoutPage, messagePage } from "./pages";
 import {
   CheckoutData,
   CheckoutQuery,
+  CheckoutTop,
   ClientEventBody,
   ClientEventData,
   HistoryQuery,
@@ -47,8 +48,12 @@ export const paymentsRoutes = new Hono<AppEnv>();
 
 const PAYMENTS = ["payments"];
 
-/** The WebView's pages answer HTML (text/html), never the JSON envelope, whatever their status. */
-const HTML_PAGE = { 200: { description: "HTML page for the app's WebView (text/html), not the JSON envelope" } };
+/** The WebView's pages answer HTML whatever their status, never the JSON envelope (docs/api-contract.md §5). */
+const webViewPage = (failures: Partial<Record<ErrorStatus, string>>) =>
+  ({ media: "text/html", description: "A page for the app's WebView", failures }) as const;
+
+/** A callback the handler could not believe still answers a page: the WebView shows it before the app verifies. */
+const CALLBACK_PAGE = webViewPage({ 400: "Malformed callback", 401: "Forged callback: Paytm's checksum does not match" });
 
 /** What the payment flows need from this request (payments/context.ts). */
 function paymentRequest(c: AppContext): PaymentRequest {
@@ -78,13 +83,16 @@ function paymentRequest(c: AppContext): PaymentRequest {
 
 /** A checkout's answer; the apps also read orderId and paytmUrl at the top level (docs/api-contract.md §3.12). */
 function checkoutAnswer({ created, checkout }: Checkout, createdMessage: string): StoredResponse {
+  const top: CheckoutTop = {
+    orderId: checkout.orderId,
+    paytmUrl: checkout.paytmUrl,
+    ...(created ? {} : { existingOrderId: checkout.orderId }),
+  };
   return {
     status: 200,
     body: {
       ...successBody(checkout, created ? createdMessage : "Payment already in progress; continuing with the existing order"),
-      orderId: checkout.orderId,
-      paytmUrl: checkout.paytmUrl,
-      ...(created ? {} : { existingOrderId: checkout.orderId }),
+      ...top,
     },
   };
 }
@@ -107,7 +115,12 @@ async function checkoutIdempotently<T extends FirstReads>(c: AppContext, input: 
 
 paymentsRoutes.post(
   "/initiate-paytm",
-  describe({ summary: "Start paying the listing fee (₹99 / 30 days) for one of my listings", tags: PAYMENTS, response: CheckoutData }),
+  describe({
+    summary: "Start paying the listing fee (₹99 / 30 days) for one of my listings",
+    tags: PAYMENTS,
+    response: CheckoutData,
+    extraTop: CheckoutTop,
+  }),
   requireAuth("provider"),
   body(InitiateListingBody),
   async (c) => {
@@ -119,7 +132,7 @@ paymentsRoutes.post(
 
 paymentsRoutes.post(
   "/initiate-labour-payment",
-  describe({ summary: "Start paying for labour access (₹99 / 7 days)", tags: PAYMENTS, response: CheckoutData }),
+  describe({ summary: "Start paying for labour access (₹99 / 7 days)", tags: PAYMENTS, response: CheckoutData, extraTop: CheckoutTop }),
   requireAuth("user"),
   body(InitiateLabourBody),
   async (c) => {
@@ -131,7 +144,12 @@ paymentsRoutes.post(
 
 paymentsRoutes.post(
   "/retry-payment",
-  describe({ summary: "Pay again after a failed or expired order (a new Paytm order)", tags: PAYMENTS, response: CheckoutData }),
+  describe({
+    summary: "Pay again after a failed or expired order (a new Paytm order)",
+    tags: PAYMENTS,
+    response: CheckoutData,
+    extraTop: CheckoutTop,
+  }),
   requireAuth("provider", "user"),
   body(RetryBody),
   async (c) => {
@@ -149,10 +167,15 @@ paymentsRoutes.get(
   describe({
     summary: "Checkout page for the app's WebView: continues to Paytm with the order's txnToken",
     tags: PAYMENTS,
-    access: "signature",
-    responses: HTML_PAGE,
+    other: webViewPage({
+      403: "Invalid payment link: its sig does not match the order",
+      404: "No such order",
+      410: "The order expired",
+      503: "The payment gateway is busy",
+    }),
   }),
   routeLimits(CHECKOUT_PAGE),
+  signedLink,
   params(OrderIdParam),
   query(CheckoutQuery),
   async (c) => {
@@ -209,10 +232,10 @@ paymentsRoutes.post(
   describe({
     summary: "Paytm browser callback (form POST from the WebView); a hint, confirmed with the status API",
     tags: PAYMENTS,
-    access: "signature",
-    responses: HTML_PAGE,
+    other: CALLBACK_PAGE,
   }),
   routeLimits(PAYTM_CALLBACK),
+  signedByPaytm,
   async (c) => callback(c, await bodyText(c)),
 );
 
@@ -221,10 +244,10 @@ paymentsRoutes.get(
   describe({
     summary: "Paytm browser callback re-submitted as GET (browser Back)",
     tags: PAYMENTS,
-    access: "signature",
-    responses: HTML_PAGE,
+    other: CALLBACK_PAGE,
   }),
   routeLimits(PAYTM_CALLBACK_AGAIN),
+  signedByPaytm,
   async (c) => {
     const qs = new URL(c.req.url).search;
     if (!qs || qs === "?") return c.html(messagePage("Payment processing", "Returning to the app…"));
@@ -247,10 +270,10 @@ paymentsRoutes.post(
   describe({
     summary: "Paytm server-to-server webhook (payment: form; refund: JSON)",
     tags: PAYMENTS,
-    access: "signature",
     response: PaytmWebhookData,
   }),
   routeLimits(PAYTM_WEBHOOK),
+  signedByPaytm,
   paytmWebhook,
 );
 
@@ -259,10 +282,10 @@ paymentsRoutes.post(
   describe({
     summary: "Paytm refund webhook (signed JSON; same handler as /paytm-webhook)",
     tags: ["refunds"],
-    access: "signature",
     response: PaytmWebhookData,
   }),
   routeLimits(PAYTM_REFUND_WEBHOOK),
+  signedByPaytm,
   paytmWebhook,
 );
 
@@ -351,7 +374,12 @@ paymentsRoutes.get(
 
 paymentsRoutes.post(
   "/event",
-  describe({ summary: "Record a payment-UI event for one of my orders (known types only)", tags: PAYMENTS, response: ClientEventData }),
+  describe({
+    summary: "Record a payment-UI event for one of my orders (known types only)",
+    tags: PAYMENTS,
+    response: ClientEventData,
+    status: [201],
+  }),
   requireAuth(),
   body(ClientEventBody),
   async (c) => {

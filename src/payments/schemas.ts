@@ -76,6 +76,15 @@ export const CheckoutData = z.object({
 });
 export type CheckoutData = z.infer<typeof CheckoutData>;
 
+/** Beside `data` at the top level of a checkout's answer, where the apps read them (docs/api-contract.md §3.12). */
+export const CheckoutTop = z.object({
+  orderId: paytmOrderId,
+  paytmUrl: z.url(),
+  /** Only when an open order of the payer was continued instead of a new one. */
+  existingOrderId: paytmOrderId.optional(),
+});
+export type CheckoutTop = z.infer<typeof CheckoutTop>;
+
 /** A confirmed payment and what it granted (nothing when `refundPending`: it is refunded automatically). */
 export const VerifiedPaymentData = z.object({
   orderId: paytmOrderId,

@@ -30,11 +30,8 @@ export const providersRoutes = new Hono<AppEnv>();
 const tags = ["providers"];
 const provider = requireAuth("provider");
 
-providersRoutes.get(
-  "/profile",
-  describe({ summary: "My provider profile", tags, access: "provider", response: ProviderProfileData }),
-  provider,
-  async (c) => ok(c, await providerProfile(c.get("db").http, principalOf(c).userId)),
+providersRoutes.get("/profile", describe({ summary: "My provider profile", tags, response: ProviderProfileData }), provider, async (c) =>
+  ok(c, await providerProfile(c.get("db").http, principalOf(c).userId)),
 );
 
 providersRoutes.get(
@@ -42,7 +39,6 @@ providersRoutes.get(
   describe({
     summary: "Bookings of my listings (list and total in one query)",
     tags: [...tags, "bookings"],
-    access: "provider",
     response: ProviderBookingsData,
   }),
   provider,
@@ -55,7 +51,6 @@ providersRoutes.get(
   describe({
     summary: "New or cancelled bookings not yet seen (badge)",
     tags: [...tags, "bookings"],
-    access: "provider",
     response: UnreadCountData,
   }),
   provider,
@@ -64,7 +59,7 @@ providersRoutes.get(
 
 providersRoutes.put(
   "/bookings/mark-all-viewed",
-  describe({ summary: "Clear the provider's bookings badge", tags: [...tags, "bookings"], access: "provider", response: UpdatedCountData }),
+  describe({ summary: "Clear the provider's bookings badge", tags: [...tags, "bookings"], response: UpdatedCountData }),
   provider,
   async (c) => {
     const updatedCount = await markAllViewed(c.get("db").http, "provider", principalOf(c).userId);
@@ -80,7 +75,6 @@ providersRoutes.put(
   describe({
     summary: "Accept, reject or complete a booking (409 for any other transition)",
     tags: [...tags, "bookings"],
-    access: "provider",
     response: BookingStatusChangeData,
   }),
   provider,
@@ -105,8 +99,8 @@ providersRoutes.post(
   describe({
     summary: "Rate the customer of an accepted or completed booking (once)",
     tags: [...tags, "ratings"],
-    access: "provider",
     response: RatingData,
+    status: [201, 200],
   }),
   provider,
   params(IdParam),
@@ -120,7 +114,7 @@ providersRoutes.post(
 
 providersRoutes.post(
   "/report-customer",
-  describe({ summary: "Report a customer", tags: [...tags, "reports"], access: "provider", response: CustomerReportData }),
+  describe({ summary: "Report a customer", tags: [...tags, "reports"], response: CustomerReportData, status: [201] }),
   provider,
   body(ReportCustomerBody),
   async (c) => {

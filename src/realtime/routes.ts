@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../http/context";
 import { describe } from "../http/meta";
 import { routeLimits } from "../http/route-limits";
@@ -12,12 +13,20 @@ import { ENGINE_ERRORS, engineError, MAX_PAYLOAD } from "./protocol";
  */
 export const socketRoutes = new Hono<AppEnv>();
 
-const gateway = describe({ summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)", tags: ["realtime"], access: "public" });
+const gateway = describe({
+  summary: "Engine.IO v4 / Socket.IO v5 endpoint (polling and WebSocket)",
+  tags: ["realtime"],
+  other: { media: "text/plain", description: "Engine.IO packets (polling) or a WebSocket upgrade (101)" },
+});
 
 /** Development diagnostics for the end-to-end run and the bench (404 in every other environment). */
 socketRoutes.get(
   "/__session/:sid",
-  describe({ summary: "Session diagnostics (development only)", tags: ["realtime"], access: "public" }),
+  describe({
+    summary: "Session diagnostics (development only)",
+    tags: ["realtime"],
+    other: { json: z.record(z.string(), z.unknown()), description: "The session object's state" },
+  }),
   async (c) => {
     if (c.get("config").ENVIRONMENT !== "development") return c.notFound();
     const stub = sessionStub(c.env, c.req.param("sid"));

@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import { createDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
 import { refunds } from "../db/schema";
 import { type Config, loadConfig } from "../env";
 import { createLogger } from "../lib/log";

@@ -12,6 +12,7 @@ import {
   RefundIdParam,
   RefundLedgerData,
   RefundRequestBody,
+  RefundRequestedTop,
   RefundView,
 } from "./schemas";
 import { listRefunds } from "./service";
@@ -36,8 +37,10 @@ refundsRoutes.post(
   describe({
     summary: "Request a refund of a paid order (admins: any order and amount; payers: a full refund where policy allows)",
     tags: REFUNDS,
-    access: ["user", "provider", "admin"],
     response: RefundView,
+    extraTop: RefundRequestedTop,
+    // 201 for a new refund, 200 when one for the order is already in progress.
+    status: [201, 200],
   }),
   requireAuth(),
   body(RefundRequestBody),
@@ -53,7 +56,7 @@ refundsRoutes.post(
 
 refundsRoutes.get(
   "/refunds/:id",
-  describe({ summary: "One refund and its status", tags: REFUNDS, access: ["user", "provider", "admin"], response: RefundView }),
+  describe({ summary: "One refund and its status", tags: REFUNDS, response: RefundView }),
   requireAuth(),
   params(RefundIdParam),
   async (c) => ok(c, await refundFor(c.get("db").http, principalOf(c), c.req.valid("param").id)),
@@ -64,7 +67,6 @@ refundsRoutes.get(
   describe({
     summary: "The refunds of one order and its refund ledger",
     tags: REFUNDS,
-    access: ["user", "provider", "admin"],
     response: RefundLedgerData,
   }),
   requireAuth(),

@@ -59,6 +59,9 @@ export const RefundView = z.object({
 });
 export type RefundView = z.infer<typeof RefundView>;
 
+/** A refund request's answer also names the refund at the top level, beside `data`. */
+export const RefundRequestedTop = z.object({ refundId: z.uuid(), refundStatus: z.enum(refundStatus.enumValues) });
+
 /** An order's refund ledger and its refunds. */
 export const RefundLedgerData = z.object({
   orderId: paytmOrderId,

@@ -1,4 +1,5 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db, HttpDb, TxDb } from "../db/client";
 import { type Role, refreshTokens, securityEvents, sessions, users } from "../db/schema";
 import { AppError } from "../http/errors";
@@ -6,6 +7,7 @@ import { constantTimeEqualStrings, sha256Hex, toBase64Url } from "../lib/bytes";
 import { hmacSha256 } from "../lib/hmac";
 import { signAccessToken } from "../lib/jwt";
 import { OUTBOX_TOPICS } from "../outbox/outbox";
+import type { TokenPair as TokenPairSchema } from "./schemas";
 
 /**
  * Refresh tokens and sessions.
@@ -38,14 +40,7 @@ export async function parseRefreshToken(secret: string, token: string): Promise<
   return constantTimeEqualStrings(expected, token) ? m[1]! : null;
 }
 
-export type TokenPair = {
-  accessToken: string;
-  refreshToken: string;
-  accessTokenExpiresAt: string;
-  refreshTokenExpiresAt: string;
-  /** Legacy copy of the access token (docs/api-contract.md §2.1). */
-  token: string;
-};
+export type TokenPair = z.input<typeof TokenPairSchema>;
 export type ClientMeta = { ip?: string | null; userAgent?: string | null };
 
 /** Whole seconds, so the access token's iat can be rebuilt exactly from created_at. */

@@ -9,7 +9,19 @@ import { body, params, query } from "../http/validate";
 import { dispatchAfterCommit } from "../outbox/outbox";
 import { clientMeta } from "../sessions/request";
 import { PROFILE_UPDATE } from "./limits";
-import { addressParams, createAddressBody, pageQuery, updateAddressBody, updateProfileBody } from "./schemas";
+import {
+  AddressData,
+  AddressPage,
+  addressParams,
+  createAddressBody,
+  Deleted,
+  ProfileData,
+  ProfilePicTop,
+  pageQuery,
+  UpdatedProfileData,
+  updateAddressBody,
+  updateProfileBody,
+} from "./schemas";
 import * as users from "./service";
 
 /** /api/users: profile, addresses, account deletion (docs/api-contract.md §3.2, §3.3). Any signed-in role. */
@@ -17,14 +29,24 @@ export const usersRoutes = new Hono<AppEnv>();
 
 const tags = ["users"];
 
-usersRoutes.get("/profile", describe({ summary: "The signed-in user's profile", tags }), requireAuth(), async (c) => {
-  const user = await users.getProfile(c.get("db").http, principalOf(c).userId);
-  return ok(c, { user });
-});
+usersRoutes.get(
+  "/profile",
+  describe({ summary: "The signed-in user's profile", tags, response: ProfileData }),
+  requireAuth(),
+  async (c) => {
+    const user = await users.getProfile(c.get("db").http, principalOf(c).userId);
+    return ok(c, { user });
+  },
+);
 
 usersRoutes.put(
   "/profile",
-  describe({ summary: 'Update name (at most 2 renames), e-mail and photo (data:image URL, https URL, or "" to remove)', tags }),
+  describe({
+    summary: 'Update name (at most 2 renames), e-mail and photo (data:image URL, https URL, or "" to remove)',
+    tags,
+    response: UpdatedProfileData,
+    extraTop: ProfilePicTop,
+  }),
   routeLimits(PROFILE_UPDATE),
   requireAuth(),
   body(updateProfileBody),
@@ -46,14 +68,20 @@ usersRoutes.put(
   },
 );
 
-usersRoutes.get("/addresses", describe({ summary: "The user's addresses", tags }), requireAuth(), query(pageQuery), async (c) => {
-  const { page, limit } = c.req.valid("query");
-  return ok(c, await users.listAddresses(c.get("db").http, principalOf(c).userId, page, limit));
-});
+usersRoutes.get(
+  "/addresses",
+  describe({ summary: "The user's addresses", tags, response: AddressPage }),
+  requireAuth(),
+  query(pageQuery),
+  async (c) => {
+    const { page, limit } = c.req.valid("query");
+    return ok(c, await users.listAddresses(c.get("db").http, principalOf(c).userId, page, limit));
+  },
+);
 
 usersRoutes.post(
   "/addresses",
-  describe({ summary: "Add an address (at most 3, one home)", tags }),
+  describe({ summary: "Add an address (at most 3, one home)", tags, response: AddressData, status: [201] }),
   requireAuth(),
   body(createAddressBody),
   async (c) => {
@@ -64,7 +92,7 @@ usersRoutes.post(
 
 usersRoutes.put(
   "/addresses/:id",
-  describe({ summary: "Update an address", tags }),
+  describe({ summary: "Update an address", tags, response: AddressData }),
   requireAuth(),
   params(addressParams),
   body(updateAddressBody),
@@ -74,14 +102,24 @@ usersRoutes.put(
   },
 );
 
-usersRoutes.delete("/addresses/:id", describe({ summary: "Delete an address", tags }), requireAuth(), params(addressParams), async (c) => {
-  await users.deleteAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id);
-  return ok(c, { deleted: true }, { message: "Address deleted successfully" });
-});
+usersRoutes.delete(
+  "/addresses/:id",
+  describe({ summary: "Delete an address", tags, response: Deleted }),
+  requireAuth(),
+  params(addressParams),
+  async (c) => {
+    await users.deleteAddress(c.get("db").http, principalOf(c).userId, c.req.valid("param").id);
+    return ok(c, { deleted: true }, { message: "Address deleted successfully" });
+  },
+);
 
 usersRoutes.delete(
   "/delete-account",
-  describe({ summary: "Delete the account (soft: bookings and payments stay for the other party and the ledger)", tags }),
+  describe({
+    summary: "Delete the account (soft: bookings and payments stay for the other party and the ledger)",
+    tags,
+    response: Deleted,
+  }),
   requireAuth(),
   async (c) => {
     await users.deleteAccount(c.get("db"), principalOf(c).userId, clientMeta(c));

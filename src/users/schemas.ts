@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { addresses, users } from "../db/schema";
+import { type addresses, addressType as addressTypeEnum, userRole, type users } from "../db/schema";
 import { email, fullName, profilePicInput, text } from "../http/fields";
 
 /**
@@ -9,7 +9,26 @@ import { email, fullName, profilePicInput, text } from "../http/fields";
  */
 export type UserRow = typeof users.$inferSelect;
 
-export function userView(u: UserRow) {
+const isoTime = z.string().describe("ISO-8601 UTC");
+
+export const UserView = z.object({
+  id: z.uuid(),
+  phone: z.string(),
+  fullName: z.string(),
+  full_name: z.string(),
+  email: z.string(),
+  role: z.enum(userRole.enumValues),
+  profilePicUrl: z.string().nullable(),
+  profile_pic_url: z.string().nullable(),
+  isVerified: z.boolean(),
+  is_verified: z.boolean(),
+  nameChangeCount: z.number().int(),
+  name_change_count: z.number().int(),
+  createdAt: isoTime,
+  created_at: isoTime,
+});
+
+export function userView(u: UserRow): z.input<typeof UserView> {
   const created = u.createdAt.toISOString();
   return {
     id: u.id,
@@ -32,7 +51,18 @@ export function userView(u: UserRow) {
 
 export type AddressRow = typeof addresses.$inferSelect;
 
-export function addressView(a: AddressRow) {
+export const AddressView = z.object({
+  id: z.uuid(),
+  type: z.enum(addressTypeEnum.enumValues),
+  state: z.string().nullable(),
+  city: z.string().nullable(),
+  full_address: z.string().nullable(),
+  fullAddress: z.string().nullable(),
+  pincode: z.string().nullable(),
+  created_at: isoTime,
+});
+
+export function addressView(a: AddressRow): z.input<typeof AddressView> {
   return {
     id: a.id,
     type: a.type,
@@ -85,3 +115,24 @@ export const updateAddressBody = z
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "No fields to update" });
 export const addressParams = z.object({ id: z.uuid("Invalid address id") });
+
+// ------------------------------------------------------------------------------------------------
+// Response data of /api/users
+
+/** The profile adds the first address as text (the screens render it in a <Text>). */
+export const ProfileData = z.object({ user: UserView.extend({ location: z.string().nullable() }) });
+export const UpdatedProfileData = z.object({ user: UserView, profile_pic_url: z.string().nullable() });
+export const ProfilePicTop = z.object({ profile_pic_url: z.string().nullable() });
+export const AddressPage = z.object({
+  addresses: z.array(AddressView),
+  pagination: z.object({
+    currentPage: z.number().int(),
+    totalPages: z.number().int(),
+    total: z.number().int(),
+    totalCount: z.number().int(),
+    limit: z.number().int(),
+    hasMore: z.boolean(),
+  }),
+});
+export const AddressData = z.object({ address: AddressView });
+export const Deleted = z.object({ deleted: z.literal(true) });

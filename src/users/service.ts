@@ -1,11 +1,12 @@
 import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db, HttpDb } from "../db/client";
 import { pgCode, pgConstraint } from "../db/client";
 import { type AddressType, addresses, pushTokens, securityEvents, users } from "../db/schema";
 import { AppError } from "../http/errors";
 import { acceptImage, type MediaOwner, ownedMediaKey } from "../media/store";
 import { revokeSessionsStatement } from "../sessions/tokens";
-import { type AddressRow, addressView, type UserRow, userView } from "./schemas";
+import { type AddressPage, type AddressRow, addressView, type ProfileData, type UserRow, userView } from "./schemas";
 
 /** Profile, addresses and account deletion (docs/api-contract.md §3.2, §3.3). No HTTP here. */
 
@@ -25,7 +26,7 @@ async function liveUser(db: HttpDb, userId: string): Promise<UserRow> {
 }
 
 /** The profile plus `location`: the home address (else the first one), as the profile screens show it. */
-export async function getProfile(db: HttpDb, userId: string) {
+export async function getProfile(db: HttpDb, userId: string): Promise<z.input<typeof ProfileData>["user"]> {
   const [[u], [addr]] = await db.batch([
     db
       .select()
@@ -100,7 +101,7 @@ export async function updateProfile(
   return userView(updated);
 }
 
-export async function listAddresses(db: HttpDb, userId: string, page: number, limit: number) {
+export async function listAddresses(db: HttpDb, userId: string, page: number, limit: number): Promise<z.input<typeof AddressPage>> {
   const [rows, [total]] = await db.batch([
     db
       .select()

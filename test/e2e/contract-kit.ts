@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { io, type Socket } from "socket.io-client";
+import { type ContractCheck, contractChecker, contractMessage, type OpenApiDoc } from "../contract-check.ts";
 import { CONTRACT_CALLS, type ContractCall } from "./contract-calls.ts";
 
 // ------------------------------------------------------------------------------------------------
@@ -64,7 +65,19 @@ type CallOpts = {
   raw?: boolean;
 };
 
+/**
+ * Every 2xx JSON answer is also checked against its route's response schema in the worker's own
+ * /api/openapi.json (test/contract-check.ts), fetched once per run.
+ */
 export function client(base: string, log: (m: string) => void) {
+  let contract: Promise<ContractCheck> | undefined;
+  const contractCheck = () => {
+    contract ??= fetch(`${base}/api/openapi.json`).then(async (r) => {
+      assert.equal(r.status, 200, "GET /api/openapi.json");
+      return contractChecker((await r.json()) as OpenApiDoc);
+    });
+    return contract;
+  };
   return async function call<T = any>(method: string, path: string, o: CallOpts = {}): Promise<Res<T>> {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -91,6 +104,15 @@ export function client(base: string, log: (m: string) => void) {
       assert.match(res.headers.get("content-type") ?? "", /application\/json/, `${key}: every JSON answer carries application/json`);
       parsed = JSON.parse(text);
       envelope(key, res.status, parsed);
+      const answer = {
+        method,
+        path: path.replace(/^https?:\/\/[^/]+/, ""),
+        status: res.status,
+        contentType: res.headers.get("content-type"),
+        body: parsed,
+      };
+      const mismatch = (await contractCheck())(answer);
+      if (mismatch) throw new assert.AssertionError({ message: contractMessage(answer, mismatch) });
     }
     const want = o.expect === undefined ? null : Array.isArray(o.expect) ? o.expect : [o.expect];
     if (want) assert.ok(want.includes(res.status), `${key}: HTTP ${res.status}, expected ${want.join("|")}: ${text.slice(0, 300)}`);

@@ -163,6 +163,13 @@ async function story(w: LocalWorker, db: pg.Client, geocoderHits: () => number) 
   // ---------------------------------------------------------------------------------------------
   // 1. The customer arrives: health probe, signup, OTP (a wrong one first), login, refresh.
   await call("GET", "/health", { raw: true });
+  // The API reference reads offline: the page's only script is the worker's own copy of Scalar.
+  const docs = await call("GET", "/api/docs", { raw: true });
+  const script = /<script src="(\/api\/docs\/[^"]+\.js)"><\/script>/.exec(docs.text)?.[1];
+  assert.ok(script && !/<script[^>]+src="(https?:)?\/\//.test(docs.text), "/api/docs loads no script from elsewhere");
+  const bundle = await call("GET", script, { raw: true });
+  assert.match(bundle.headers.get("content-type") ?? "", /javascript/);
+  assert.ok(bundle.text.includes("createApiReference"), `${script} is Scalar's bundle`);
 
   // A second customer starts signing up now; their OTP resend comes later (30 s cooldown).
   const spare = { phone: randomPhone(), startedAt: Date.now() };

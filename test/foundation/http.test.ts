@@ -51,6 +51,6 @@ describe("HTTP foundation: envelope, errors, headers", () => {
     const page = await api("GET", "/api/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
-    expect(page.text).toContain("/health/ready");
+    expect(page.text).toContain("/api/openapi.json");
   });
 });

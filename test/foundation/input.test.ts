@@ -13,7 +13,7 @@ import { body, params } from "../../src/http/validate";
 const app = buildApp();
 app.post(
   "/__probe/:id",
-  doc({ summary: "probe", access: "public" }),
+  doc({ summary: "probe", tags: ["test"] }),
   params(z.object({ id: z.uuid() })),
   body(z.object({ name: z.string().min(1), password: z.string().min(8) })),
   (c) => c.json({ status: "success", data: { id: c.req.valid("param").id } }),

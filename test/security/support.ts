@@ -11,13 +11,12 @@ import type { Access } from "../../src/http/meta";
 import { accessOf, type RouteEntry, routeTable } from "../../src/http/openapi";
 import { testDb } from "../harness";
 
-export type Route = RouteEntry & { access: Access[]; declared: boolean; params: string[] };
+export type Route = RouteEntry & { access: Access[]; params: string[] };
 
 export function routes(): Route[] {
   return routeTable(buildApp()).map((e) => ({
     ...e,
     access: accessOf(e),
-    declared: e.meta.access !== undefined,
     params: [...e.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!),
   }));
 }
