@@ -172,17 +172,14 @@ const LATE_MS = 100;
 function startDeadline(ms: number, expire: () => void): { restart(): void; clear(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cleared = false;
-  const arm = (wait: number) => {
+  // `yielded`: this timer is the one extra turn after an on-time expiry.
+  const arm = (wait: number, yielded = false) => {
     const due = Date.now() + wait;
     timer = setTimeout(() => {
       const late = Date.now() - due;
       if (late > LATE_MS) return arm(Math.min(late, ms));
-      const turn = Date.now();
-      timer = setTimeout(() => {
-        const waited = Date.now() - turn;
-        if (waited > LATE_MS) return arm(Math.min(waited, ms));
-        if (!cleared) expire();
-      }, 0);
+      if (!yielded) return arm(0, true);
+      if (!cleared) expire();
     }, wait);
   };
   arm(ms);
